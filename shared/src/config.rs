@@ -1,0 +1,426 @@
+//! The user's configuration file: parsing, validation, and the validated form
+//! the router and the destinations are built from.
+//!
+//! The file is YAML (JSON is accepted too, as a subset of YAML), named by
+//! `FANOUT_CONFIG_FILE` (default `fanout.yaml`). Every problem is reported at
+//! once, each naming the file, the place in it and the rule it breaks.
+
+use crate::destinations::{firehose, kinesis};
+use crate::pattern::Pattern;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The environment variable that names the config file.
+pub const CONFIG_FILE_ENV: &str = "FANOUT_CONFIG_FILE";
+/// The config file used when [`CONFIG_FILE_ENV`] is unset.
+pub const DEFAULT_CONFIG_FILE: &str = "fanout.yaml";
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Named destinations.
+    pub destinations: BTreeMap<String, DestinationConfig>,
+    /// Routes, evaluated in order; every matching route fires.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// Where records that can never succeed go, with their reason.
+    pub dead_letter: Option<String>,
+    /// Where records that no route takes go.
+    pub unmatched: Option<String>,
+    /// Retry and concurrency settings.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+}
+
+/// One route as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// A name for logs and `fanout-local validate`.
+    pub name: String,
+    /// An EventBridge-style content pattern; absent takes every record.
+    #[serde(rename = "match")]
+    pub pattern: Option<serde_json::Value>,
+    /// Destination names.
+    pub to: Vec<String>,
+}
+
+/// One destination as written, by its `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DestinationConfig {
+    /// Firehose `PutRecordBatch`.
+    Firehose(firehose::FirehoseConfig),
+    /// Kinesis `PutRecords` (and Kinesis-compatible services).
+    Kinesis(kinesis::KinesisConfig),
+}
+
+impl DestinationConfig {
+    /// The `type` as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DestinationConfig::Firehose(_) => "firehose",
+            DestinationConfig::Kinesis(_) => "kinesis",
+        }
+    }
+
+    /// The per-destination in-flight request bound, if set.
+    pub fn max_in_flight(&self) -> Option<usize> {
+        match self {
+            DestinationConfig::Firehose(c) => c.max_in_flight,
+            DestinationConfig::Kinesis(c) => c.max_in_flight,
+        }
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        match self {
+            DestinationConfig::Firehose(c) => c.validate(place, problems),
+            DestinationConfig::Kinesis(c) => c.validate(place, problems),
+        }
+        if let Some(n) = self.max_in_flight() {
+            check_range(
+                problems,
+                &format!("{place}.max_in_flight"),
+                n,
+                1,
+                MAX_IN_FLIGHT,
+            );
+        }
+    }
+}
+
+/// Highest allowed in-flight request bound per destination.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// Retry and concurrency settings shared by all destinations.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts per item, the first send included (1 = never resend).
+    pub max_attempts: u32,
+    /// Base of the exponential backoff between resend rounds, in ms.
+    pub base_delay_ms: u64,
+    /// Cap of one backoff wait, in ms (full jitter draws from 0 to the capped value).
+    pub max_delay_ms: u64,
+    /// How long before the Lambda deadline fanout stops sending and answers, in ms.
+    pub deadline_margin_ms: u64,
+    /// Requests in flight at once per destination, unless the destination sets its own.
+    pub max_in_flight: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay_ms: 50,
+            max_delay_ms: 2_000,
+            deadline_margin_ms: 1_000,
+            max_in_flight: 8,
+        }
+    }
+}
+
+/// A validated route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The route's name.
+    pub name: String,
+    /// The compiled pattern; `None` takes every record.
+    pub pattern: Option<Pattern>,
+    /// Indices into [`Config::destinations`], without duplicates.
+    pub to: Vec<usize>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (for messages).
+    pub file: PathBuf,
+    /// Destinations by name, sorted by name.
+    pub destinations: Vec<(String, DestinationConfig)>,
+    /// Routes in file order.
+    pub routes: Vec<Route>,
+    /// Index of the dead-letter destination.
+    pub dead_letter: Option<usize>,
+    /// Index of the destination for records no route takes.
+    pub unmatched: Option<usize>,
+    /// Retry and concurrency settings.
+    pub delivery: DeliveryConfig,
+}
+
+/// One thing wrong in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where in the file (`routes[1].to[0]`).
+    pub place: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read the config file: {source}", file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML/JSON, or has fields of the wrong shape.
+    #[error("{}: {message}", file.display())]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// The parser's message, with the place (path, line and column).
+        message: String,
+    },
+    /// The file parsed but breaks rules.
+    #[error("{}: {} problem(s):{}", file.display(), problems.len(), ProblemList(problems))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+struct ProblemList<'a>(&'a [Problem]);
+
+impl fmt::Display for ProblemList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in self.0 {
+            write!(f, "\n  {}: {}", p.place, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Load the file named by `FANOUT_CONFIG_FILE`, or `fanout.yaml`.
+    pub fn load_from_env() -> Result<Self, ConfigError> {
+        let file = std::env::var_os(CONFIG_FILE_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        Self::load(&file)
+    }
+
+    /// Load and validate a config file.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, file)
+    }
+
+    /// Parse and validate config text; `file` is only used in messages.
+    pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
+        let raw: ConfigFile = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::validate(raw, file)
+    }
+
+    /// Check every rule; report every problem.
+    pub fn validate(raw: ConfigFile, file: &Path) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let names: Vec<&String> = raw.destinations.keys().collect();
+        if raw.destinations.is_empty() {
+            problems.push(problem(
+                "destinations",
+                "at least one destination is required",
+            ));
+        }
+        for (name, dest) in &raw.destinations {
+            if name.is_empty() {
+                problems.push(problem(
+                    "destinations",
+                    "a destination name cannot be empty",
+                ));
+            }
+            dest.validate(&format!("destinations.{name}"), &mut problems);
+        }
+        let lookup = |place: String, name: &str, problems: &mut Vec<Problem>| -> Option<usize> {
+            let found = names.iter().position(|n| n.as_str() == name);
+            if found.is_none() {
+                let known = names
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                problems.push(Problem {
+                    place,
+                    message: format!("unknown destination `{name}` (known: {known})"),
+                });
+            }
+            found
+        };
+        let mut routes = Vec::with_capacity(raw.routes.len());
+        let mut route_names = std::collections::HashSet::new();
+        for (i, route) in raw.routes.iter().enumerate() {
+            let place = format!("routes[{i}]");
+            if route.name.is_empty() {
+                problems.push(problem(&format!("{place}.name"), "a route needs a name"));
+            } else if !route_names.insert(route.name.as_str()) {
+                problems.push(problem(
+                    &format!("{place}.name"),
+                    &format!("route name `{}` is used twice", route.name),
+                ));
+            }
+            if route.to.is_empty() {
+                problems.push(problem(
+                    &format!("{place}.to"),
+                    "a route needs at least one destination",
+                ));
+            }
+            let mut to = Vec::with_capacity(route.to.len());
+            for (j, name) in route.to.iter().enumerate() {
+                if let Some(d) = lookup(format!("{place}.to[{j}]"), name, &mut problems) {
+                    if !to.contains(&d) {
+                        to.push(d);
+                    }
+                }
+            }
+            let pattern = match &route.pattern {
+                None => None,
+                Some(p) => match Pattern::compile(p) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        problems.push(Problem {
+                            place: format!("{place}.match.{}", e.path),
+                            message: e.message,
+                        });
+                        None
+                    }
+                },
+            };
+            routes.push(Route {
+                name: route.name.clone(),
+                pattern,
+                to,
+            });
+        }
+        let dead_letter = raw
+            .dead_letter
+            .as_deref()
+            .and_then(|n| lookup("dead_letter".into(), n, &mut problems));
+        let unmatched = raw
+            .unmatched
+            .as_deref()
+            .and_then(|n| lookup("unmatched".into(), n, &mut problems));
+        let d = &raw.delivery;
+        check_range(
+            &mut problems,
+            "delivery.max_attempts",
+            d.max_attempts as usize,
+            1,
+            100,
+        );
+        check_range(
+            &mut problems,
+            "delivery.max_in_flight",
+            d.max_in_flight,
+            1,
+            MAX_IN_FLIGHT,
+        );
+        if d.base_delay_ms == 0 || d.base_delay_ms > d.max_delay_ms {
+            problems.push(problem(
+                "delivery.base_delay_ms",
+                "must be at least 1 and at most delivery.max_delay_ms",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid {
+                file: file.to_owned(),
+                problems,
+            });
+        }
+        Ok(Config {
+            file: file.to_owned(),
+            destinations: raw.destinations.into_iter().collect(),
+            routes,
+            dead_letter,
+            unmatched,
+            delivery: raw.delivery,
+        })
+    }
+
+    /// The index of a destination by name.
+    pub fn destination_index(&self, name: &str) -> Option<usize> {
+        self.destinations.iter().position(|(n, _)| n == name)
+    }
+}
+
+fn problem(place: &str, message: &str) -> Problem {
+    Problem {
+        place: place.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// Record a problem when `value` is outside `min..=max`.
+pub(crate) fn check_range(
+    problems: &mut Vec<Problem>,
+    place: &str,
+    value: usize,
+    min: usize,
+    max: usize,
+) {
+    if value < min || value > max {
+        problems.push(problem(place, &format!("{value} is outside {min}..={max}")));
+    }
+}
+
+/// Record a problem when an optional limit is outside `1..=max` (the API's maximum).
+pub(crate) fn check_limit(
+    problems: &mut Vec<Problem>,
+    place: &str,
+    value: Option<usize>,
+    max: usize,
+    api: &str,
+) {
+    if let Some(v) = value {
+        if v == 0 || v > max {
+            problems.push(problem(
+                place,
+                &format!("{v} is above the {api} maximum of {max}"),
+            ));
+        }
+    }
+}
+
+/// Record a problem when a name breaks an AWS name rule (length and character class).
+pub(crate) fn check_name(
+    problems: &mut Vec<Problem>,
+    place: &str,
+    value: &str,
+    max_len: usize,
+    allowed: fn(char) -> bool,
+    rule: &str,
+) {
+    if value.is_empty() || value.len() > max_len || !value.chars().all(allowed) {
+        problems.push(problem(
+            place,
+            &format!("`{value}` does not match {rule} (1-{max_len} characters)"),
+        ));
+    }
+}
+
+/// Record a problem when a JSON Pointer is malformed.
+pub(crate) fn check_pointer(problems: &mut Vec<Problem>, place: &str, pointer: &str) {
+    if !pointer.starts_with('/') {
+        problems.push(problem(
+            place,
+            &format!("`{pointer}` is not a JSON Pointer (it must start with `/`, like /deviceId)"),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! The delivery engine, shared by every destination.
+//!
+//! One call delivers one destination's prepared items:
+//! - items are packed into the fewest requests the limits allow and all of
+//!   them are put in flight at once, at most `max_in_flight` at a time;
+//! - a 200 is not success: per-item errors are read, and only the failed
+//!   items are resent, re-packed together (fewer requests on each round);
+//! - between rounds the engine waits a full-jitter exponential backoff;
+//! - it stops when nothing is pending, when `max_attempts` rounds are spent,
+//!   or when the next wait would cross the deadline. Requests still in flight
+//!   at the deadline are abandoned and their items reported failed.
+//!
+//! The engine owns all retries: SDK clients are built with retries disabled
+//! (see [`crate::clients`]), so whole-request errors and per-item errors are
+//! retried by the same loop, under the same attempt budget and deadline.
+
+use crate::destinations::{Destination, ItemResult, Prepared};
+use crate::error::{ItemError, RequestError};
+use crate::pack::pack;
+use futures_util::stream::{self, StreamExt};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How a destination's items are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Rounds per item, the first send included.
+    pub max_attempts: u32,
+    /// Backoff base.
+    pub base_delay: Duration,
+    /// Backoff cap.
+    pub max_delay: Duration,
+    /// Requests in flight at once.
+    pub max_in_flight: usize,
+}
+
+impl RetryPolicy {
+    /// The wait before round `round + 1` (rounds count from 1): a uniform draw
+    /// from zero to `min(max_delay, base_delay * 2^(round - 1))` ("full jitter").
+    pub fn backoff(&self, round: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(round.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        let cap = self.base_delay.saturating_mul(factor).min(self.max_delay);
+        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(0..=millis))
+    }
+}
+
+/// The final state of one prepared item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    /// The destination accepted it.
+    Delivered,
+    /// It never succeeded: a transient error outlasted the attempts or the deadline.
+    Failed(ItemError),
+    /// The destination refused it for good.
+    Rejected(ItemError),
+}
+
+/// What the engine did for one destination.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SendStats {
+    /// Requests sent (answered or not).
+    pub requests: u64,
+    /// Item sends, resends included.
+    pub items_sent: u64,
+    /// Bytes sent, resends included, in the API's measure.
+    pub bytes: u64,
+    /// Item resends.
+    pub retried: u64,
+}
+
+/// Deliver `items` to `dest`; returns one outcome per item, in order.
+pub async fn deliver<D: Destination>(
+    dest: &D,
+    items: &[Prepared<D::Entry>],
+    policy: &RetryPolicy,
+    deadline: Instant,
+) -> (Vec<ItemOutcome>, SendStats) {
+    let limits = dest.limits();
+    let not_sent = ItemError::transient(
+        "DeadlineExceeded",
+        "not sent before the invocation deadline",
+    );
+    let mut outcomes = vec![ItemOutcome::Failed(not_sent); items.len()];
+    let mut stats = SendStats::default();
+    let mut pending: Vec<usize> = (0..items.len()).collect();
+    let mut round = 0;
+    while !pending.is_empty() && Instant::now() < deadline {
+        round += 1;
+        let sizes: Vec<usize> = pending.iter().map(|&i| items[i].size).collect();
+        let batches: Vec<Vec<usize>> = pack(&sizes, &limits)
+            .into_iter()
+            .map(|b| b.into_iter().map(|j| pending[j]).collect())
+            .collect();
+        stats.requests += batches.len() as u64;
+        stats.items_sent += pending.len() as u64;
+        stats.bytes += sizes.iter().sum::<usize>() as u64;
+        let answers: Vec<(Vec<usize>, Result<Vec<ItemResult>, RequestError>)> =
+            stream::iter(batches)
+                .map(|batch| async move {
+                    let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
+                    let answer = match tokio::time::timeout_at(deadline, dest.send(&entries)).await
+                    {
+                        Ok(answer) => answer,
+                        Err(_) => Err(RequestError {
+                            code: "DeadlineExceeded".into(),
+                            message: "the request was still in flight at the invocation deadline"
+                                .into(),
+                            class: crate::error::ErrorClass::Transient,
+                        }),
+                    };
+                    (batch, answer)
+                })
+                .buffer_unordered(policy.max_in_flight.max(1))
+                .collect()
+                .await;
+        let mut retry = Vec::new();
+        for (batch, answer) in answers {
+            let answer = answer.and_then(|results| {
+                if results.len() == batch.len() {
+                    Ok(results)
+                } else {
+                    Err(RequestError::bad_response(format!(
+                        "{} results for {} entries",
+                        results.len(),
+                        batch.len()
+                    )))
+                }
+            });
+            match answer {
+                Ok(results) => {
+                    for (&i, result) in batch.iter().zip(results) {
+                        outcomes[i] = match result {
+                            Ok(()) => ItemOutcome::Delivered,
+                            Err(e) if e.is_transient() => {
+                                retry.push(i);
+                                ItemOutcome::Failed(e)
+                            }
+                            Err(e) => ItemOutcome::Rejected(e),
+                        };
+                    }
+                }
+                Err(e) => {
+                    let item_error = e.to_item_error();
+                    for &i in &batch {
+                        outcomes[i] = if item_error.is_transient() {
+                            retry.push(i);
+                            ItemOutcome::Failed(item_error.clone())
+                        } else {
+                            ItemOutcome::Rejected(item_error.clone())
+                        };
+                    }
+                }
+            }
+        }
+        if retry.is_empty() || round >= policy.max_attempts {
+            break;
+        }
+        let wait = policy.backoff(round);
+        if Instant::now() + wait >= deadline {
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        retry.sort_unstable();
+        stats.retried += retry.len() as u64;
+        pending = retry;
+    }
+    (outcomes, stats)
+}
+
+#[cfg(test)]
+mod tests;

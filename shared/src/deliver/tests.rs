@@ -1,0 +1,256 @@
+//! Engine tests with a scripted in-memory destination (no SDK, no network).
+
+use super::*;
+use crate::destinations::Purpose;
+use crate::error::ErrorClass;
+use crate::pack::Limits;
+use crate::record::Record;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Answers each item by a script keyed on (item, attempt of that item).
+struct Scripted {
+    limits: Limits,
+    /// item -> results for its 1st, 2nd, ... send; past the end: Ok.
+    item_script: HashMap<u32, Vec<Option<ItemError>>>,
+    /// Whole-request answers for the 1st, 2nd, ... request; past the end: per item.
+    request_script: Mutex<Vec<Option<RequestError>>>,
+    /// Every request: the items it carried.
+    sent: Mutex<Vec<Vec<u32>>>,
+    delay: Duration,
+}
+
+impl Scripted {
+    fn new(max_items: usize) -> Self {
+        Self {
+            limits: Limits {
+                max_items,
+                max_item_bytes: 100,
+                max_request_bytes: 1000,
+            },
+            item_script: HashMap::new(),
+            request_script: Mutex::new(Vec::new()),
+            sent: Mutex::new(Vec::new()),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn sends_of(&self, item: u32) -> usize {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .filter(|&&i| i == item)
+            .count()
+    }
+}
+
+impl Destination for Scripted {
+    type Entry = u32;
+
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn prepare(
+        &self,
+        _record: &Record,
+        _purpose: Purpose,
+        _out: &mut Vec<Prepared<u32>>,
+    ) -> Result<(), ItemError> {
+        unreachable!("the engine never prepares")
+    }
+
+    async fn send(&self, batch: &[&u32]) -> Result<Vec<ItemResult>, RequestError> {
+        let items: Vec<u32> = batch.iter().map(|&&i| i).collect();
+        let attempts: Vec<usize> = items.iter().map(|&i| self.sends_of(i)).collect();
+        self.sent.lock().unwrap().push(items.clone());
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        {
+            let mut script = self.request_script.lock().unwrap();
+            if !script.is_empty() {
+                if let Some(e) = script.remove(0) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(items
+            .iter()
+            .zip(attempts)
+            .map(|(i, n)| {
+                match self
+                    .item_script
+                    .get(i)
+                    .and_then(|s| s.get(n))
+                    .cloned()
+                    .flatten()
+                {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                }
+            })
+            .collect())
+    }
+}
+
+fn items(n: u32) -> Vec<Prepared<u32>> {
+    (0..n).map(|i| Prepared { entry: i, size: 10 }).collect()
+}
+
+fn policy(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(4),
+        max_in_flight: 4,
+    }
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
+
+fn throttled() -> ItemError {
+    ItemError::transient("ProvisionedThroughputExceededException", "slow down")
+}
+
+#[tokio::test]
+async fn all_delivered_in_the_fewest_requests() {
+    let dest = Scripted::new(4);
+    let (outcomes, stats) = deliver(&dest, &items(10), &policy(3), far()).await;
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
+    assert_eq!(stats.requests, 3, "ceil(10 / 4)");
+    assert_eq!(stats.retried, 0);
+}
+
+#[tokio::test]
+async fn only_failed_items_are_resent_and_repacked_together() {
+    let mut dest = Scripted::new(4);
+    dest.item_script.insert(1, vec![Some(throttled())]);
+    dest.item_script
+        .insert(6, vec![Some(throttled()), Some(throttled())]);
+    let (outcomes, stats) = deliver(&dest, &items(8), &policy(5), far()).await;
+    assert!(
+        outcomes.iter().all(|o| *o == ItemOutcome::Delivered),
+        "{outcomes:?}"
+    );
+    let sent = dest.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent.len(),
+        2 + 1 + 1,
+        "two first-round requests, then one per resend round"
+    );
+    let mut second_round = sent[2].clone();
+    second_round.sort();
+    assert_eq!(
+        second_round,
+        vec![1, 6],
+        "the resend round carries only the failed items, in one request"
+    );
+    assert_eq!(sent[3], vec![6]);
+    assert_eq!(stats.retried, 3);
+}
+
+#[tokio::test]
+async fn items_that_keep_failing_are_reported_failed_and_the_rest_delivered() {
+    let mut dest = Scripted::new(10);
+    dest.item_script.insert(2, vec![Some(throttled()); 10]);
+    let (outcomes, _) = deliver(&dest, &items(5), &policy(3), far()).await;
+    assert_eq!(outcomes[2], ItemOutcome::Failed(throttled()));
+    assert_eq!(dest.sends_of(2), 3, "max_attempts bounds the sends");
+    assert!(outcomes
+        .iter()
+        .enumerate()
+        .all(|(i, o)| i == 2 || *o == ItemOutcome::Delivered));
+}
+
+#[tokio::test]
+async fn permanent_item_errors_are_not_resent() {
+    let mut dest = Scripted::new(10);
+    let invalid = ItemError::permanent("InvalidArgumentException", "bad");
+    dest.item_script.insert(0, vec![Some(invalid.clone())]);
+    let (outcomes, stats) = deliver(&dest, &items(3), &policy(5), far()).await;
+    assert_eq!(outcomes[0], ItemOutcome::Rejected(invalid));
+    assert_eq!(dest.sends_of(0), 1);
+    assert_eq!(stats.requests, 1);
+}
+
+#[tokio::test]
+async fn whole_request_errors_retry_transient_and_reject_permanent() {
+    let dest = Scripted::new(10);
+    *dest.request_script.lock().unwrap() = vec![Some(RequestError {
+        code: "Http500".into(),
+        message: "oops".into(),
+        class: ErrorClass::Transient,
+    })];
+    let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), far()).await;
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
+    assert_eq!(stats.requests, 2);
+
+    let dest = Scripted::new(10);
+    *dest.request_script.lock().unwrap() = vec![Some(RequestError {
+        code: "ResourceNotFoundException".into(),
+        message: "no stream".into(),
+        class: ErrorClass::Permanent,
+    })];
+    let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), far()).await;
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, ItemOutcome::Rejected(e) if e.code == "ResourceNotFoundException")));
+    assert_eq!(stats.requests, 1);
+}
+
+#[tokio::test]
+async fn stops_before_the_deadline_and_reports_what_did_not_finish() {
+    let mut dest = Scripted::new(10);
+    dest.item_script.insert(0, vec![Some(throttled()); 1000]);
+    let policy = RetryPolicy {
+        max_attempts: 1000,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(40),
+        max_in_flight: 4,
+    };
+    let start = Instant::now();
+    let deadline = start + Duration::from_millis(300);
+    let (outcomes, _) = deliver(&dest, &items(2), &policy, deadline).await;
+    assert!(
+        Instant::now() <= deadline + Duration::from_millis(50),
+        "returned {:?} after start",
+        start.elapsed()
+    );
+    assert_eq!(outcomes[0], ItemOutcome::Failed(throttled()));
+    assert_eq!(outcomes[1], ItemOutcome::Delivered);
+}
+
+#[tokio::test]
+async fn requests_in_flight_at_the_deadline_are_abandoned_as_failed() {
+    let mut dest = Scripted::new(10);
+    dest.delay = Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_millis(100);
+    let (outcomes, _) = deliver(&dest, &items(2), &policy(3), deadline).await;
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, ItemOutcome::Failed(e) if e.code == "DeadlineExceeded")));
+}
+
+#[test]
+fn backoff_is_full_jitter_under_the_cap() {
+    let p = RetryPolicy {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(1000),
+        max_in_flight: 1,
+    };
+    for _ in 0..200 {
+        assert!(p.backoff(1) <= Duration::from_millis(100));
+        assert!(p.backoff(3) <= Duration::from_millis(400));
+        assert!(p.backoff(40) <= Duration::from_millis(1000));
+    }
+    assert!(
+        (0..200).any(|_| p.backoff(3) > Duration::from_millis(200)),
+        "draws spread over the whole range"
+    );
+}

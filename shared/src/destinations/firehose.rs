@@ -1,0 +1,303 @@
+//! Amazon Data Firehose `PutRecordBatch`.
+//!
+//! Limits (Firehose API reference, PutRecordBatch; Firehose quotas): at most
+//! 500 records and 4 MiB per request ("cannot be changed"), each record's data
+//! at most 1,000 KiB (1,024,000 bytes) before base64 encoding. Per-record
+//! failures come back positionally in `RequestResponses`.
+
+use super::{check_size, map_positional, Destination, ItemResult, Prepared, Purpose};
+use crate::config::{check_limit, check_name, Problem};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError, RequestError};
+use crate::pack::Limits;
+use crate::record::Record;
+use aws_sdk_firehose::types::Record as FirehoseRecord;
+use aws_smithy_types::Blob;
+use bytes::Bytes;
+use serde::Deserialize;
+
+/// Most records in one `PutRecordBatch` request.
+pub const MAX_RECORDS_PER_REQUEST: usize = 500;
+/// Largest record's data, in bytes (1,000 KiB).
+pub const MAX_RECORD_BYTES: usize = 1_024_000;
+/// Largest request, summing record data, in bytes (4 MiB).
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// Longest delivery stream name.
+pub const MAX_STREAM_NAME_LEN: usize = 64;
+
+/// `type: firehose` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirehoseConfig {
+    /// `DeliveryStreamName`.
+    pub delivery_stream: String,
+    /// Per-destination endpoint (a compatible service or an emulator).
+    pub endpoint_url: Option<String>,
+    /// Per-destination region.
+    pub region: Option<String>,
+    /// Lower the 500-records-per-request limit.
+    pub max_records: Option<usize>,
+    /// Lower the 1,024,000-byte record limit.
+    pub max_record_bytes: Option<usize>,
+    /// Lower the 4 MiB request limit.
+    pub max_request_bytes: Option<usize>,
+    /// Requests in flight at once to this destination.
+    pub max_in_flight: Option<usize>,
+}
+
+impl FirehoseConfig {
+    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        if self.endpoint_url.is_none() {
+            check_name(
+                problems,
+                &format!("{place}.delivery_stream"),
+                &self.delivery_stream,
+                MAX_STREAM_NAME_LEN,
+                is_name_char,
+                "[a-zA-Z0-9_.-]+",
+            );
+        } else if self.delivery_stream.is_empty() {
+            problems.push(Problem {
+                place: format!("{place}.delivery_stream"),
+                message: "cannot be empty".into(),
+            });
+        }
+        check_limit(
+            problems,
+            &format!("{place}.max_records"),
+            self.max_records,
+            MAX_RECORDS_PER_REQUEST,
+            "PutRecordBatch",
+        );
+        check_limit(
+            problems,
+            &format!("{place}.max_record_bytes"),
+            self.max_record_bytes,
+            MAX_RECORD_BYTES,
+            "PutRecordBatch",
+        );
+        check_limit(
+            problems,
+            &format!("{place}.max_request_bytes"),
+            self.max_request_bytes,
+            MAX_REQUEST_BYTES,
+            "PutRecordBatch",
+        );
+    }
+
+    /// The limits after the config's lowering.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_items: self.max_records.unwrap_or(MAX_RECORDS_PER_REQUEST),
+            max_item_bytes: self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES),
+            max_request_bytes: self.max_request_bytes.unwrap_or(MAX_REQUEST_BYTES),
+        }
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// A Firehose delivery stream.
+#[derive(Debug, Clone)]
+pub struct Firehose {
+    client: aws_sdk_firehose::Client,
+    stream: String,
+    limits: Limits,
+}
+
+impl Firehose {
+    /// A destination sending to `config.delivery_stream` through `client`.
+    pub fn new(client: aws_sdk_firehose::Client, config: &FirehoseConfig) -> Self {
+        Self {
+            client,
+            stream: config.delivery_stream.clone(),
+            limits: config.limits(),
+        }
+    }
+
+    /// The one entry a record becomes: its payload, unchanged (no copy).
+    pub fn prepare_one(
+        &self,
+        record: &Record,
+        _purpose: Purpose,
+    ) -> Result<Prepared<Bytes>, ItemError> {
+        let size = record.data.len();
+        check_size(size, &self.limits, "PutRecordBatch", "the record")?;
+        Ok(Prepared {
+            entry: record.data.clone(),
+            size,
+        })
+    }
+}
+
+/// Classify a `RequestResponses[i].ErrorCode`. Firehose documents
+/// `ServiceUnavailableException` and `InternalFailure`; an unknown code is
+/// treated as transient, so it is retried within the attempt budget and then
+/// reported rather than dead-lettered on a guess.
+pub fn classify_item_code(code: &str) -> ErrorClass {
+    match code {
+        "InvalidArgumentException"
+        | "ResourceNotFoundException"
+        | "InvalidKMSResourceException"
+        | "AccessDeniedException" => ErrorClass::Permanent,
+        other => classify_code(other).unwrap_or(ErrorClass::Transient),
+    }
+}
+
+/// Map a `PutRecordBatch` response to one result per sent record.
+pub fn map_response(
+    output: &aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput,
+    sent: usize,
+) -> Result<Vec<ItemResult>, RequestError> {
+    let entries = output
+        .request_responses()
+        .iter()
+        .map(|e| (e.error_code(), e.error_message()));
+    map_positional("PutRecordBatch", sent, entries, classify_item_code)
+}
+
+impl Destination for Firehose {
+    type Entry = Bytes;
+
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn prepare(
+        &self,
+        record: &Record,
+        purpose: Purpose,
+        out: &mut Vec<Prepared<Bytes>>,
+    ) -> Result<(), ItemError> {
+        out.push(self.prepare_one(record, purpose)?);
+        Ok(())
+    }
+
+    async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, RequestError> {
+        let records = batch
+            .iter()
+            .map(|data| {
+                FirehoseRecord::builder()
+                    .data(Blob::new(data.to_vec()))
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RequestError {
+                code: "ConstructionFailure".into(),
+                message: e.to_string(),
+                class: ErrorClass::Permanent,
+            })?;
+        let output = self
+            .client
+            .put_record_batch()
+            .delivery_stream_name(&self.stream)
+            .set_records(Some(records))
+            .send()
+            .await
+            .map_err(from_sdk_error)?;
+        map_response(&output, batch.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordId;
+    use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput;
+    use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
+
+    fn ok() -> PutRecordBatchResponseEntry {
+        PutRecordBatchResponseEntry::builder()
+            .record_id("r")
+            .build()
+    }
+
+    fn failed(code: &str) -> PutRecordBatchResponseEntry {
+        PutRecordBatchResponseEntry::builder()
+            .error_code(code)
+            .error_message("msg")
+            .build()
+    }
+
+    #[test]
+    fn failed_entries_map_back_by_position_with_their_class() {
+        let out = PutRecordBatchOutput::builder()
+            .failed_put_count(2)
+            .request_responses(ok())
+            .request_responses(failed("ServiceUnavailableException"))
+            .request_responses(failed("InvalidArgumentException"))
+            .build()
+            .expect("output builds");
+        let results = map_response(&out, 3).expect("same length");
+        assert!(results[0].is_ok());
+        assert_eq!(
+            results[1].as_ref().unwrap_err().class,
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            results[2].as_ref().unwrap_err().class,
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            results[2].as_ref().unwrap_err().code,
+            "InvalidArgumentException"
+        );
+    }
+
+    #[test]
+    fn a_response_of_the_wrong_length_is_a_transient_request_error() {
+        let out = PutRecordBatchOutput::builder()
+            .failed_put_count(0)
+            .request_responses(ok())
+            .build()
+            .expect("output builds");
+        let err = map_response(&out, 2).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Transient);
+    }
+
+    #[test]
+    fn unknown_item_codes_are_retried_not_dead_lettered() {
+        assert_eq!(classify_item_code("SomethingNew"), ErrorClass::Transient);
+        assert_eq!(classify_item_code("InternalFailure"), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn oversize_records_are_rejected_before_sending_naming_the_limit() {
+        let config = FirehoseConfig {
+            delivery_stream: "s".into(),
+            endpoint_url: None,
+            region: None,
+            max_records: None,
+            max_record_bytes: Some(10),
+            max_request_bytes: None,
+            max_in_flight: None,
+        };
+        let client = aws_sdk_firehose::Client::from_conf(
+            aws_sdk_firehose::Config::builder()
+                .behavior_version_latest()
+                .build(),
+        );
+        let dest = Firehose::new(client, &config);
+        let big = Record::new(
+            RecordId::new("7"),
+            "kinesis",
+            Bytes::from_static(b"0123456789A"),
+        );
+        let err = dest.prepare_one(&big, Purpose::Route).unwrap_err();
+        assert_eq!(err.code, "RecordTooLarge");
+        assert!(
+            err.message.contains("11 bytes") && err.message.contains("limit of 10"),
+            "{err}"
+        );
+        let fits = Record::new(
+            RecordId::new("8"),
+            "kinesis",
+            Bytes::from_static(b"0123456789"),
+        );
+        assert_eq!(
+            dest.prepare_one(&fits, Purpose::Route).expect("fits").size,
+            10
+        );
+    }
+}

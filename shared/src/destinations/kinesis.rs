@@ -1,0 +1,482 @@
+//! Amazon Kinesis Data Streams `PutRecords`, and Kinesis-compatible services
+//! (Yandex Data Streams) through `endpoint_url`.
+//!
+//! Limits (Kinesis API reference, PutRecords): at most 500 records per
+//! request; each record's data plus partition key at most 1 MiB, the request
+//! at most 5 MiB including partition keys. Streams opted in to large records
+//! (2025) accept up to 10 MiB per record and request: raise
+//! `max_record_bytes` / `max_request_bytes` for those. Partition keys are
+//! 1-256 Unicode characters. Per-record failures come back positionally in
+//! `Records`.
+
+use super::{check_size, map_positional, Destination, ItemResult, Prepared, Purpose};
+use crate::config::{check_limit, check_name, check_pointer, Problem};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError, RequestError};
+use crate::pack::Limits;
+use crate::record::Record;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_smithy_types::Blob;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Most records in one `PutRecords` request.
+pub const MAX_RECORDS_PER_REQUEST: usize = 500;
+/// Default largest record (data + partition key), in bytes: 1 MiB.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Default largest request (data + partition keys), in bytes: 5 MiB.
+pub const MAX_REQUEST_BYTES: usize = 5 * 1024 * 1024;
+/// Largest record and request for streams opted in to large records: 10 MiB.
+pub const LARGE_RECORD_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Longest partition key, in Unicode characters.
+pub const MAX_PARTITION_KEY_CHARS: usize = 256;
+/// Longest stream name.
+pub const MAX_STREAM_NAME_LEN: usize = 128;
+
+/// `type: kinesis` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KinesisConfig {
+    /// `StreamName` (or a Yandex Data Streams path with `endpoint_url`).
+    pub stream: Option<String>,
+    /// `StreamARN`, instead of `stream`.
+    pub stream_arn: Option<String>,
+    /// JSON Pointer to the partition key in the payload; default: the source record's key.
+    pub partition_key: Option<String>,
+    /// Per-destination endpoint (a compatible service or an emulator).
+    pub endpoint_url: Option<String>,
+    /// Per-destination region.
+    pub region: Option<String>,
+    /// Lower the 500-records-per-request limit.
+    pub max_records: Option<usize>,
+    /// Lower the 1 MiB record limit (or raise it up to 10 MiB for opted-in streams).
+    pub max_record_bytes: Option<usize>,
+    /// Lower the 5 MiB request limit (or raise it up to 10 MiB for opted-in streams).
+    pub max_request_bytes: Option<usize>,
+    /// Requests in flight at once to this destination.
+    pub max_in_flight: Option<usize>,
+}
+
+impl KinesisConfig {
+    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        match (&self.stream, &self.stream_arn) {
+            (Some(name), None) => {
+                // Compatible services name streams their own way (Yandex: /ru-central1/<folder>/<db>/<stream>).
+                if self.endpoint_url.is_none() {
+                    check_name(
+                        problems,
+                        &format!("{place}.stream"),
+                        name,
+                        MAX_STREAM_NAME_LEN,
+                        is_name_char,
+                        "[a-zA-Z0-9_.-]+",
+                    );
+                } else if name.is_empty() {
+                    problems.push(Problem {
+                        place: format!("{place}.stream"),
+                        message: "cannot be empty".into(),
+                    });
+                }
+            }
+            (None, Some(arn)) => {
+                if !is_stream_arn(arn) {
+                    problems.push(Problem {
+                        place: format!("{place}.stream_arn"),
+                        message: format!("`{arn}` is not a Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)"),
+                    });
+                }
+            }
+            _ => problems.push(Problem {
+                place: place.to_owned(),
+                message: "set exactly one of `stream` and `stream_arn`".into(),
+            }),
+        }
+        if let Some(pointer) = &self.partition_key {
+            check_pointer(problems, &format!("{place}.partition_key"), pointer);
+        }
+        check_limit(
+            problems,
+            &format!("{place}.max_records"),
+            self.max_records,
+            MAX_RECORDS_PER_REQUEST,
+            "PutRecords",
+        );
+        check_limit(
+            problems,
+            &format!("{place}.max_record_bytes"),
+            self.max_record_bytes,
+            LARGE_RECORD_MAX_BYTES,
+            "PutRecords (large-record opt-in)",
+        );
+        check_limit(
+            problems,
+            &format!("{place}.max_request_bytes"),
+            self.max_request_bytes,
+            LARGE_RECORD_MAX_BYTES,
+            "PutRecords (large-record opt-in)",
+        );
+    }
+
+    /// The limits after the config's changes.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_items: self.max_records.unwrap_or(MAX_RECORDS_PER_REQUEST),
+            max_item_bytes: self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES),
+            max_request_bytes: self.max_request_bytes.unwrap_or(MAX_REQUEST_BYTES),
+        }
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+fn is_stream_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kinesis"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("stream/")
+            .is_some_and(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+        && arn.len() <= 2048
+}
+
+/// Which stream requests name.
+#[derive(Debug, Clone)]
+enum Target {
+    Name(String),
+    Arn(String),
+}
+
+/// One `PutRecords` entry before it becomes an SDK type.
+#[derive(Debug, Clone)]
+pub struct KinesisEntry {
+    /// The payload.
+    pub data: Bytes,
+    /// The partition key.
+    pub partition_key: String,
+}
+
+/// A Kinesis stream.
+#[derive(Debug, Clone)]
+pub struct Kinesis {
+    client: aws_sdk_kinesis::Client,
+    target: Target,
+    partition_key: Option<String>,
+    limits: Limits,
+}
+
+impl Kinesis {
+    /// A destination sending to the configured stream through `client`.
+    pub fn new(client: aws_sdk_kinesis::Client, config: &KinesisConfig) -> Self {
+        let target = match (&config.stream_arn, &config.stream) {
+            (Some(arn), _) => Target::Arn(arn.clone()),
+            (None, name) => Target::Name(name.clone().unwrap_or_default()),
+        };
+        Self {
+            client,
+            target,
+            partition_key: config.partition_key.clone(),
+            limits: config.limits(),
+        }
+    }
+
+    /// The one entry a record becomes: its payload (no copy) and partition key.
+    pub fn prepare_one(
+        &self,
+        record: &Record,
+        purpose: Purpose,
+    ) -> Result<Prepared<KinesisEntry>, ItemError> {
+        let partition_key = self.partition_key(record, purpose)?;
+        let size = record.data.len() + partition_key.len();
+        check_size(
+            size,
+            &self.limits,
+            "PutRecords",
+            "the record with its partition key",
+        )?;
+        Ok(Prepared {
+            entry: KinesisEntry {
+                data: record.data.clone(),
+                partition_key,
+            },
+            size,
+        })
+    }
+
+    fn partition_key(&self, record: &Record, purpose: Purpose) -> Result<String, ItemError> {
+        let key = match (&self.partition_key, purpose) {
+            (Some(pointer), Purpose::Route) => {
+                let value = record
+                    .json()
+                    .and_then(|v| v.pointer(pointer))
+                    .ok_or_else(|| {
+                        let why = if record.json().is_none() {
+                            "the payload is not JSON"
+                        } else {
+                            "the field is missing"
+                        };
+                        ItemError::permanent(
+                            "PartitionKeyMissing",
+                            format!("partition_key {pointer} cannot be read: {why}"),
+                        )
+                    })?;
+                match value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => {
+                        return Err(ItemError::permanent(
+                            "PartitionKeyInvalid",
+                            format!(
+                                "partition_key {pointer} is {}, not a string or number",
+                                json_kind(other)
+                            ),
+                        ))
+                    }
+                }
+            }
+            // The source's own key, else the record's identity (which spreads records over shards).
+            _ => record.key.clone().unwrap_or_else(|| record.id.to_string()),
+        };
+        let chars = key.chars().count();
+        if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
+            return Err(ItemError::permanent(
+                "PartitionKeyInvalid",
+                format!("the partition key has {chars} characters; PutRecords takes 1 to {MAX_PARTITION_KEY_CHARS}"),
+            ));
+        }
+        Ok(key)
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Classify a `Records[i].ErrorCode`. Kinesis documents
+/// `ProvisionedThroughputExceededException` and `InternalFailure` (transient);
+/// KMS errors other than throttling mean the stream's key is unusable
+/// (permanent). An unknown code is treated as transient.
+pub fn classify_item_code(code: &str) -> ErrorClass {
+    match code {
+        "KMSThrottlingException" => ErrorClass::Transient,
+        c if c.starts_with("KMS") => ErrorClass::Permanent,
+        "InvalidArgumentException"
+        | "ResourceNotFoundException"
+        | "AccessDeniedException"
+        | "ValidationException" => ErrorClass::Permanent,
+        other => classify_code(other).unwrap_or(ErrorClass::Transient),
+    }
+}
+
+/// Map a `PutRecords` response to one result per sent record.
+pub fn map_response(
+    output: &aws_sdk_kinesis::operation::put_records::PutRecordsOutput,
+    sent: usize,
+) -> Result<Vec<ItemResult>, RequestError> {
+    let entries = output
+        .records()
+        .iter()
+        .map(|e| (e.error_code(), e.error_message()));
+    map_positional("PutRecords", sent, entries, classify_item_code)
+}
+
+impl Destination for Kinesis {
+    type Entry = KinesisEntry;
+
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn prepare(
+        &self,
+        record: &Record,
+        purpose: Purpose,
+        out: &mut Vec<Prepared<KinesisEntry>>,
+    ) -> Result<(), ItemError> {
+        out.push(self.prepare_one(record, purpose)?);
+        Ok(())
+    }
+
+    async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, RequestError> {
+        let records = batch
+            .iter()
+            .map(|e| {
+                PutRecordsRequestEntry::builder()
+                    .data(Blob::new(e.data.to_vec()))
+                    .partition_key(&e.partition_key)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RequestError {
+                code: "ConstructionFailure".into(),
+                message: e.to_string(),
+                class: ErrorClass::Permanent,
+            })?;
+        let request = self.client.put_records().set_records(Some(records));
+        let request = match &self.target {
+            Target::Name(name) => request.stream_name(name),
+            Target::Arn(arn) => request.stream_arn(arn),
+        };
+        let output = request.send().await.map_err(from_sdk_error)?;
+        map_response(&output, batch.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordId;
+    use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
+    use aws_sdk_kinesis::types::PutRecordsResultEntry;
+
+    fn dest(partition_key: Option<&str>, max_record_bytes: Option<usize>) -> Kinesis {
+        let config = KinesisConfig {
+            stream: Some("s".into()),
+            stream_arn: None,
+            partition_key: partition_key.map(str::to_owned),
+            endpoint_url: None,
+            region: None,
+            max_records: None,
+            max_record_bytes,
+            max_request_bytes: None,
+            max_in_flight: None,
+        };
+        let client = aws_sdk_kinesis::Client::from_conf(
+            aws_sdk_kinesis::Config::builder()
+                .behavior_version_latest()
+                .build(),
+        );
+        Kinesis::new(client, &config)
+    }
+
+    fn record(data: &'static str) -> Record {
+        Record::new(
+            RecordId::new("49590"),
+            "kinesis",
+            Bytes::from_static(data.as_bytes()),
+        )
+        .with_key("source-key")
+    }
+
+    #[test]
+    fn partition_key_comes_from_the_pointer_or_the_source_key() {
+        let by_pointer = dest(Some("/deviceId"), None)
+            .prepare_one(&record(r#"{"deviceId":"d-1"}"#), Purpose::Route)
+            .expect("prepared");
+        assert_eq!(by_pointer.entry.partition_key, "d-1");
+        assert_eq!(by_pointer.size, 18 + 3, "size counts the partition key");
+        let numeric = dest(Some("/n"), None)
+            .prepare_one(&record(r#"{"n":42}"#), Purpose::Route)
+            .expect("prepared");
+        assert_eq!(numeric.entry.partition_key, "42");
+        let default = dest(None, None)
+            .prepare_one(&record("text"), Purpose::Route)
+            .expect("prepared");
+        assert_eq!(default.entry.partition_key, "source-key");
+    }
+
+    #[test]
+    fn dead_letter_envelopes_use_the_source_key_not_the_pointer() {
+        let p = dest(Some("/deviceId"), None)
+            .prepare_one(&record(r#"{"reason":"x"}"#), Purpose::DeadLetter)
+            .expect("prepared");
+        assert_eq!(p.entry.partition_key, "source-key");
+    }
+
+    #[test]
+    fn unreadable_partition_keys_are_permanent_errors_naming_the_pointer() {
+        let err = dest(Some("/deviceId"), None)
+            .prepare_one(&record(r#"{"other":1}"#), Purpose::Route)
+            .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.class),
+            ("PartitionKeyMissing", ErrorClass::Permanent)
+        );
+        assert!(
+            err.message.contains("/deviceId") && err.message.contains("missing"),
+            "{err}"
+        );
+        let err = dest(Some("/deviceId"), None)
+            .prepare_one(&record("not json"), Purpose::Route)
+            .unwrap_err();
+        assert!(err.message.contains("not JSON"), "{err}");
+        let err = dest(Some("/d"), None)
+            .prepare_one(&record(r#"{"d":{"x":1}}"#), Purpose::Route)
+            .unwrap_err();
+        assert_eq!(err.code, "PartitionKeyInvalid");
+        let long = Box::leak(format!(r#"{{"d":"{}"}}"#, "k".repeat(257)).into_boxed_str());
+        let err = dest(Some("/d"), None)
+            .prepare_one(&record(long), Purpose::Route)
+            .unwrap_err();
+        assert!(err.message.contains("257 characters"), "{err}");
+    }
+
+    #[test]
+    fn the_record_limit_counts_the_partition_key() {
+        // 10 bytes of data + 10 bytes of key ("source-key") = 20 > 19.
+        let err = dest(None, Some(19))
+            .prepare_one(&record("0123456789"), Purpose::Route)
+            .unwrap_err();
+        assert_eq!(err.code, "RecordTooLarge");
+        assert!(dest(None, Some(20))
+            .prepare_one(&record("0123456789"), Purpose::Route)
+            .is_ok());
+    }
+
+    #[test]
+    fn failed_records_map_back_by_position() {
+        let out = PutRecordsOutput::builder()
+            .failed_record_count(1)
+            .records(
+                PutRecordsResultEntry::builder()
+                    .sequence_number("1")
+                    .shard_id("s")
+                    .build(),
+            )
+            .records(
+                PutRecordsResultEntry::builder()
+                    .error_code("ProvisionedThroughputExceededException")
+                    .error_message("slow")
+                    .build(),
+            )
+            .records(
+                PutRecordsResultEntry::builder()
+                    .error_code("KMSAccessDeniedException")
+                    .error_message("no")
+                    .build(),
+            )
+            .build()
+            .expect("output builds");
+        let r = map_response(&out, 3).expect("same length");
+        assert!(r[0].is_ok());
+        assert_eq!(r[1].as_ref().unwrap_err().class, ErrorClass::Transient);
+        assert_eq!(r[2].as_ref().unwrap_err().class, ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn stream_arns_are_checked() {
+        assert!(is_stream_arn(
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/telemetry"
+        ));
+        assert!(is_stream_arn(
+            "arn:aws-cn:kinesis:cn-north-1:123456789012:stream/t"
+        ));
+        assert!(!is_stream_arn("arn:aws:kinesis:eu-west-1:1234:stream/t"));
+        assert!(!is_stream_arn(
+            "arn:aws:firehose:eu-west-1:123456789012:deliverystream/t"
+        ));
+    }
+}

@@ -1,0 +1,224 @@
+//! Failure types shared by every destination, and the one place where error
+//! codes common to all AWS APIs are classified as transient or permanent.
+//!
+//! A destination module classifies its own per-item codes first and falls back
+//! to [`classify_code`] for the codes every AWS service shares.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::fmt;
+
+/// Whether retrying can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Throttling, 5xx, timeouts, connection failures: the same request may succeed later.
+    Transient,
+    /// Validation, missing resources, access denied, oversize records: it never will.
+    Permanent,
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorClass::Transient => "transient",
+            ErrorClass::Permanent => "permanent",
+        })
+    }
+}
+
+/// Why one record could not be delivered to one destination.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error("{code}: {message} ({class})")]
+pub struct ItemError {
+    /// The service's error code, or one of fanout's own (`RecordTooLarge`, `PartitionKeyMissing`, ...).
+    pub code: String,
+    /// A message that names the rule the record broke.
+    pub message: String,
+    /// Whether resending can help.
+    pub class: ErrorClass,
+}
+
+impl ItemError {
+    /// A failure that resending cannot fix.
+    pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            class: ErrorClass::Permanent,
+        }
+    }
+
+    /// A failure that a later attempt may not have.
+    pub fn transient(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            class: ErrorClass::Transient,
+        }
+    }
+
+    /// Whether the item should be resent.
+    pub fn is_transient(&self) -> bool {
+        self.class == ErrorClass::Transient
+    }
+}
+
+/// A whole request failed: every item in it shares this error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message} ({class})")]
+pub struct RequestError {
+    /// Service error code, HTTP status, or a transport failure kind.
+    pub code: String,
+    /// Human-readable detail.
+    pub message: String,
+    /// Whether the request should be retried.
+    pub class: ErrorClass,
+}
+
+impl RequestError {
+    /// The error each item of the failed request carries.
+    pub fn to_item_error(&self) -> ItemError {
+        ItemError {
+            code: self.code.clone(),
+            message: self.message.clone(),
+            class: self.class,
+        }
+    }
+
+    /// A malformed or mismatched response: the items' fate is unknown, so they are resent.
+    pub fn bad_response(message: impl Into<String>) -> Self {
+        Self {
+            code: "InvalidResponse".into(),
+            message: message.into(),
+            class: ErrorClass::Transient,
+        }
+    }
+}
+
+/// Error codes that every AWS service uses for "slow down" or "try again".
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalFailureException",
+    "InternalError",
+    "InternalServerError",
+    "InternalServerException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "KMSThrottlingException",
+];
+
+/// Classify a service error code shared by all AWS APIs.
+///
+/// Returns `None` for codes this shared list does not know; the destination
+/// decides those (see each destination's `classify_item_code`).
+pub fn classify_code(code: &str) -> Option<ErrorClass> {
+    TRANSIENT_CODES
+        .contains(&code)
+        .then_some(ErrorClass::Transient)
+}
+
+/// Turn a failed SDK call into a [`RequestError`].
+///
+/// Timeouts, dispatch (connection) failures and unreadable responses are
+/// transient; service errors are transient when their code is a shared
+/// transient code or their HTTP status is 429 or 5xx, permanent otherwise;
+/// requests the SDK could not even build are permanent.
+pub fn from_sdk_error<E>(err: SdkError<E, HttpResponse>) -> RequestError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match &err {
+        SdkError::TimeoutError(_) => RequestError {
+            code: "Timeout".into(),
+            message: "the request timed out".into(),
+            class: ErrorClass::Transient,
+        },
+        SdkError::DispatchFailure(f) => RequestError {
+            code: "DispatchFailure".into(),
+            message: format!("could not send the request: {:?}", f.as_connector_error()),
+            class: ErrorClass::Transient,
+        },
+        SdkError::ResponseError(_) => RequestError {
+            code: "ResponseError".into(),
+            message: format!("could not read the response: {}", display_chain(&err)),
+            class: ErrorClass::Transient,
+        },
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx
+                .err()
+                .code()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Http{status}"));
+            let message = ctx.err().message().unwrap_or("no message").to_owned();
+            let class = match classify_code(&code) {
+                Some(class) => class,
+                None if status == 429 || status >= 500 => ErrorClass::Transient,
+                None => ErrorClass::Permanent,
+            };
+            RequestError {
+                code,
+                message,
+                class,
+            }
+        }
+        _ => RequestError {
+            code: "ConstructionFailure".into(),
+            message: display_chain(&err),
+            class: ErrorClass::Permanent,
+        },
+    }
+}
+
+fn display_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_throttling_and_server_codes_are_transient() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "InternalFailure",
+            "ServiceUnavailableException",
+        ] {
+            assert_eq!(classify_code(code), Some(ErrorClass::Transient), "{code}");
+        }
+    }
+
+    #[test]
+    fn validation_and_access_codes_are_left_to_the_destination() {
+        for code in [
+            "ValidationException",
+            "ResourceNotFoundException",
+            "AccessDeniedException",
+            "InvalidArgumentException",
+        ] {
+            assert_eq!(classify_code(code), None, "{code}");
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! One invocation, end to end: route, deliver to every destination at once,
+//! dead-letter what can never succeed, and say what happened to each record.
+
+use crate::clients::Clients;
+use crate::config::{Config, DestinationConfig};
+use crate::dead_letter::envelope;
+use crate::deliver::{ItemOutcome, RetryPolicy, SendStats};
+use crate::destinations::{firehose::Firehose, kinesis::Kinesis, AnyDestination, Purpose};
+use crate::error::ItemError;
+use crate::record::Record;
+use crate::router::route;
+use futures_util::future::join_all;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// A configured destination, ready to send.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The name in the config.
+    pub name: String,
+    /// The config `type`.
+    pub kind: &'static str,
+    /// The sender.
+    pub destination: AnyDestination,
+    /// Its retry policy.
+    pub policy: RetryPolicy,
+}
+
+/// The router: a validated config with its destinations built. Build once
+/// per process (cold start) and share across invocations.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    config: Config,
+    targets: Vec<Target>,
+}
+
+/// What happened to one record at one destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestinationOutcome {
+    /// Accepted.
+    Delivered,
+    /// Refused for good, and the envelope was accepted by the dead-letter destination.
+    DeadLettered(ItemError),
+    /// Not delivered: reported failed to the source.
+    Failed(ItemError),
+}
+
+/// What happened to one record overall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// Every destination it was routed to accepted it.
+    Delivered,
+    /// No route took it and there is no `unmatched` destination.
+    Unrouted,
+    /// At least one destination refused it and its envelope was dead-lettered; no failures.
+    DeadLettered,
+    /// At least one destination did not accept it: report it to the source.
+    Failed,
+}
+
+/// Per-destination results of one invocation.
+#[derive(Debug, Clone)]
+pub struct DestinationReport {
+    /// The destination's name.
+    pub name: String,
+    /// Its `type`.
+    pub kind: &'static str,
+    /// `(record index, outcome)` for every record routed here, ascending.
+    pub outcomes: Vec<(u32, DestinationOutcome)>,
+    /// Requests, items, bytes and resends of the routed records.
+    pub stats: SendStats,
+    /// Requests, items and bytes this destination took as the dead-letter destination.
+    pub dead_letter_stats: SendStats,
+}
+
+/// Counts for one destination, as logs and the local runner show them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DestinationCounts {
+    /// Records routed here.
+    pub routed: usize,
+    /// Records accepted.
+    pub delivered: usize,
+    /// Records not delivered, reported failed.
+    pub failed: usize,
+    /// Records refused and dead-lettered.
+    pub dead_lettered: usize,
+    /// Requests sent (dead-letter envelopes included).
+    pub requests: u64,
+    /// Bytes sent, resends and envelopes included.
+    pub bytes: u64,
+    /// Item resends.
+    pub retried: u64,
+}
+
+impl DestinationReport {
+    /// The counts for this destination.
+    pub fn counts(&self) -> DestinationCounts {
+        let mut c = DestinationCounts {
+            routed: self.outcomes.len(),
+            requests: self.stats.requests + self.dead_letter_stats.requests,
+            bytes: self.stats.bytes + self.dead_letter_stats.bytes,
+            retried: self.stats.retried + self.dead_letter_stats.retried,
+            ..Default::default()
+        };
+        for (_, o) in &self.outcomes {
+            match o {
+                DestinationOutcome::Delivered => c.delivered += 1,
+                DestinationOutcome::DeadLettered(_) => c.dead_lettered += 1,
+                DestinationOutcome::Failed(_) => c.failed += 1,
+            }
+        }
+        c
+    }
+}
+
+/// The result of one invocation.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Per input record, in input order.
+    pub status: Vec<RecordStatus>,
+    /// Per destination, in config order.
+    pub destinations: Vec<DestinationReport>,
+}
+
+impl Report {
+    /// Indices of the records to report failed to the source, ascending.
+    pub fn failed(&self) -> impl Iterator<Item = usize> + '_ {
+        self.status
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == RecordStatus::Failed)
+            .map(|(i, _)| i)
+    }
+
+    /// Every destination outcome of one record (a scan: for reports, not hot paths).
+    pub fn outcomes_of(
+        &self,
+        record: usize,
+    ) -> impl Iterator<Item = (&str, &DestinationOutcome)> + '_ {
+        self.destinations.iter().filter_map(move |d| {
+            d.outcomes
+                .binary_search_by_key(&(record as u32), |(i, _)| *i)
+                .ok()
+                .map(|k| (d.name.as_str(), &d.outcomes[k].1))
+        })
+    }
+
+    /// How many records ended in `status`.
+    pub fn count(&self, status: RecordStatus) -> usize {
+        self.status.iter().filter(|s| **s == status).count()
+    }
+}
+
+impl Fanout {
+    /// Build every destination's sender from the config and the clients.
+    pub fn new(config: Config, clients: &Clients) -> Self {
+        let targets = config
+            .destinations
+            .iter()
+            .map(|(name, dest)| {
+                let destination = match dest {
+                    DestinationConfig::Firehose(c) => AnyDestination::Firehose(Firehose::new(
+                        clients.firehose_for(c.endpoint_url.as_deref(), c.region.as_deref()),
+                        c,
+                    )),
+                    DestinationConfig::Kinesis(c) => AnyDestination::Kinesis(Kinesis::new(
+                        clients.kinesis_for(c.endpoint_url.as_deref(), c.region.as_deref()),
+                        c,
+                    )),
+                };
+                let d = &config.delivery;
+                let policy = RetryPolicy {
+                    max_attempts: d.max_attempts,
+                    base_delay: Duration::from_millis(d.base_delay_ms),
+                    max_delay: Duration::from_millis(d.max_delay_ms),
+                    max_in_flight: dest.max_in_flight().unwrap_or(d.max_in_flight),
+                };
+                Target {
+                    name: name.clone(),
+                    kind: dest.kind(),
+                    destination,
+                    policy,
+                }
+            })
+            .collect();
+        Self { config, targets }
+    }
+
+    /// The validated config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The destinations.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// The instant to stop sending: the Lambda deadline less `deadline_margin_ms`.
+    pub fn stop_at(&self, lambda_deadline: SystemTime) -> Instant {
+        let remaining = lambda_deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        Instant::now()
+            + remaining.saturating_sub(Duration::from_millis(
+                self.config.delivery.deadline_margin_ms,
+            ))
+    }
+
+    /// Route and deliver `records`, stopping at `stop_at`. Never fails: every
+    /// record ends `Delivered`, `Unrouted`, `DeadLettered` or `Failed`.
+    pub async fn process(&self, records: &[Record], stop_at: Instant) -> Report {
+        let routing = route(
+            &self.config.routes,
+            self.config.unmatched,
+            self.targets.len(),
+            records,
+        );
+        let deliveries = join_all(self.targets.iter().zip(&routing.per_destination).map(
+            |(target, indices)| async move {
+                if indices.is_empty() {
+                    return (Vec::new(), SendStats::default());
+                }
+                let batch: Vec<&Record> = indices.iter().map(|&i| &records[i as usize]).collect();
+                target
+                    .destination
+                    .deliver(&batch, Purpose::Route, &target.policy, stop_at)
+                    .await
+            },
+        ))
+        .await;
+
+        let mut destinations: Vec<DestinationReport> = Vec::with_capacity(self.targets.len());
+        let mut refused: Vec<(usize, usize, ItemError)> = Vec::new(); // (destination, position, error)
+        for (d, ((target, indices), (outcomes, stats))) in self
+            .targets
+            .iter()
+            .zip(&routing.per_destination)
+            .zip(deliveries)
+            .enumerate()
+        {
+            let mut report = DestinationReport {
+                name: target.name.clone(),
+                kind: target.kind,
+                outcomes: Vec::with_capacity(indices.len()),
+                stats,
+                dead_letter_stats: SendStats::default(),
+            };
+            for (pos, (&record, outcome)) in indices.iter().zip(outcomes).enumerate() {
+                let outcome = match outcome {
+                    ItemOutcome::Delivered => DestinationOutcome::Delivered,
+                    ItemOutcome::Failed(e) => DestinationOutcome::Failed(e),
+                    ItemOutcome::Rejected(e) => {
+                        refused.push((d, pos, e.clone()));
+                        DestinationOutcome::Failed(e)
+                    }
+                };
+                report.outcomes.push((record, outcome));
+            }
+            destinations.push(report);
+        }
+        if let Some(dl) = self.config.dead_letter {
+            self.dead_letter(dl, records, &refused, &mut destinations, stop_at)
+                .await;
+        }
+
+        let mut status: Vec<RecordStatus> = vec![RecordStatus::Delivered; records.len()];
+        for &i in &routing.unrouted {
+            status[i as usize] = RecordStatus::Unrouted;
+        }
+        for report in &destinations {
+            for (i, outcome) in &report.outcomes {
+                let s = &mut status[*i as usize];
+                match outcome {
+                    DestinationOutcome::Failed(e) => {
+                        *s = RecordStatus::Failed;
+                        tracing::warn!(record = %records[*i as usize].id, destination = %report.name, code = %e.code, class = %e.class, message = %e.message, "record not delivered");
+                    }
+                    DestinationOutcome::DeadLettered(e) => {
+                        if *s != RecordStatus::Failed {
+                            *s = RecordStatus::DeadLettered;
+                        }
+                        tracing::info!(record = %records[*i as usize].id, destination = %report.name, code = %e.code, "record dead-lettered");
+                    }
+                    DestinationOutcome::Delivered => {}
+                }
+            }
+        }
+        let report = Report {
+            status,
+            destinations,
+        };
+        log_summary(records.len(), &report);
+        report
+    }
+
+    /// Send envelopes of refused records to the dead-letter destination and
+    /// turn their outcomes into `DeadLettered` (accepted) or leave `Failed`.
+    async fn dead_letter(
+        &self,
+        dl: usize,
+        records: &[Record],
+        refused: &[(usize, usize, ItemError)],
+        destinations: &mut [DestinationReport],
+        stop_at: Instant,
+    ) {
+        if refused.is_empty() {
+            return;
+        }
+        let envelopes: Vec<Record> = refused
+            .iter()
+            .map(|(d, pos, e)| {
+                envelope(
+                    &records[destinations[*d].outcomes[*pos].0 as usize],
+                    &destinations[*d].name,
+                    e,
+                )
+            })
+            .collect();
+        let batch: Vec<&Record> = envelopes.iter().collect();
+        let target = &self.targets[dl];
+        let (outcomes, stats) = target
+            .destination
+            .deliver(&batch, Purpose::DeadLetter, &target.policy, stop_at)
+            .await;
+        destinations[dl].dead_letter_stats = stats;
+        for ((d, pos, reason), outcome) in refused.iter().zip(outcomes) {
+            let slot = &mut destinations[*d].outcomes[*pos].1;
+            *slot = match outcome {
+                ItemOutcome::Delivered => DestinationOutcome::DeadLettered(reason.clone()),
+                ItemOutcome::Failed(e) | ItemOutcome::Rejected(e) => {
+                    DestinationOutcome::Failed(ItemError {
+                        code: reason.code.clone(),
+                        message: format!(
+                            "{}; the dead-letter destination `{}` did not take it either: {}: {}",
+                            reason.message, target.name, e.code, e.message
+                        ),
+                        class: reason.class,
+                    })
+                }
+            };
+        }
+    }
+}
+
+fn log_summary(records: usize, report: &Report) {
+    let per_destination: serde_json::Map<String, serde_json::Value> = report
+        .destinations
+        .iter()
+        .filter(|d| !d.outcomes.is_empty() || d.dead_letter_stats.requests > 0)
+        .map(|d| {
+            (
+                d.name.clone(),
+                serde_json::to_value(d.counts()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    tracing::info!(
+        records,
+        delivered = report.count(RecordStatus::Delivered),
+        failed = report.count(RecordStatus::Failed),
+        dead_lettered = report.count(RecordStatus::DeadLettered),
+        unrouted = report.count(RecordStatus::Unrouted),
+        destinations = %serde_json::Value::Object(per_destination),
+        "invocation summary"
+    );
+}

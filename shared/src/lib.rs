@@ -1,0 +1,27 @@
+//! fanout's routing crate.
+//!
+//! The flow of one invocation (see `docs/architecture.md`):
+//! [`sources`] decode an event into [`record::Record`]s; the [`router`]
+//! matches each against the config's [`pattern`]s; each destination's
+//! `prepare` builds sized entries; the [`pack`]er groups them into the fewest
+//! requests the API allows; the [`deliver`]y engine sends them all at once,
+//! resends only failed items and stops at the deadline; refused records go
+//! to the [`dead_letter`] destination; the source turns the
+//! [`fanout::Report`] into its answer.
+
+pub mod clients;
+pub mod config;
+pub mod dead_letter;
+pub mod deliver;
+pub mod destinations;
+pub mod error;
+pub mod fanout;
+pub mod pack;
+pub mod pattern;
+pub mod record;
+pub mod router;
+pub mod sources;
+
+pub use clients::Clients;
+pub use config::Config;
+pub use fanout::{Fanout, Report};

@@ -1,0 +1,144 @@
+//! The source-neutral record every source decodes into.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// Where a record came from and how to name it back to its source.
+///
+/// `source_id` is what the source's partial-batch response reports (a Kinesis
+/// sequence number, an SQS message id, an HTTP item id); `sub_sequence` tells
+/// apart the records a KPL aggregate unpacks into, which share their parent's
+/// sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct RecordId {
+    /// The identifier the source's response uses for this record.
+    pub source_id: String,
+    /// Position inside an aggregated parent record, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_sequence: Option<u32>,
+}
+
+impl RecordId {
+    /// An identifier with no sub-sequence.
+    pub fn new(source_id: impl Into<String>) -> Self {
+        Self {
+            source_id: source_id.into(),
+            sub_sequence: None,
+        }
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.sub_sequence {
+            Some(sub) => write!(f, "{}#{}", self.source_id, sub),
+            None => f.write_str(&self.source_id),
+        }
+    }
+}
+
+/// One input record, as every destination and pattern sees it.
+///
+/// The payload is a [`Bytes`] handle: it is never copied inside fanout (the
+/// SDK's `Blob` takes its own copy when a request is built). Its JSON view is
+/// parsed at most once, and only when a pattern or a mapping asks for it.
+#[derive(Debug)]
+pub struct Record {
+    /// Identity, kept from decoding to the response.
+    pub id: RecordId,
+    /// The source's kind as patterns see it (`"kinesis"`, `"sqs"`, ...).
+    pub source: &'static str,
+    /// Partition key, message group id, or the key a caller gave.
+    pub key: Option<String>,
+    /// When the source received the record, in milliseconds since the Unix epoch.
+    pub arrival_ms: Option<i64>,
+    /// Source metadata visible to patterns as `attributes` (often shared by a whole batch).
+    pub attributes: Arc<Map<String, Value>>,
+    /// The payload bytes.
+    pub data: Bytes,
+    json: OnceLock<Option<Value>>,
+}
+
+impl Record {
+    /// A record with no key, arrival time or attributes.
+    pub fn new(id: RecordId, source: &'static str, data: Bytes) -> Self {
+        Self {
+            id,
+            source,
+            key: None,
+            arrival_ms: None,
+            attributes: Arc::default(),
+            data,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// Set the key.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Set the arrival time.
+    pub fn with_arrival_ms(mut self, arrival_ms: i64) -> Self {
+        self.arrival_ms = Some(arrival_ms);
+        self
+    }
+
+    /// Set the attributes.
+    pub fn with_attributes(mut self, attributes: Arc<Map<String, Value>>) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
+    /// The payload parsed as JSON, or `None` when it is not JSON (or nests
+    /// deeper than serde_json's recursion limit). Parsed on first call only.
+    pub fn json(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| serde_json::from_slice(&self.data).ok())
+            .as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_view_is_parsed_for_json_and_absent_otherwise() {
+        let json = Record::new(
+            RecordId::new("1"),
+            "kinesis",
+            Bytes::from_static(br#"{"a":1}"#),
+        );
+        assert_eq!(
+            json.json().and_then(|v| v.pointer("/a")),
+            Some(&Value::from(1))
+        );
+        let text = Record::new(
+            RecordId::new("2"),
+            "kinesis",
+            Bytes::from_static(b"not json"),
+        );
+        assert!(text.json().is_none());
+    }
+
+    #[test]
+    fn too_deep_json_has_no_view_instead_of_failing() {
+        let deep = "[".repeat(1000) + &"]".repeat(1000);
+        let record = Record::new(RecordId::new("3"), "kinesis", Bytes::from(deep));
+        assert!(record.json().is_none());
+    }
+
+    #[test]
+    fn ids_show_their_sub_sequence() {
+        let id = RecordId {
+            source_id: "49590".into(),
+            sub_sequence: Some(2),
+        };
+        assert_eq!(id.to_string(), "49590#2");
+        assert_eq!(RecordId::new("49590").to_string(), "49590");
+    }
+}

@@ -1,0 +1,145 @@
+//! Kinesis stream events (`KinesisEvent`) and their partial batch response.
+//!
+//! With `FunctionResponseTypes: [ReportBatchItemFailures]`, the function
+//! answers `{"batchItemFailures":[{"itemIdentifier":"<sequenceNumber>"}]}`.
+//! fanout names every failed record (each sequence number once, in batch
+//! order). Lambda checkpoints before the lowest one and replays the batch from
+//! there, so records after it that did succeed are delivered again: delivery
+//! is at least once, and duplicates arise only from such replays.
+
+use crate::fanout::{Fanout, Report};
+use crate::record::{Record, RecordId};
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The `source` field patterns see.
+pub const SOURCE: &str = "kinesis";
+
+/// Why the handler could not answer with a partial batch response. Lambda
+/// then retries the whole batch, so nothing is lost.
+#[derive(Debug, thiserror::Error)]
+pub enum KinesisHandlerError {
+    /// A failed record has no sequence number to report it by.
+    #[error("record {index} failed but has no sequence number to report; failing the whole batch so Lambda retries it")]
+    Unreportable {
+        /// Its position in the batch.
+        index: usize,
+    },
+}
+
+/// Decode a Kinesis event. Payloads are moved, not copied. Attributes visible
+/// to patterns: `event_source_arn`, `aws_region`, `shard_id` (shared by the
+/// records of one batch, so built once per distinct value).
+pub fn decode(event: KinesisEvent) -> Vec<Record> {
+    let mut shared: Option<Arc<Map<String, Value>>> = None;
+    event
+        .records
+        .into_iter()
+        .map(|r| {
+            let shard_id = r
+                .event_id
+                .as_deref()
+                .and_then(|id| id.split_once(':'))
+                .map(|(shard, _)| shard);
+            let attributes = match &shared {
+                Some(a)
+                    if same_attributes(
+                        a,
+                        r.event_source_arn.as_deref(),
+                        r.aws_region.as_deref(),
+                        shard_id,
+                    ) =>
+                {
+                    Arc::clone(a)
+                }
+                _ => {
+                    let mut m = Map::new();
+                    m.insert(
+                        "event_source_arn".into(),
+                        r.event_source_arn
+                            .clone()
+                            .map_or(Value::Null, Value::String),
+                    );
+                    m.insert(
+                        "aws_region".into(),
+                        r.aws_region.clone().map_or(Value::Null, Value::String),
+                    );
+                    m.insert(
+                        "shard_id".into(),
+                        shard_id.map_or(Value::Null, |s| Value::String(s.to_owned())),
+                    );
+                    let a = Arc::new(m);
+                    shared = Some(Arc::clone(&a));
+                    a
+                }
+            };
+            let k = r.kinesis;
+            Record::new(
+                RecordId::new(k.sequence_number),
+                SOURCE,
+                Bytes::from(k.data.0),
+            )
+            .with_key(k.partition_key)
+            .with_arrival_ms(k.approximate_arrival_timestamp.0.timestamp_millis())
+            .with_attributes(attributes)
+        })
+        .collect()
+}
+
+fn same_attributes(
+    a: &Map<String, Value>,
+    arn: Option<&str>,
+    region: Option<&str>,
+    shard: Option<&str>,
+) -> bool {
+    a.get("event_source_arn").and_then(Value::as_str) == arn
+        && a.get("aws_region").and_then(Value::as_str) == region
+        && a.get("shard_id").and_then(Value::as_str) == shard
+}
+
+/// The partial batch response: every failed record's sequence number, once,
+/// in batch order; empty when all succeeded. Never a null or empty identifier.
+pub fn respond(
+    records: &[Record],
+    report: &Report,
+) -> Result<KinesisEventResponse, KinesisHandlerError> {
+    let mut response = KinesisEventResponse::default();
+    for index in report.failed() {
+        let id = &records[index].id.source_id;
+        if id.is_empty() {
+            return Err(KinesisHandlerError::Unreportable { index });
+        }
+        if response
+            .batch_item_failures
+            .last()
+            .and_then(|f| f.item_identifier.as_deref())
+            == Some(id.as_str())
+        {
+            continue; // KPL sub-records of one parent share its sequence number
+        }
+        let mut failure = KinesisBatchItemFailure::default();
+        failure.item_identifier = Some(id.clone());
+        response.batch_item_failures.push(failure);
+    }
+    Ok(response)
+}
+
+/// The Kinesis function's handler: decode, route and deliver, respond.
+pub async fn handle(
+    fanout: &Fanout,
+    event: KinesisEvent,
+    lambda_deadline: SystemTime,
+) -> Result<KinesisEventResponse, KinesisHandlerError> {
+    let records = decode(event);
+    let report = fanout
+        .process(&records, fanout.stop_at(lambda_deadline))
+        .await;
+    respond(&records, &report)
+}
+
+#[cfg(test)]
+mod tests;
