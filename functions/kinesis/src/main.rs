@@ -9,7 +9,10 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::load_from_env()?;
+    let config = Config::load_from_env().unwrap_or_else(|e| {
+        lambda_runtime::tracing::error!("{e}");
+        std::process::exit(1)
+    });
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk));
     let fanout = &fanout;

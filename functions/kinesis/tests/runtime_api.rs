@@ -1,0 +1,162 @@
+//! The built `kinesis-fanout` binary, started under a Lambda Runtime API
+//! stand-in with `FANOUT_CONFIG_FILE` set and `AWS_ENDPOINT_URL` pointing at
+//! moto, delivers the sample event and answers with the batch response.
+
+use fanout_tests::moto::{contains, Moto};
+use fanout_tests::runtime_api::{Answer, RuntimeApi};
+use fanout_tests::{event_payloads, repo_root};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_function(runtime: &RuntimeApi, endpoint: &str, config: &std::path::Path) -> Kill {
+    start_function_with(runtime, endpoint, config, Stdio::null())
+}
+
+fn start_function_with(
+    runtime: &RuntimeApi,
+    endpoint: &str,
+    config: &std::path::Path,
+    stdout: Stdio,
+) -> Kill {
+    let child = Command::new(env!("CARGO_BIN_EXE_kinesis-fanout"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "kinesis-fanout")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("FANOUT_CONFIG_FILE", config)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(stdout)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start kinesis-fanout");
+    Kill(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api() {
+    let moto = Moto::start();
+    moto.provision_example().await;
+    let runtime = RuntimeApi::start().await;
+    let _function = start_function(&runtime, &moto.endpoint, &repo_root().join("fanout.yaml"));
+
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
+    )
+    .expect("json");
+    let id = runtime.invoke(event.clone(), Duration::from_secs(30));
+    let answer = runtime
+        .answer(&id, Duration::from_secs(60))
+        .await
+        .expect("the function answered");
+    assert_eq!(
+        answer,
+        Answer::Response(serde_json::json!({"batchItemFailures": []}))
+    );
+
+    let archived = moto.bucket_objects("archive-bucket").concat();
+    for p in event_payloads(&event) {
+        assert!(
+            contains(&archived, &p),
+            "archived: {}",
+            String::from_utf8_lossy(&p)
+        );
+    }
+    assert_eq!(
+        moto.stream_records("telemetry-hot").await.len(),
+        2,
+        "the two readings above 50"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_stream_is_reported_by_sequence_number() {
+    let moto = Moto::start();
+    moto.create_delivery_stream("telemetry-archive", "archive-bucket")
+        .await;
+    moto.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket")
+        .await;
+    // telemetry-hot is not created, and this config has no dead_letter.
+    let dir = std::env::temp_dir().join(format!("fanout-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("fanout.yaml");
+    let example = std::fs::read_to_string(repo_root().join("fanout.yaml")).expect("example config");
+    std::fs::write(&config, example.replace("dead_letter: errors", "")).expect("write config");
+    let runtime = RuntimeApi::start().await;
+    let _function = start_function(&runtime, &moto.endpoint, &config);
+
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
+    )
+    .expect("json");
+    let hot_sequence_numbers: Vec<serde_json::Value> = event["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .zip(event_payloads(&event))
+        .filter(|(_, p)| {
+            serde_json::from_slice::<serde_json::Value>(p)
+                .ok()
+                .and_then(|v| v["temperature"].as_f64())
+                .is_some_and(|t| t > 50.0)
+        })
+        .map(|(r, _)| serde_json::json!({"itemIdentifier": r["kinesis"]["sequenceNumber"]}))
+        .collect();
+    let id = runtime.invoke(event, Duration::from_secs(30));
+    let answer = runtime
+        .answer(&id, Duration::from_secs(60))
+        .await
+        .expect("the function answered");
+    assert_eq!(
+        answer,
+        Answer::Response(serde_json::json!({ "batchItemFailures": hot_sequence_numbers }))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
+    let dir = std::env::temp_dir().join(format!("fanout-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("fanout.yaml");
+    std::fs::write(&config, "destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [b] } ]\n").expect("write");
+    let runtime = RuntimeApi::start().await;
+    let function = start_function_with(&runtime, "http://127.0.0.1:9", &config, Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut function = function;
+        let stdout = function.0.stdout.take();
+        let status = function.0.wait();
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        (status, text)
+    })
+    .await
+    .expect("join");
+    let (status, logs) = output;
+    assert!(
+        !status.expect("exit status").success(),
+        "a bad config must stop the function at init"
+    );
+    assert!(
+        logs.contains("fanout.yaml")
+            && logs.contains("routes[0].to[0]")
+            && logs.contains("unknown destination `b`"),
+        "{logs}"
+    );
+}

@@ -1,0 +1,161 @@
+//! A minimal stand-in for the Lambda Runtime API, enough to run a real
+//! function binary: it hands out queued events on `invocation/next` and
+//! collects what the function answers.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
+
+/// What the function answered to one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// `POST /invocation/{id}/response`.
+    Response(serde_json::Value),
+    /// `POST /invocation/{id}/error` or `/init/error`.
+    Error(String),
+}
+
+#[derive(Default)]
+struct Inner {
+    events: Mutex<VecDeque<(String, serde_json::Value, Duration)>>,
+    answers: Mutex<Vec<(String, Answer)>>,
+    arrived: Notify,
+}
+
+/// The stand-in, listening on 127.0.0.1.
+pub struct RuntimeApi {
+    /// `127.0.0.1:PORT`, for `AWS_LAMBDA_RUNTIME_API`.
+    pub address: String,
+    inner: Arc<Inner>,
+}
+
+impl RuntimeApi {
+    /// Start serving on a free loopback port.
+    pub async fn start() -> Self {
+        let inner = Arc::new(Inner::default());
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(Arc::clone(&inner));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind runtime api");
+        let address = listener.local_addr().expect("address").to_string();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { address, inner }
+    }
+
+    /// Queue an event with `timeout` until its deadline; returns its request id.
+    pub fn invoke(&self, event: serde_json::Value, timeout: Duration) -> String {
+        let id = format!(
+            "req-{}",
+            self.inner.events.lock().map(|e| e.len()).unwrap_or(0)
+                + self.inner.answers.lock().map(|a| a.len()).unwrap_or(0)
+        );
+        if let Ok(mut events) = self.inner.events.lock() {
+            events.push_back((id.clone(), event, timeout));
+        }
+        self.inner.arrived.notify_waiters();
+        id
+    }
+
+    /// Wait for the answer to `id`, at most `wait`.
+    pub async fn answer(&self, id: &str, wait: Duration) -> Option<Answer> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.inner.arrived.notified();
+            if let Some(a) = self
+                .inner
+                .answers
+                .lock()
+                .ok()?
+                .iter()
+                .find(|(i, _)| i == id || i == "init")
+                .map(|(_, a)| a.clone())
+            {
+                return Some(a);
+            }
+            if tokio::time::timeout_at(until, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
+    loop {
+        let notified = inner.arrived.notified();
+        let queued = inner.events.lock().ok().and_then(|mut e| e.pop_front());
+        if let Some((id, event, timeout)) = queued {
+            let deadline = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                + timeout;
+            let mut headers = HeaderMap::new();
+            let put = |h: &mut HeaderMap, k: &'static str, v: String| {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    h.insert(k, v);
+                }
+            };
+            put(&mut headers, "lambda-runtime-aws-request-id", id);
+            put(
+                &mut headers,
+                "lambda-runtime-deadline-ms",
+                deadline.as_millis().to_string(),
+            );
+            put(
+                &mut headers,
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:fanout".into(),
+            );
+            put(
+                &mut headers,
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000".into(),
+            );
+            return (headers, event.to_string());
+        }
+        notified.await;
+    }
+}
+
+fn record(inner: &Inner, id: String, answer: Answer) -> StatusCode {
+    if let Ok(mut answers) = inner.answers.lock() {
+        answers.push((id, answer));
+    }
+    inner.arrived.notify_waiters();
+    StatusCode::ACCEPTED
+}
+
+async fn response(
+    State(inner): State<Arc<Inner>>,
+    Path(id): Path<String>,
+    body: String,
+) -> StatusCode {
+    let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+    record(&inner, id, Answer::Response(value))
+}
+
+async fn error(
+    State(inner): State<Arc<Inner>>,
+    Path(id): Path<String>,
+    body: String,
+) -> StatusCode {
+    record(&inner, id, Answer::Error(body))
+}
+
+async fn init_error(State(inner): State<Arc<Inner>>, body: String) -> StatusCode {
+    record(&inner, "init".into(), Answer::Error(body))
+}
