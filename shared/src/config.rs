@@ -1,9 +1,11 @@
 //! The user's configuration file: parsing, validation, and the validated form
 //! the router and the destinations are built from.
 //!
-//! The file is YAML (JSON is accepted too, as a subset of YAML), named by
-//! `FANOUT_CONFIG_FILE` (default `fanout.yaml`). Every problem is reported at
-//! once, each naming the file, the place in it and the rule it breaks.
+//! The config is YAML (JSON is accepted too, as a subset of YAML): the text of
+//! `FANOUT_CONFIG` when set (how the SAM template passes it), else the file
+//! named by `FANOUT_CONFIG_FILE` (default `fanout.yaml`). Every problem is
+//! reported at once, each naming the file, the place in it and the rule it
+//! breaks.
 
 use crate::destinations::{firehose, kinesis};
 use crate::pattern::Pattern;
@@ -12,6 +14,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// The environment variable that holds the config text itself (takes precedence).
+pub const CONFIG_TEXT_ENV: &str = "FANOUT_CONFIG";
 /// The environment variable that names the config file.
 pub const CONFIG_FILE_ENV: &str = "FANOUT_CONFIG_FILE";
 /// The config file used when [`CONFIG_FILE_ENV`] is unset.
@@ -201,8 +205,14 @@ impl fmt::Display for ProblemList<'_> {
 }
 
 impl Config {
-    /// Load the file named by `FANOUT_CONFIG_FILE`, or `fanout.yaml`.
+    /// Load the config from `FANOUT_CONFIG` (the text), else the file named
+    /// by `FANOUT_CONFIG_FILE`, else `fanout.yaml`.
     pub fn load_from_env() -> Result<Self, ConfigError> {
+        if let Ok(text) = std::env::var(CONFIG_TEXT_ENV) {
+            if !text.trim().is_empty() {
+                return Self::parse(&text, Path::new("$FANOUT_CONFIG"));
+            }
+        }
         let file = std::env::var_os(CONFIG_FILE_ENV)
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));

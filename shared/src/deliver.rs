@@ -21,6 +21,9 @@ use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// One request's item indices and the service's answer to it.
+type BatchAnswer = (Vec<usize>, Result<Vec<ItemResult>, RequestError>);
+
 /// How a destination's items are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -97,7 +100,7 @@ pub async fn deliver<D: Destination>(
         stats.requests += batches.len() as u64;
         stats.items_sent += pending.len() as u64;
         stats.bytes += sizes.iter().sum::<usize>() as u64;
-        let answers: Vec<(Vec<usize>, Result<Vec<ItemResult>, RequestError>)> =
+        let answers: Vec<BatchAnswer> =
             stream::iter(batches)
                 .map(|batch| async move {
                     let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();

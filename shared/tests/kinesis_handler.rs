@@ -37,7 +37,10 @@ type Script = dyn Fn(usize, &str, &[String]) -> Answer + Send + Sync;
 
 /// Requests a mock received: (stream, payloads).
 #[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<(String, Vec<String>)>>>);
+struct Log(Arc<Mutex<Vec<Request>>>);
+
+/// One request: the stream it named and its payloads.
+type Request = (String, Vec<String>);
 
 impl Log {
     fn push(&self, stream: &str, payloads: Vec<String>) -> usize {
@@ -45,7 +48,7 @@ impl Log {
         log.push((stream.to_owned(), payloads));
         log.len() - 1
     }
-    fn requests(&self) -> Vec<(String, Vec<String>)> {
+    fn requests(&self) -> Vec<Request> {
         self.0.lock().unwrap().clone()
     }
     fn payloads_to(&self, stream: &str) -> Vec<String> {

@@ -39,14 +39,16 @@ impl Moto {
     /// Panics with a clear message when moto is not installed: the end-to-end
     /// tests are part of the suite, and `scripts/test` installs it.
     pub fn start() -> Self {
-        let program = std::env::var("FANOUT_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let port = free_port();
-        let child = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{program}` ({e}): install moto with `pip install 'moto[server]'`, or run scripts/test"));
+        let args = ["-H".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()];
+        let spawn = |program: &str, prefix: &[&str]| {
+            Command::new(program).args(prefix).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn()
+        };
+        let child = match std::env::var("FANOUT_MOTO_SERVER") {
+            Ok(program) => spawn(&program, &[]),
+            Err(_) => spawn("moto_server", &[]).or_else(|_| spawn("python3", &["-m", "moto.server"])),
+        }
+        .unwrap_or_else(|e| panic!("cannot start moto ({e}): install it with `pip install 'moto[server]'`, or run scripts/test"));
         let moto = Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,

@@ -17,18 +17,17 @@ impl Drop for Kill {
     }
 }
 
-fn start_function(runtime: &RuntimeApi, endpoint: &str, config: &std::path::Path) -> Kill {
-    start_function_with(runtime, endpoint, config, Stdio::null())
-}
-
-fn start_function_with(
+/// Start the built binary as Lambda would, with `extra` environment on top.
+fn start_function(
     runtime: &RuntimeApi,
     endpoint: &str,
     config: &std::path::Path,
     stdout: Stdio,
+    extra: &[(&str, &str)],
 ) -> Kill {
     let child = Command::new(env!("CARGO_BIN_EXE_kinesis-fanout"))
         .env_clear()
+        .envs(extra.iter().copied())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "kinesis-fanout")
@@ -53,7 +52,7 @@ async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api(
     let moto = Moto::start();
     moto.provision_example().await;
     let runtime = RuntimeApi::start().await;
-    let _function = start_function(&runtime, &moto.endpoint, &repo_root().join("fanout.yaml"));
+    let _function = start_function(&runtime, &moto.endpoint, &repo_root().join("fanout.yaml"), Stdio::null(), &[]);
 
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
@@ -98,7 +97,7 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     let example = std::fs::read_to_string(repo_root().join("fanout.yaml")).expect("example config");
     std::fs::write(&config, example.replace("dead_letter: errors", "")).expect("write config");
     let runtime = RuntimeApi::start().await;
-    let _function = start_function(&runtime, &moto.endpoint, &config);
+    let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
@@ -128,6 +127,32 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     );
 }
 
+/// Runs the binary until it exits and returns (succeeded, stdout).
+async fn run_to_exit(function: Kill) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        let mut function = function;
+        let stdout = function.0.stdout.take();
+        let status = function.0.wait();
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        (status.map(|s| s.success()).unwrap_or(false), text)
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_config_in_fanout_config_takes_precedence_over_the_file() {
+    let runtime = RuntimeApi::start().await;
+    let bad_inline = "destinations: {}\n";
+    let function = start_function(&runtime, "http://127.0.0.1:9", &repo_root().join("fanout.yaml"), Stdio::piped(), &[("FANOUT_CONFIG", bad_inline)]);
+    let (ok, logs) = run_to_exit(function).await;
+    assert!(!ok);
+    assert!(logs.contains("$FANOUT_CONFIG") && logs.contains("at least one destination"), "{logs}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
     let dir = std::env::temp_dir().join(format!("fanout-bad-{}", std::process::id()));
@@ -135,7 +160,7 @@ async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
     let config = dir.join("fanout.yaml");
     std::fs::write(&config, "destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [b] } ]\n").expect("write");
     let runtime = RuntimeApi::start().await;
-    let function = start_function_with(&runtime, "http://127.0.0.1:9", &config, Stdio::piped());
+    let function = start_function(&runtime, "http://127.0.0.1:9", &config, Stdio::piped(), &[]);
     let output = tokio::task::spawn_blocking(move || {
         let mut function = function;
         let stdout = function.0.stdout.take();
