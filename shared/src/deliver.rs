@@ -100,25 +100,23 @@ pub async fn deliver<D: Destination>(
         stats.requests += batches.len() as u64;
         stats.items_sent += pending.len() as u64;
         stats.bytes += sizes.iter().sum::<usize>() as u64;
-        let answers: Vec<BatchAnswer> =
-            stream::iter(batches)
-                .map(|batch| async move {
-                    let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
-                    let answer = match tokio::time::timeout_at(deadline, dest.send(&entries)).await
-                    {
-                        Ok(answer) => answer,
-                        Err(_) => Err(RequestError {
-                            code: "DeadlineExceeded".into(),
-                            message: "the request was still in flight at the invocation deadline"
-                                .into(),
-                            class: crate::error::ErrorClass::Transient,
-                        }),
-                    };
-                    (batch, answer)
-                })
-                .buffer_unordered(policy.max_in_flight.max(1))
-                .collect()
-                .await;
+        let answers: Vec<BatchAnswer> = stream::iter(batches)
+            .map(|batch| async move {
+                let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
+                let answer = match tokio::time::timeout_at(deadline, dest.send(&entries)).await {
+                    Ok(answer) => answer,
+                    Err(_) => Err(RequestError {
+                        code: "DeadlineExceeded".into(),
+                        message: "the request was still in flight at the invocation deadline"
+                            .into(),
+                        class: crate::error::ErrorClass::Transient,
+                    }),
+                };
+                (batch, answer)
+            })
+            .buffer_unordered(policy.max_in_flight.max(1))
+            .collect()
+            .await;
         let mut retry = Vec::new();
         for (batch, answer) in answers {
             let answer = answer.and_then(|results| {

@@ -40,9 +40,19 @@ impl Moto {
     /// tests are part of the suite, and `scripts/test` installs it.
     pub fn start() -> Self {
         let port = free_port();
-        let args = ["-H".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()];
+        let args = [
+            "-H".to_owned(),
+            "127.0.0.1".to_owned(),
+            "-p".to_owned(),
+            port.to_string(),
+        ];
         let spawn = |program: &str, prefix: &[&str]| {
-            Command::new(program).args(prefix).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn()
+            Command::new(program)
+                .args(prefix)
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
         };
         let child = match std::env::var("FANOUT_MOTO_SERVER") {
             Ok(program) => spawn(&program, &[]),

@@ -52,7 +52,13 @@ async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api(
     let moto = Moto::start();
     moto.provision_example().await;
     let runtime = RuntimeApi::start().await;
-    let _function = start_function(&runtime, &moto.endpoint, &repo_root().join("fanout.yaml"), Stdio::null(), &[]);
+    let _function = start_function(
+        &runtime,
+        &moto.endpoint,
+        &repo_root().join("fanout.yaml"),
+        Stdio::null(),
+        &[],
+    );
 
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
@@ -147,10 +153,19 @@ async fn run_to_exit(function: Kill) -> (bool, String) {
 async fn inline_config_in_fanout_config_takes_precedence_over_the_file() {
     let runtime = RuntimeApi::start().await;
     let bad_inline = "destinations: {}\n";
-    let function = start_function(&runtime, "http://127.0.0.1:9", &repo_root().join("fanout.yaml"), Stdio::piped(), &[("FANOUT_CONFIG", bad_inline)]);
+    let function = start_function(
+        &runtime,
+        "http://127.0.0.1:9",
+        &repo_root().join("fanout.yaml"),
+        Stdio::piped(),
+        &[("FANOUT_CONFIG", bad_inline)],
+    );
     let (ok, logs) = run_to_exit(function).await;
     assert!(!ok);
-    assert!(logs.contains("$FANOUT_CONFIG") && logs.contains("at least one destination"), "{logs}");
+    assert!(
+        logs.contains("$FANOUT_CONFIG") && logs.contains("at least one destination"),
+        "{logs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
