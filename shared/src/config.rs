@@ -71,6 +71,26 @@ impl DestinationConfig {
         }
     }
 
+    /// The per-destination endpoint override, for the local runner to redirect.
+    pub fn endpoint_url_mut(&mut self) -> &mut Option<String> {
+        match self {
+            DestinationConfig::Firehose(c) => &mut c.endpoint_url,
+            DestinationConfig::Kinesis(c) => &mut c.endpoint_url,
+        }
+    }
+
+    /// The stream, delivery stream, channel, input, model or property this destination names.
+    pub fn target(&self) -> String {
+        match self {
+            DestinationConfig::Firehose(c) => c.delivery_stream.clone(),
+            DestinationConfig::Kinesis(c) => c
+                .stream
+                .clone()
+                .or_else(|| c.stream_arn.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The per-destination in-flight request bound, if set.
     pub fn max_in_flight(&self) -> Option<usize> {
         match self {

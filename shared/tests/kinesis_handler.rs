@@ -156,6 +156,15 @@ fn kinesis(log: Log, script: Arc<Script>) -> aws_sdk_kinesis::Client {
         .retry_config(RetryConfig::disabled()))
 }
 
+/// Clients for the services these tests do not use (never called).
+fn unused_clients() -> Clients {
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    Clients::from_sdk_config(&sdk)
+}
+
 fn all_ok() -> Arc<Script> {
     Arc::new(|_, _, p| Answer::Items(vec![None; p.len()]))
 }
@@ -188,6 +197,7 @@ fn harness(
     let clients = Clients {
         firehose: firehose(fh.clone(), firehose_script),
         kinesis: kinesis(ks.clone(), kinesis_script),
+        ..unused_clients()
     };
     Harness {
         fanout: Fanout::new(config, &clients),
@@ -330,6 +340,7 @@ async fn throttling_until_the_deadline_returns_before_it_and_reports_the_records
         &Clients {
             firehose: firehose(fh.clone(), throttle),
             kinesis: kinesis(ks, all_ok()),
+            ..unused_clients()
         },
     );
     let h = Harness {

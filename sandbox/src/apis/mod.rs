@@ -1,0 +1,121 @@
+//! The five APIs. Each module validates a request as AWS does, applies
+//! per-item faults, keeps what it accepts and answers in the API's shape.
+
+pub mod firehose;
+pub mod iot_analytics;
+pub mod iot_events;
+pub mod kinesis;
+pub mod sitewise;
+
+use crate::faults::Api;
+use crate::store::Store;
+use crate::wire::{ApiError, Protocol};
+use crate::{SandboxOptions, State};
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Everything the sandbox holds.
+#[derive(Debug)]
+pub struct World {
+    /// Accepted items and the call log.
+    pub store: Store,
+    /// Create unknown resources on first use.
+    pub auto_create: bool,
+    /// Known resources per API (delivery streams, channels, inputs, detector models, SiteWise aliases).
+    pub resources: BTreeSet<(Api, String)>,
+    /// Kinesis streams.
+    pub streams: BTreeMap<String, kinesis::Stream>,
+    /// IoT Events detectors by (model, key).
+    pub detectors: BTreeMap<(String, String), iot_events::Detector>,
+    /// The payload pointer that keys detectors updated by BatchPutMessage.
+    pub detector_key: String,
+    /// SiteWise values per property (alias, or `assetId/propertyId`), in arrival order.
+    pub properties: BTreeMap<String, Vec<serde_json::Value>>,
+}
+
+impl World {
+    /// An empty world with the options' resources.
+    pub fn new(options: &SandboxOptions) -> Self {
+        let mut world = World {
+            store: Store::new(options.data_dir.clone()),
+            auto_create: options.auto_create,
+            resources: BTreeSet::new(),
+            streams: BTreeMap::new(),
+            detectors: BTreeMap::new(),
+            detector_key: options.detector_key.clone(),
+            properties: BTreeMap::new(),
+        };
+        for (api, name) in &options.resources {
+            world.create(*api, name);
+        }
+        world
+    }
+
+    /// Create a resource (a Kinesis stream gets its one shard).
+    pub fn create(&mut self, api: Api, name: &str) {
+        if api == Api::Kinesis {
+            self.streams
+                .entry(name.to_owned())
+                .or_insert_with(|| kinesis::Stream::new(name));
+        }
+        self.resources.insert((api, name.to_owned()));
+    }
+
+    /// Whether a resource exists, creating it first when `auto_create` is on.
+    pub fn exists(&mut self, api: Api, name: &str) -> bool {
+        if self.resources.contains(&(api, name.to_owned())) {
+            return true;
+        }
+        if self.auto_create {
+            self.create(api, name);
+            return true;
+        }
+        false
+    }
+}
+
+/// awsJson1_1: dispatch on `X-Amz-Target`.
+pub async fn aws_json(
+    AxState(state): AxState<Arc<State>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (service, operation) = target.split_once('.').unwrap_or(("", ""));
+    match service {
+        "Firehose_20150804" => firehose::handle(&state, operation, &body).await,
+        "Kinesis_20131202" => kinesis::handle(&state, operation, &body).await,
+        _ => ApiError::bad(
+            "UnknownOperationException",
+            format!("the sandbox does not serve X-Amz-Target `{target}`"),
+        )
+        .into_response(Protocol::AwsJson),
+    }
+}
+
+/// An unknown operation of a known service.
+pub(crate) fn unknown_operation(operation: &str) -> Response {
+    ApiError::bad(
+        "UnknownOperationException",
+        format!("the sandbox does not serve `{operation}`"),
+    )
+    .into_response(Protocol::AwsJson)
+}
+
+/// The text a fault `match` is checked against: the payload as UTF-8 (lossy) and the id.
+pub(crate) fn fault_text(payload: &[u8], id: &str) -> String {
+    let mut text = String::from_utf8_lossy(payload).into_owned();
+    if !id.is_empty() {
+        text.push('\n');
+        text.push_str(id);
+    }
+    text
+}

@@ -1,0 +1,92 @@
+//! SDK clients, built once per process from the shared `SdkConfig`.
+//!
+//! Every client is built with SDK retries disabled: fanout's delivery engine
+//! ([`crate::deliver`]) owns all retries, so whole-request errors and per-item
+//! errors share one attempt budget, one backoff and the invocation deadline,
+//! and the two layers never multiply. Destinations with their own
+//! `endpoint_url` or `region` get a client derived from the shared one.
+//! SiteWise clients carry [`host_prefix::CustomEndpointHostPrefix`] so that
+//! custom endpoints work despite the SDK's `data.` host prefix.
+
+pub mod host_prefix;
+
+use aws_config::{Region, SdkConfig};
+use aws_smithy_types::retry::RetryConfig;
+use host_prefix::CustomEndpointHostPrefix;
+
+/// Derive a client with a destination's overrides (or share the default one).
+macro_rules! client_for {
+    ($name:ident, $field:ident, $sdk:ident) => {
+        #[doc = concat!("The `", stringify!($field), "` client for a destination, with its overrides.")]
+        pub fn $name(&self, endpoint_url: Option<&str>, region: Option<&str>) -> $sdk::Client {
+            if endpoint_url.is_none() && region.is_none() {
+                return self.$field.clone();
+            }
+            let mut b = self.$field.config().to_builder();
+            if let Some(url) = endpoint_url {
+                b = b.endpoint_url(url);
+            }
+            if let Some(r) = region {
+                b = b.region(Region::new(r.to_owned()));
+            }
+            $sdk::Client::from_conf(b.build())
+        }
+    };
+}
+
+/// The default client of each service.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// Firehose.
+    pub firehose: aws_sdk_firehose::Client,
+    /// Kinesis.
+    pub kinesis: aws_sdk_kinesis::Client,
+    /// IoT Analytics.
+    pub iotanalytics: aws_sdk_iotanalytics::Client,
+    /// IoT Events Data.
+    pub ioteventsdata: aws_sdk_ioteventsdata::Client,
+    /// IoT SiteWise (with the custom-endpoint host prefix fix).
+    pub iotsitewise: aws_sdk_iotsitewise::Client,
+}
+
+impl Clients {
+    /// Clients for every service from one loaded `SdkConfig` (credentials
+    /// chain, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`), retries disabled.
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
+        let no_retries = RetryConfig::disabled;
+        Self {
+            firehose: aws_sdk_firehose::Client::from_conf(
+                aws_sdk_firehose::config::Builder::from(sdk)
+                    .retry_config(no_retries())
+                    .build(),
+            ),
+            kinesis: aws_sdk_kinesis::Client::from_conf(
+                aws_sdk_kinesis::config::Builder::from(sdk)
+                    .retry_config(no_retries())
+                    .build(),
+            ),
+            iotanalytics: aws_sdk_iotanalytics::Client::from_conf(
+                aws_sdk_iotanalytics::config::Builder::from(sdk)
+                    .retry_config(no_retries())
+                    .build(),
+            ),
+            ioteventsdata: aws_sdk_ioteventsdata::Client::from_conf(
+                aws_sdk_ioteventsdata::config::Builder::from(sdk)
+                    .retry_config(no_retries())
+                    .build(),
+            ),
+            iotsitewise: aws_sdk_iotsitewise::Client::from_conf(
+                aws_sdk_iotsitewise::config::Builder::from(sdk)
+                    .retry_config(no_retries())
+                    .interceptor(CustomEndpointHostPrefix)
+                    .build(),
+            ),
+        }
+    }
+
+    client_for!(firehose_for, firehose, aws_sdk_firehose);
+    client_for!(kinesis_for, kinesis, aws_sdk_kinesis);
+    client_for!(iotanalytics_for, iotanalytics, aws_sdk_iotanalytics);
+    client_for!(ioteventsdata_for, ioteventsdata, aws_sdk_ioteventsdata);
+    client_for!(iotsitewise_for, iotsitewise, aws_sdk_iotsitewise);
+}
