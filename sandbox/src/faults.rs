@@ -16,7 +16,9 @@
 //! Keys: `rate` (0-1), `code` (per-item error code; default the API's usual
 //! transient code), `match` (repeatable; payload or id substring: fails every
 //! time), `status` (429, 500 or 503 for whole calls), `count` (calls that get
-//! `status`, default 1, or `all`), `latency` (ms, or with `ms`/`s`).
+//! `status`, default 1, or `all`), `latency` (ms, or with `ms`/`s`),
+//! `target` (per-item faults only for this stream, channel, input, model or
+//! property).
 
 use std::fmt;
 
@@ -95,6 +97,8 @@ pub struct Rule {
     pub count: Option<u32>,
     /// Added latency, ms.
     pub latency_ms: u64,
+    /// Per-item faults apply only to this target.
+    pub target: Option<String>,
 }
 
 /// A parsed spec.
@@ -177,6 +181,7 @@ impl FaultSpec {
                             )
                         };
                     }
+                    "target" => rule.target = Some(v.to_owned()),
                     "latency" => {
                         rule.latency_ms = parse_ms(v).ok_or_else(|| {
                             err("latency is milliseconds, like 200, 200ms or 2s".into())
@@ -184,8 +189,8 @@ impl FaultSpec {
                     }
                     other => {
                         return Err(err(format!(
-                            "unknown key `{other}` (rate, code, match, status, count, latency)"
-                        )))
+                        "unknown key `{other}` (rate, code, match, status, count, latency, target)"
+                    )))
                     }
                 }
             }
@@ -269,10 +274,10 @@ impl Faults {
 
     /// The error code an item fails with, if it does. `text` is the item's
     /// payload (or id) as text.
-    pub fn item_error(&mut self, api: Api, text: &str) -> Option<String> {
+    pub fn item_error(&mut self, api: Api, target: &str, text: &str) -> Option<String> {
         let rng = &mut self.rng;
         for (a, rule) in &self.rules {
-            if *a != api {
+            if *a != api || rule.target.as_deref().is_some_and(|t| t != target) {
                 continue;
             }
             let code = || {
@@ -335,6 +340,13 @@ mod tests {
     }
 
     #[test]
+    fn a_target_limits_item_faults_to_one_stream() {
+        let mut f = Faults::new(&FaultSpec::parse("firehose:target=archive,match=x").unwrap());
+        assert!(f.item_error(Api::Firehose, "archive", "x").is_some());
+        assert!(f.item_error(Api::Firehose, "dead-letters", "x").is_none());
+    }
+
+    #[test]
     fn statuses_last_for_their_count() {
         let mut f = Faults::new(&FaultSpec::parse("kinesis:status=503,count=2").unwrap());
         assert_eq!(f.take_status(Api::Kinesis), Some(503));
@@ -348,16 +360,16 @@ mod tests {
         let mut f = Faults::new(&FaultSpec::parse("firehose:match=bad").unwrap());
         for _ in 0..10 {
             assert_eq!(
-                f.item_error(Api::Firehose, "a bad one").as_deref(),
+                f.item_error(Api::Firehose, "s", "a bad one").as_deref(),
                 Some("ServiceUnavailableException")
             );
-            assert_eq!(f.item_error(Api::Firehose, "fine"), None);
+            assert_eq!(f.item_error(Api::Firehose, "s", "fine"), None);
         }
         let draws = |seed| {
             let mut f =
                 Faults::new(&FaultSpec::parse(&format!("kinesis:rate=0.5;seed={seed}")).unwrap());
             (0..64)
-                .map(|_| f.item_error(Api::Kinesis, "x").is_some())
+                .map(|_| f.item_error(Api::Kinesis, "s", "x").is_some())
                 .collect::<Vec<_>>()
         };
         assert_eq!(draws(1), draws(1));

@@ -79,6 +79,14 @@ impl DestinationConfig {
         }
     }
 
+    /// The packing limits after the config's changes.
+    pub fn limits(&self) -> crate::pack::Limits {
+        match self {
+            DestinationConfig::Firehose(c) => c.limits(),
+            DestinationConfig::Kinesis(c) => c.limits(),
+        }
+    }
+
     /// The stream, delivery stream, channel, input, model or property this destination names.
     pub fn target(&self) -> String {
         match self {
@@ -154,6 +162,8 @@ pub struct Route {
     pub name: String,
     /// The compiled pattern; `None` takes every record.
     pub pattern: Option<Pattern>,
+    /// The pattern as written, for display.
+    pub pattern_source: Option<serde_json::Value>,
     /// Indices into [`Config::destinations`], without duplicates.
     pub to: Vec<usize>,
 }
@@ -333,6 +343,7 @@ impl Config {
             routes.push(Route {
                 name: route.name.clone(),
                 pattern,
+                pattern_source: route.pattern.clone(),
                 to,
             });
         }

@@ -103,7 +103,7 @@ fn put_record_batch(
     let mut failed = 0;
     for (i, bytes) in data.iter().enumerate() {
         let text = fault_text(bytes, "");
-        match faults.item_error(Api::Firehose, &text) {
+        match faults.item_error(Api::Firehose, name, &text) {
             Some(code) => {
                 failed += 1;
                 responses

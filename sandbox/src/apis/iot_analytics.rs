@@ -167,7 +167,7 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
         };
         let problem = problem.or_else(|| {
             faults
-                .item_error(Api::IotAnalytics, &fault_text(&payload, id))
+                .item_error(Api::IotAnalytics, channel, &fault_text(&payload, id))
                 .map(|c| (c, "injected by the sandbox".to_owned()))
         });
         match problem {

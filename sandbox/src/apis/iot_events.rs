@@ -158,7 +158,7 @@ fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<
             ))
         } else {
             faults
-                .item_error(Api::IotEvents, &fault_text(&payload, &id))
+                .item_error(Api::IotEvents, input, &fault_text(&payload, &id))
                 .map(|c| (c, "injected by the sandbox".to_owned()))
         };
         if let Some((code, message)) = problem {
@@ -337,9 +337,11 @@ fn update_detectors(
                         "ResourceNotFoundException".to_owned(),
                         format!("Detector model {model} does not exist"),
                     ))
-                } else if let Some(code) =
-                    faults.item_error(Api::IotEvents, &fault_text(d.to_string().as_bytes(), &id))
-                {
+                } else if let Some(code) = faults.item_error(
+                    Api::IotEvents,
+                    &model,
+                    &fault_text(d.to_string().as_bytes(), &id),
+                ) {
                     Some((code, "injected by the sandbox".to_owned()))
                 } else {
                     let created = world

@@ -178,7 +178,7 @@ fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<V
     let mut failed = 0;
     for (key, data) in parsed {
         let text = fault_text(&data, "");
-        if let Some(code) = faults.item_error(Api::Kinesis, &text) {
+        if let Some(code) = faults.item_error(Api::Kinesis, &name, &text) {
             failed += 1;
             results.push(json!({"ErrorCode": code, "ErrorMessage": "injected by the sandbox"}));
             logged.push((text, Some(code)));

@@ -236,7 +236,11 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
                     .map(|v| match check_value(v, now) {
                         Err((code, m)) => Some((code.to_owned(), m)),
                         Ok(()) => faults
-                            .item_error(Api::Sitewise, &fault_text(v.to_string().as_bytes(), &key))
+                            .item_error(
+                                Api::Sitewise,
+                                &key,
+                                &fault_text(v.to_string().as_bytes(), &key),
+                            )
                             .map(|c| (c, "injected by the sandbox".to_owned())),
                     })
                     .collect()

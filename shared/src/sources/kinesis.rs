@@ -128,17 +128,42 @@ pub fn respond(
     Ok(response)
 }
 
+/// One invocation with everything it did, for the local runner and tests.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The decoded records.
+    pub records: Vec<Record>,
+    /// What happened to each record at each destination.
+    pub report: Report,
+    /// Exactly what the Lambda function returns.
+    pub response: Result<KinesisEventResponse, KinesisHandlerError>,
+}
+
+/// Decode, route and deliver, respond; keep the records and the report.
+pub async fn invoke(
+    fanout: &Fanout,
+    event: KinesisEvent,
+    lambda_deadline: SystemTime,
+) -> Invocation {
+    let records = decode(event);
+    let report = fanout
+        .process(&records, fanout.stop_at(lambda_deadline))
+        .await;
+    let response = respond(&records, &report);
+    Invocation {
+        records,
+        report,
+        response,
+    }
+}
+
 /// The Kinesis function's handler: decode, route and deliver, respond.
 pub async fn handle(
     fanout: &Fanout,
     event: KinesisEvent,
     lambda_deadline: SystemTime,
 ) -> Result<KinesisEventResponse, KinesisHandlerError> {
-    let records = decode(event);
-    let report = fanout
-        .process(&records, fanout.stop_at(lambda_deadline))
-        .await;
-    respond(&records, &report)
+    invoke(fanout, event, lambda_deadline).await.response
 }
 
 #[cfg(test)]

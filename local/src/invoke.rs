@@ -1,0 +1,260 @@
+//! `fanout-local invoke`: one event file through the real handler.
+
+use crate::sdk::{aws_sdk_config, endpoint_sdk_config};
+use fanout::config::ConfigError;
+use fanout::fanout::{DestinationCounts, DestinationOutcome, RecordStatus};
+use fanout::{Clients, Config, Fanout};
+use fanout_sandbox::faults::{FaultSpec, SpecError};
+use fanout_sandbox::{Sandbox, SandboxOptions};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+/// The event sources fanout has functions for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Kinesis stream batches.
+    Kinesis,
+    /// SQS batches.
+    Sqs,
+    /// API Gateway requests.
+    Http,
+    /// IoT rule invocations.
+    Iot,
+}
+
+impl FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kinesis" => Ok(Source::Kinesis),
+            "sqs" => Ok(Source::Sqs),
+            "http" => Ok(Source::Http),
+            "iot" => Ok(Source::Iot),
+            other => Err(format!(
+                "unknown source `{other}` (kinesis, sqs, http, iot)"
+            )),
+        }
+    }
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Kinesis => "kinesis",
+            Source::Sqs => "sqs",
+            Source::Http => "http",
+            Source::Iot => "iot",
+        }
+    }
+}
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The embedded sandbox, with these faults.
+    Sandbox(FaultSpec),
+    /// Another endpoint (moto, LocalStack, a running `fanout-local serve`), dummy credentials.
+    Endpoint(String),
+    /// Real AWS, with the standard configuration.
+    Aws,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// The source kind.
+    pub source: Source,
+    /// The event file.
+    pub event: PathBuf,
+    /// The config file.
+    pub config: PathBuf,
+    /// Where requests go.
+    pub target: Target,
+    /// The invocation's time budget (the Lambda timeout).
+    pub deadline: Duration,
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordRow {
+    /// Its identity.
+    pub id: String,
+    /// Overall.
+    pub status: RecordStatus,
+    /// Per destination: name and outcome text.
+    pub outcomes: Vec<(String, String)>,
+}
+
+/// One destination's line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DestinationRow {
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub kind: &'static str,
+    /// Counts.
+    pub counts: DestinationCounts,
+}
+
+/// Everything an invocation did.
+#[derive(Debug)]
+pub struct InvokeResult {
+    /// Where requests went, in words.
+    pub target: String,
+    /// Exactly what the Lambda function returns (or its error, as Lambda shows it).
+    pub response: Value,
+    /// Per record.
+    pub records: Vec<RecordRow>,
+    /// Per destination, in config order.
+    pub destinations: Vec<DestinationRow>,
+    /// What the embedded sandbox holds afterwards: (API, target, items).
+    pub sandbox_items: Vec<(String, String, usize)>,
+    /// Things the user should know (redirected endpoints).
+    pub notes: Vec<String>,
+}
+
+impl InvokeResult {
+    /// The `--json` object: `{"response": ..., "destinations": {name: {...}}}`.
+    pub fn to_json(&self) -> Value {
+        let destinations: serde_json::Map<String, Value> = self
+            .destinations
+            .iter()
+            .map(|d| {
+                let c = &d.counts;
+                (d.name.clone(), json!({"requests": c.requests, "records": c.routed, "bytes": c.bytes, "retries": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered}))
+            })
+            .collect();
+        json!({"response": self.response, "destinations": destinations})
+    }
+}
+
+/// Why a local invocation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The event file cannot be used.
+    #[error("{}: {message}", path.display())]
+    Event {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The source has no handler yet.
+    #[error("the `{0}` source is not supported yet (fanout-local invoke supports: kinesis)")]
+    Unsupported(&'static str),
+    /// The sandbox could not start.
+    #[error("the embedded sandbox could not start: {0}")]
+    Sandbox(#[from] std::io::Error),
+    /// A bad fault spec.
+    #[error(transparent)]
+    Faults(#[from] SpecError),
+}
+
+/// Run one event file through the handler of its source.
+pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> {
+    let mut config = Config::load(&request.config)?;
+    let text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event {
+        path: request.event.clone(),
+        message: e.to_string(),
+    })?;
+    let mut notes = Vec::new();
+    let (sandbox, sdk, target) = match &request.target {
+        Target::Sandbox(faults) => {
+            let sandbox = Sandbox::start(
+                SandboxOptions {
+                    faults: faults.clone(),
+                    ..SandboxOptions::default()
+                },
+                0,
+            )
+            .await?;
+            for (name, dest) in &mut config.destinations {
+                if let Some(url) = dest.endpoint_url_mut().replace(sandbox.endpoint.clone()) {
+                    notes.push(format!("destination `{name}`: endpoint_url {url} redirected to the embedded sandbox"));
+                }
+            }
+            let sdk = endpoint_sdk_config(&sandbox.endpoint);
+            let target = format!("embedded sandbox {}", sandbox.endpoint);
+            (Some(sandbox), sdk, target)
+        }
+        Target::Endpoint(url) => (None, endpoint_sdk_config(url), format!("endpoint {url}")),
+        Target::Aws => (None, aws_sdk_config().await, "AWS".to_owned()),
+    };
+    let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk));
+    let deadline = SystemTime::now() + request.deadline;
+    let (records, report, response) = match request.source {
+        Source::Kinesis => {
+            let event: aws_lambda_events::event::kinesis::KinesisEvent =
+                serde_json::from_str(&text).map_err(|e| LocalError::Event {
+                    path: request.event.clone(),
+                    message: format!("not a Kinesis event: {e}"),
+                })?;
+            let run = fanout::sources::kinesis::invoke(&fanout, event, deadline).await;
+            let response = match &run.response {
+                Ok(r) => serde_json::to_value(r).unwrap_or_default(),
+                Err(e) => {
+                    json!({"errorType": "KinesisHandlerError", "errorMessage": e.to_string()})
+                }
+            };
+            (run.records, run.report, response)
+        }
+        other => return Err(LocalError::Unsupported(other.name())),
+    };
+    let rows = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RecordRow {
+            id: r.id.to_string(),
+            status: report.status[i],
+            outcomes: report
+                .outcomes_of(i)
+                .map(|(name, o)| {
+                    let text = match o {
+                        DestinationOutcome::Delivered => "delivered".to_owned(),
+                        DestinationOutcome::DeadLettered(e) => {
+                            format!("dead-lettered: {}: {}", e.code, e.message)
+                        }
+                        DestinationOutcome::Failed(e) => {
+                            format!("failed: {}: {} ({})", e.code, e.message, e.class)
+                        }
+                    };
+                    (name.to_owned(), text)
+                })
+                .collect(),
+        })
+        .collect();
+    let destinations = report
+        .destinations
+        .iter()
+        .map(|d| DestinationRow {
+            name: d.name.clone(),
+            kind: d.kind,
+            counts: d.counts(),
+        })
+        .collect();
+    let sandbox_items = sandbox
+        .as_ref()
+        .map(|s| {
+            s.state
+                .world()
+                .store
+                .targets()
+                .into_iter()
+                .map(|(api, t, n)| (api.name().to_owned(), t, n))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(InvokeResult {
+        target,
+        response,
+        records: rows,
+        destinations,
+        sandbox_items,
+        notes,
+    })
+}

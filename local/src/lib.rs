@@ -1,0 +1,11 @@
+//! fanout-local: run fanout on a developer's machine.
+//!
+//! - [`invoke`]: the same handler the Lambda runs, in-process, on an event
+//!   file, against the embedded sandbox (default), another endpoint, or AWS;
+//! - the sandbox alone (`serve`), for `cargo lambda watch` or `sam local`;
+//! - [`validate`]: check a config and show what it would route where.
+
+pub mod invoke;
+pub mod render;
+pub mod sdk;
+pub mod validate;

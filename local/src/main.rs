@@ -1,0 +1,170 @@
+//! `fanout-local`: invoke fanout's handlers on event files, serve the
+//! sandbox, validate configs. See `fanout-local --help`.
+
+use clap::{Parser, Subcommand};
+use fanout_local::invoke::{invoke, InvokeRequest, Source, Target};
+use fanout_sandbox::faults::FaultSpec;
+use fanout_sandbox::{Sandbox, SandboxOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "fanout-local",
+    version,
+    about = "Run fanout locally: the same handlers the Lambda functions run, against an embedded sandbox of the five batch APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an event file through the handler, in-process, and print where each record went.
+    Invoke {
+        /// The source: kinesis, sqs, http or iot.
+        source: Source,
+        /// The event file (as in events/).
+        event: PathBuf,
+        /// The config file.
+        #[arg(long, default_value = "fanout.yaml")]
+        config: PathBuf,
+        /// Send to this endpoint (moto, LocalStack, `fanout-local serve`) instead of the embedded sandbox.
+        #[arg(long, conflicts_with = "aws")]
+        endpoint: Option<String>,
+        /// Send to real AWS (standard credential chain and region).
+        #[arg(long)]
+        aws: bool,
+        /// Faults for the embedded sandbox, e.g. `kinesis:rate=0.1;firehose:match=sensor-004;seed=7`.
+        #[arg(long, value_name = "SPEC")]
+        fail: Option<String>,
+        /// The invocation's time budget in ms (the Lambda timeout).
+        #[arg(long, default_value_t = 60_000)]
+        deadline_ms: u64,
+        /// Print one JSON object: {"response": ..., "destinations": {...}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the sandbox alone, for `cargo lambda watch`, `sam local` or any SDK client.
+    Serve {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 4566)]
+        port: u16,
+        /// Faults to inject (see `invoke --fail`); change them at run time with PUT /_sandbox/faults.
+        #[arg(long, value_name = "SPEC")]
+        fail: Option<String>,
+        /// Also write accepted items as JSON Lines under this directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Answer ResourceNotFound for streams, channels, inputs and aliases not created first.
+        #[arg(long)]
+        no_auto_create: bool,
+    },
+    /// Check a config file and print what it would route where.
+    Validate {
+        /// The config file.
+        config: PathBuf,
+        /// Also show where each record of this Kinesis event would go (nothing is sent).
+        #[arg(long)]
+        event: Option<PathBuf>,
+    },
+}
+
+fn faults(spec: Option<&str>) -> Result<FaultSpec, String> {
+    spec.map_or_else(
+        || Ok(FaultSpec::default()),
+        |s| FaultSpec::parse(s).map_err(|e| e.to_string()),
+    )
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("fanout-local: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Invoke {
+            source,
+            event,
+            config,
+            endpoint,
+            aws,
+            fail,
+            deadline_ms,
+            json,
+        } => {
+            if fail.is_some() && (endpoint.is_some() || aws) {
+                return Err("--fail injects faults into the embedded sandbox; it cannot be used with --endpoint or --aws".into());
+            }
+            let target = match (endpoint, aws) {
+                (Some(url), _) => Target::Endpoint(url),
+                (None, true) => Target::Aws,
+                (None, false) => Target::Sandbox(faults(fail.as_deref())?),
+            };
+            let result = invoke(InvokeRequest {
+                source,
+                event,
+                config,
+                target,
+                deadline: Duration::from_millis(deadline_ms),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", result.to_json());
+            } else {
+                print!("{}", fanout_local::render::report(&result));
+            }
+            Ok(())
+        }
+        Command::Serve {
+            port,
+            fail,
+            data_dir,
+            no_auto_create,
+        } => {
+            let options = SandboxOptions {
+                auto_create: !no_auto_create,
+                faults: faults(fail.as_deref())?,
+                data_dir,
+                ..SandboxOptions::default()
+            };
+            let sandbox = Sandbox::start(options, port)
+                .await
+                .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+            println!("fanout sandbox listening on {}", sandbox.endpoint);
+            println!("  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1", sandbox.endpoint);
+            println!("  read back: curl {}/_sandbox/items    faults: curl -X PUT --data 'kinesis:rate=0.1' {}/_sandbox/faults", sandbox.endpoint, sandbox.endpoint);
+            tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Validate { config, event } => {
+            let config = fanout::Config::load(&config).map_err(|e| e.to_string())?;
+            print!("{}", fanout_local::validate::summary(&config));
+            if let Some(path) = event {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let event = serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: not a Kinesis event: {e}", path.display()))?;
+                let records = fanout::sources::kinesis::decode(event);
+                print!("{}", fanout_local::validate::routes_for(&config, &records));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Human-readable output of `invoke`.
+
+use crate::invoke::InvokeResult;
+use fanout::fanout::RecordStatus;
+use std::fmt::Write;
+
+fn status(s: RecordStatus) -> &'static str {
+    match s {
+        RecordStatus::Delivered => "delivered",
+        RecordStatus::Unrouted => "unrouted",
+        RecordStatus::DeadLettered => "dead-lettered",
+        RecordStatus::Failed => "FAILED",
+    }
+}
+
+/// The report: where each record went, per-destination counts, the response.
+pub fn report(result: &InvokeResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} records -> {}", result.records.len(), result.target);
+    for note in &result.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let id_width = result
+        .records
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(out, "\n{:<id_width$}  {:<13}  WHERE", "RECORD", "STATUS");
+    for r in &result.records {
+        let where_ = if r.outcomes.is_empty() {
+            "(no route took it)".to_owned()
+        } else {
+            r.outcomes
+                .iter()
+                .map(|(d, o)| {
+                    if o == "delivered" {
+                        d.clone()
+                    } else {
+                        format!("{d} [{o}]")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "{:<id_width$}  {:<13}  {where_}",
+            r.id,
+            status(r.status)
+        );
+    }
+    let name_width = result
+        .destinations
+        .iter()
+        .map(|d| d.name.len())
+        .max()
+        .unwrap_or(11)
+        .max(11);
+    let _ = writeln!(
+        out,
+        "\n{:<name_width$}  {:<9}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
+        "DESTINATION", "TYPE", "RECORDS", "REQUESTS", "BYTES", "RETRIES", "FAILED", "DEAD-LETTERED"
+    );
+    for d in &result.destinations {
+        let c = &d.counts;
+        let _ = writeln!(
+            out,
+            "{:<name_width$}  {:<9}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
+            d.name, d.kind, c.routed, c.requests, c.bytes, c.retried, c.failed, c.dead_lettered
+        );
+    }
+    if !result.sandbox_items.is_empty() {
+        let _ = writeln!(out, "\nThe sandbox now holds:");
+        for (api, target, n) in &result.sandbox_items {
+            let _ = writeln!(out, "  {api}/{target}: {n} item(s)");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nResponse (what the Lambda function returns):\n{}",
+        result.response
+    );
+    out
+}

@@ -1,0 +1,77 @@
+//! `fanout-local validate`: check a config and show what it routes where.
+
+use fanout::config::Config;
+use fanout::record::Record;
+use fanout::router::route;
+use std::fmt::Write;
+
+/// The config summary: destinations with their limits, routes, dead letter, unmatched.
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: valid", config.file.display());
+    let _ = writeln!(out, "\nDestinations:");
+    for (name, dest) in &config.destinations {
+        let l = dest.limits();
+        let _ = writeln!(
+            out,
+            "  {name:<20} {:<9} {:<28} ({} records, {} B/record, {} B/request per call)",
+            dest.kind(),
+            dest.target(),
+            l.max_items,
+            l.max_item_bytes,
+            l.max_request_bytes
+        );
+    }
+    let _ = writeln!(out, "\nRoutes (every matching route fires):");
+    for r in &config.routes {
+        let to: Vec<&str> =
+            r.to.iter()
+                .map(|&d| config.destinations[d].0.as_str())
+                .collect();
+        let pattern = r
+            .pattern_source
+            .as_ref()
+            .map_or_else(|| "every record".to_owned(), |p| p.to_string());
+        let _ = writeln!(out, "  {:<20} {pattern} -> {}", r.name, to.join(", "));
+    }
+    let name = |i: Option<usize>| i.map(|d| config.destinations[d].0.clone());
+    let _ = writeln!(
+        out,
+        "\ndead_letter: {}",
+        name(config.dead_letter)
+            .unwrap_or_else(|| "(none: permanent failures are reported failed)".into())
+    );
+    let _ = writeln!(
+        out,
+        "unmatched:   {}",
+        name(config.unmatched)
+            .unwrap_or_else(|| "(none: records no route takes are counted unrouted)".into())
+    );
+    out
+}
+
+/// Where each record of an event would go (matching only; nothing is sent).
+pub fn routes_for(config: &Config, records: &[Record]) -> String {
+    let routing = route(
+        &config.routes,
+        config.unmatched,
+        config.destinations.len(),
+        records,
+    );
+    let mut per_record: Vec<Vec<&str>> = vec![Vec::new(); records.len()];
+    for (d, indices) in routing.per_destination.iter().enumerate() {
+        for &i in indices {
+            per_record[i as usize].push(&config.destinations[d].0);
+        }
+    }
+    let mut out = String::from("\nRecords:\n");
+    for (r, to) in records.iter().zip(per_record) {
+        let where_ = if to.is_empty() {
+            "(unrouted)".to_owned()
+        } else {
+            to.join(", ")
+        };
+        let _ = writeln!(out, "  {:<60} -> {where_}", r.id.to_string());
+    }
+    out
+}
