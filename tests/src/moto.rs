@@ -5,7 +5,6 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -91,24 +90,9 @@ impl Moto {
 
     /// A plain HTTP/1.0 request to moto (for its S3, which fanout has no client for).
     pub fn http(&self, method: &str, path: &str) -> (u16, Vec<u8>) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
         // moto refuses anonymous GetObject but does not check signatures: a dummy SigV4 header will do.
         let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
-        let request = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nAuthorization: {auth}\r\nContent-Length: 0\r\n\r\n", self.port);
-        stream.write_all(request.as_bytes()).expect("write request");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).expect("read response");
-        let split = response
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map_or(response.len(), |p| p + 4);
-        let head = String::from_utf8_lossy(&response[..split]);
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        (status, response[split..].to_vec())
+        crate::http(self.port, method, path, &[("Authorization", auth)], b"")
     }
 
     /// Create a Kinesis stream with one shard.
