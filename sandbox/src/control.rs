@@ -36,9 +36,8 @@ pub fn router() -> Router<Arc<State>> {
         .route("/reset", post(reset))
 }
 
-fn api(name: &str) -> Result<Api, Response> {
-    Api::parse(name)
-        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("unknown API `{name}`")).into_response())
+fn unknown_api(name: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("unknown API `{name}`")).into_response()
 }
 
 async fn items(AxState(state): AxState<Arc<State>>) -> Json<Value> {
@@ -56,9 +55,11 @@ async fn target_items(
     AxState(state): AxState<Arc<State>>,
     Path((name, target)): Path<(String, String)>,
 ) -> Response {
-    match api(&name) {
-        Ok(a) => Json(Value::Array(state.world().store.items(a, &target).to_vec())).into_response(),
-        Err(r) => r,
+    match Api::parse(&name) {
+        Some(a) => {
+            Json(Value::Array(state.world().store.items(a, &target).to_vec())).into_response()
+        }
+        None => unknown_api(&name),
     }
 }
 
@@ -85,12 +86,12 @@ async fn create(
     AxState(state): AxState<Arc<State>>,
     Path((name, resource)): Path<(String, String)>,
 ) -> Response {
-    match api(&name) {
-        Ok(a) => {
+    match Api::parse(&name) {
+        Some(a) => {
             state.world().create(a, &resource);
             StatusCode::CREATED.into_response()
         }
-        Err(r) => r,
+        None => unknown_api(&name),
     }
 }
 
