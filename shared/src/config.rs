@@ -7,7 +7,9 @@
 //! reported at once, each naming the file, the place in it and the rule it
 //! breaks.
 
-use crate::destinations::{firehose, kinesis};
+use crate::destinations::{
+    firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise,
+};
 use crate::pattern::Pattern;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -60,6 +62,28 @@ pub enum DestinationConfig {
     Firehose(firehose::FirehoseConfig),
     /// Kinesis `PutRecords` (and Kinesis-compatible services).
     Kinesis(kinesis::KinesisConfig),
+    /// IoT Analytics `BatchPutMessage`.
+    IotAnalytics(iot_analytics::IotAnalyticsConfig),
+    /// IoT Events Data `BatchPutMessage`.
+    IotEvents(iot_events::IotEventsConfig),
+    /// IoT Events Data `BatchUpdateDetector`.
+    IotEventsDetector(iot_events_detector::DetectorConfig),
+    /// IoT SiteWise `BatchPutAssetPropertyValue`.
+    Sitewise(sitewise::SitewiseConfig),
+}
+
+/// Evaluate `$e` with `$c` bound to whichever destination config this is.
+macro_rules! each {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            DestinationConfig::Firehose($c) => $e,
+            DestinationConfig::Kinesis($c) => $e,
+            DestinationConfig::IotAnalytics($c) => $e,
+            DestinationConfig::IotEvents($c) => $e,
+            DestinationConfig::IotEventsDetector($c) => $e,
+            DestinationConfig::Sitewise($c) => $e,
+        }
+    };
 }
 
 impl DestinationConfig {
@@ -68,23 +92,31 @@ impl DestinationConfig {
         match self {
             DestinationConfig::Firehose(_) => "firehose",
             DestinationConfig::Kinesis(_) => "kinesis",
+            DestinationConfig::IotAnalytics(_) => "iot_analytics",
+            DestinationConfig::IotEvents(_) => "iot_events",
+            DestinationConfig::IotEventsDetector(_) => "iot_events_detector",
+            DestinationConfig::Sitewise(_) => "sitewise",
         }
     }
 
     /// The per-destination endpoint override, for the local runner to redirect.
     pub fn endpoint_url_mut(&mut self) -> &mut Option<String> {
-        match self {
-            DestinationConfig::Firehose(c) => &mut c.endpoint_url,
-            DestinationConfig::Kinesis(c) => &mut c.endpoint_url,
-        }
+        each!(self, c => &mut c.endpoint_url)
+    }
+
+    /// The per-destination endpoint override.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        each!(self, c => c.endpoint_url.as_deref())
+    }
+
+    /// The per-destination region override.
+    pub fn region(&self) -> Option<&str> {
+        each!(self, c => c.region.as_deref())
     }
 
     /// The packing limits after the config's changes.
     pub fn limits(&self) -> crate::pack::Limits {
-        match self {
-            DestinationConfig::Firehose(c) => c.limits(),
-            DestinationConfig::Kinesis(c) => c.limits(),
-        }
+        each!(self, c => c.limits())
     }
 
     /// The stream, delivery stream, channel, input, model or property this destination names.
@@ -96,22 +128,32 @@ impl DestinationConfig {
                 .clone()
                 .or_else(|| c.stream_arn.clone())
                 .unwrap_or_default(),
+            DestinationConfig::IotAnalytics(c) => c.channel.clone(),
+            DestinationConfig::IotEvents(c) => c.input.clone(),
+            DestinationConfig::IotEventsDetector(c) => c.detector_model.clone(),
+            DestinationConfig::Sitewise(c) => format!(
+                "{} propert{}",
+                c.properties.len(),
+                if c.properties.len() == 1 { "y" } else { "ies" }
+            ),
         }
     }
 
     /// The per-destination in-flight request bound, if set.
     pub fn max_in_flight(&self) -> Option<usize> {
-        match self {
-            DestinationConfig::Firehose(c) => c.max_in_flight,
-            DestinationConfig::Kinesis(c) => c.max_in_flight,
-        }
+        each!(self, c => c.max_in_flight)
+    }
+
+    /// Whether this type can take dead-letter envelopes (raw JSON records).
+    pub fn takes_dead_letters(&self) -> bool {
+        matches!(
+            self,
+            DestinationConfig::Firehose(_) | DestinationConfig::Kinesis(_)
+        )
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
-        match self {
-            DestinationConfig::Firehose(c) => c.validate(place, problems),
-            DestinationConfig::Kinesis(c) => c.validate(place, problems),
-        }
+        each!(self, c => c.validate(place, problems));
         if let Some(n) = self.max_in_flight() {
             check_range(
                 problems,
@@ -351,6 +393,11 @@ impl Config {
             .dead_letter
             .as_deref()
             .and_then(|n| lookup("dead_letter".into(), n, &mut problems));
+        if let Some((name, dest)) = dead_letter.and_then(|d| raw.destinations.iter().nth(d)) {
+            if !dest.takes_dead_letters() {
+                problems.push(problem("dead_letter", &format!("`{name}` is a {} destination; dead letters go to a firehose or kinesis destination", dest.kind())));
+            }
+        }
         let unmatched = raw
             .unmatched
             .as_deref()

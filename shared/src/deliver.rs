@@ -16,7 +16,6 @@
 
 use crate::destinations::{Destination, ItemResult, Prepared};
 use crate::error::{ItemError, RequestError};
-use crate::pack::pack;
 use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -81,7 +80,6 @@ pub async fn deliver<D: Destination>(
     policy: &RetryPolicy,
     deadline: Instant,
 ) -> (Vec<ItemOutcome>, SendStats) {
-    let limits = dest.limits();
     let not_sent = ItemError::transient(
         "DeadlineExceeded",
         "not sent before the invocation deadline",
@@ -92,14 +90,15 @@ pub async fn deliver<D: Destination>(
     let mut round = 0;
     while !pending.is_empty() && Instant::now() < deadline {
         round += 1;
-        let sizes: Vec<usize> = pending.iter().map(|&i| items[i].size).collect();
-        let batches: Vec<Vec<usize>> = pack(&sizes, &limits)
+        let pending_items: Vec<&Prepared<D::Entry>> = pending.iter().map(|&i| &items[i]).collect();
+        let batches: Vec<Vec<usize>> = dest
+            .pack(&pending_items)
             .into_iter()
             .map(|b| b.into_iter().map(|j| pending[j]).collect())
             .collect();
         stats.requests += batches.len() as u64;
         stats.items_sent += pending.len() as u64;
-        stats.bytes += sizes.iter().sum::<usize>() as u64;
+        stats.bytes += pending_items.iter().map(|i| i.size).sum::<usize>() as u64;
         let answers: Vec<BatchAnswer> = stream::iter(batches)
             .map(|batch| async move {
                 let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();

@@ -5,6 +5,10 @@ use crate::clients::Clients;
 use crate::config::{Config, DestinationConfig};
 use crate::dead_letter::envelope;
 use crate::deliver::{ItemOutcome, RetryPolicy, SendStats};
+use crate::destinations::iot_analytics::IotAnalytics;
+use crate::destinations::iot_events::IotEvents;
+use crate::destinations::iot_events_detector::IotEventsDetector;
+use crate::destinations::sitewise::Sitewise;
 use crate::destinations::{firehose::Firehose, kinesis::Kinesis, AnyDestination, Purpose};
 use crate::error::ItemError;
 use crate::record::Record;
@@ -159,13 +163,27 @@ impl Fanout {
             .destinations
             .iter()
             .map(|(name, dest)| {
+                let (url, region) = (dest.endpoint_url(), dest.region());
                 let destination = match dest {
                     DestinationConfig::Firehose(c) => AnyDestination::Firehose(Firehose::new(
-                        clients.firehose_for(c.endpoint_url.as_deref(), c.region.as_deref()),
+                        clients.firehose_for(url, region),
                         c,
                     )),
-                    DestinationConfig::Kinesis(c) => AnyDestination::Kinesis(Kinesis::new(
-                        clients.kinesis_for(c.endpoint_url.as_deref(), c.region.as_deref()),
+                    DestinationConfig::Kinesis(c) => {
+                        AnyDestination::Kinesis(Kinesis::new(clients.kinesis_for(url, region), c))
+                    }
+                    DestinationConfig::IotAnalytics(c) => AnyDestination::IotAnalytics(
+                        IotAnalytics::new(clients.iotanalytics_for(url, region), c),
+                    ),
+                    DestinationConfig::IotEvents(c) => AnyDestination::IotEvents(IotEvents::new(
+                        clients.ioteventsdata_for(url, region),
+                        c,
+                    )),
+                    DestinationConfig::IotEventsDetector(c) => AnyDestination::IotEventsDetector(
+                        IotEventsDetector::new(clients.ioteventsdata_for(url, region), c),
+                    ),
+                    DestinationConfig::Sitewise(c) => AnyDestination::Sitewise(Sitewise::new(
+                        clients.iotsitewise_for(url, region),
                         c,
                     )),
                 };

@@ -8,7 +8,11 @@
 //! any one API.
 
 pub mod firehose;
+pub mod iot_analytics;
+pub mod iot_events;
+pub mod iot_events_detector;
 pub mod kinesis;
+pub mod sitewise;
 
 use crate::error::{ErrorClass, ItemError, RequestError};
 use crate::pack::Limits;
@@ -56,6 +60,15 @@ pub trait Destination: Send + Sync {
         out: &mut Vec<Prepared<Self::Entry>>,
     ) -> Result<(), ItemError>;
 
+    /// Group items into requests. The default packs by count and bytes with
+    /// [`crate::pack::pack`]; destinations whose requests have more structure
+    /// (SiteWise: values grouped into entries) override it. Returns indices
+    /// into `items`; every index must appear in exactly one batch.
+    fn pack(&self, items: &[&Prepared<Self::Entry>]) -> Vec<Vec<usize>> {
+        let sizes: Vec<usize> = items.iter().map(|i| i.size).collect();
+        crate::pack::pack(&sizes, &self.limits())
+    }
+
     /// Send one request. `Ok` holds exactly one result per entry, in order;
     /// `Err` means the whole request failed and every entry shares the error.
     fn send(
@@ -91,6 +104,56 @@ pub(crate) fn map_positional<'a>(
         .collect())
 }
 
+/// A message id derived from the record's identity, so a record keeps its id
+/// on every resend: the id itself when it fits `[a-zA-Z0-9_-]{1,max_len}`
+/// (a KPL sub-sequence's `#` becomes `-`), else `h` and a 64-bit FNV-1a hash
+/// of it in hex. Ids are unique within an invocation, so within each request.
+pub(crate) fn message_id(id: &crate::record::RecordId, max_len: usize) -> String {
+    let text = match id.sub_sequence {
+        Some(sub) => format!("{}-{sub}", id.source_id),
+        None => id.source_id.clone(),
+    };
+    if !text.is_empty()
+        && text.len() <= max_len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return text;
+    }
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("h{hash:016x}")
+}
+
+/// Map per-entry errors keyed by id (IoT Analytics, IoT Events) back to the
+/// sent entries; an entry not named in the errors succeeded.
+pub(crate) fn map_by_id<'a>(
+    sent_ids: impl Iterator<Item = &'a str>,
+    errors: impl Iterator<Item = (Option<&'a str>, Option<&'a str>, Option<&'a str>)>,
+    classify: fn(&str) -> ErrorClass,
+) -> Vec<ItemResult> {
+    let errors: std::collections::HashMap<&str, (&str, &str)> = errors
+        .filter_map(|(id, code, message)| {
+            Some((
+                id?,
+                (code.unwrap_or("UnknownError"), message.unwrap_or_default()),
+            ))
+        })
+        .collect();
+    sent_ids
+        .map(|id| match errors.get(id) {
+            None => Ok(()),
+            Some((code, message)) => Err(ItemError {
+                code: (*code).to_owned(),
+                message: (*message).to_owned(),
+                class: classify(code),
+            }),
+        })
+        .collect()
+}
+
 /// Reject a record whose prepared size exceeds the destination's item limit.
 pub(crate) fn check_size(
     size: usize,
@@ -117,6 +180,14 @@ pub enum AnyDestination {
     Firehose(firehose::Firehose),
     /// `type: kinesis`.
     Kinesis(kinesis::Kinesis),
+    /// `type: iot_analytics`.
+    IotAnalytics(iot_analytics::IotAnalytics),
+    /// `type: iot_events`.
+    IotEvents(iot_events::IotEvents),
+    /// `type: iot_events_detector`.
+    IotEventsDetector(iot_events_detector::IotEventsDetector),
+    /// `type: sitewise`.
+    Sitewise(sitewise::Sitewise),
 }
 
 /// The final state of one record at one destination, from its items.
@@ -142,6 +213,18 @@ impl AnyDestination {
             AnyDestination::Kinesis(d) => {
                 prepare_and_deliver(d, records, purpose, policy, deadline).await
             }
+            AnyDestination::IotAnalytics(d) => {
+                prepare_and_deliver(d, records, purpose, policy, deadline).await
+            }
+            AnyDestination::IotEvents(d) => {
+                prepare_and_deliver(d, records, purpose, policy, deadline).await
+            }
+            AnyDestination::IotEventsDetector(d) => {
+                prepare_and_deliver(d, records, purpose, policy, deadline).await
+            }
+            AnyDestination::Sitewise(d) => {
+                prepare_and_deliver(d, records, purpose, policy, deadline).await
+            }
         }
     }
 
@@ -150,6 +233,10 @@ impl AnyDestination {
         match self {
             AnyDestination::Firehose(d) => d.limits(),
             AnyDestination::Kinesis(d) => d.limits(),
+            AnyDestination::IotAnalytics(d) => d.limits(),
+            AnyDestination::IotEvents(d) => d.limits(),
+            AnyDestination::IotEventsDetector(d) => d.limits(),
+            AnyDestination::Sitewise(d) => d.limits(),
         }
     }
 }

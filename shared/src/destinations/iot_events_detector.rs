@@ -1,0 +1,633 @@
+//! AWS IoT Events Data `BatchUpdateDetector`: records become detector updates;
+//! and `DescribeDetector` / `ListDetectors` for reading detector state.
+//!
+//! Rules (IoT Events Data API reference): `messageId` 1-64 of
+//! `[a-zA-Z0-9_-]`, unique in the batch; `detectorModelName` 1-128 of
+//! `[a-zA-Z0-9_-]`; `keyValue` 1-128 of `[a-zA-Z0-9_:-]`; `stateName` 1-128;
+//! variable and timer names `^[a-zA-Z][a-zA-Z0-9_]*$` (1-128); variable values
+//! 1-1,024 characters; `ListDetectors` `maxResults` 1-250. AWS documents no
+//! maximum number of detectors per request; fanout sends at most 10 by
+//! default (`max_detectors`). Failures come back in
+//! `batchUpdateDetectorErrorEntries`, matched by `messageId`.
+
+use super::{map_by_id, message_id, Destination, ItemResult, Prepared, Purpose};
+use crate::config::{check_pointer, check_range, Problem};
+use crate::error::{from_sdk_error, ErrorClass, ItemError, RequestError};
+use crate::pack::Limits;
+use crate::record::Record;
+use aws_sdk_ioteventsdata::types::{
+    DetectorStateDefinition, TimerDefinition, UpdateDetectorRequest, VariableDefinition,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Detectors per request unless `max_detectors` says otherwise.
+pub const DEFAULT_DETECTORS_PER_REQUEST: usize = 10;
+/// The most `max_detectors` may be.
+pub const MAX_DETECTORS_PER_REQUEST: usize = 100;
+/// Longest variable value.
+pub const MAX_VARIABLE_VALUE_CHARS: usize = 1024;
+/// `ListDetectors` `maxResults` range.
+pub const MAX_RESULTS: i32 = 250;
+/// Longest message id.
+pub const MAX_MESSAGE_ID_LEN: usize = 64;
+
+/// A timer's seconds: a constant or a JSON Pointer into the payload.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum TimerSource {
+    /// Constant seconds.
+    Seconds(i64),
+    /// A JSON Pointer to the seconds.
+    Pointer(String),
+}
+
+/// `type: iot_events_detector` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// `detectorModelName`.
+    pub detector_model: String,
+    /// JSON Pointer to the detector's key value.
+    pub key: Option<String>,
+    /// The state to set: a constant name, or a JSON Pointer (starting with `/`).
+    pub state: Option<String>,
+    /// Variable name to JSON Pointer; values are sent as text.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// Timer name to seconds (constant) or a JSON Pointer to them.
+    #[serde(default)]
+    pub timers: BTreeMap<String, TimerSource>,
+    /// The payload already is a `detectors[]` item (`keyValue`, `state`, ...).
+    #[serde(default)]
+    pub passthrough: bool,
+    /// Per-destination endpoint.
+    pub endpoint_url: Option<String>,
+    /// Per-destination region.
+    pub region: Option<String>,
+    /// Detectors per request (default 10).
+    pub max_detectors: Option<usize>,
+    /// Requests in flight at once to this destination.
+    pub max_in_flight: Option<usize>,
+}
+
+fn is_name(s: &str) -> bool {
+    let mut c = s.chars();
+    s.len() <= 128
+        && c.next().is_some_and(|f| f.is_ascii_alphabetic())
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+fn is_model_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+fn is_key_value(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
+}
+
+impl DetectorConfig {
+    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        let mut bad = |field: &str, message: String| {
+            problems.push(Problem {
+                place: format!("{place}.{field}"),
+                message,
+            })
+        };
+        if !is_model_name(&self.detector_model) {
+            bad(
+                "detector_model",
+                format!(
+                    "`{}` does not match ^[a-zA-Z0-9_-]+$ (1-128 characters)",
+                    self.detector_model
+                ),
+            );
+        }
+        if !self.passthrough {
+            if self.key.is_none() {
+                bad(
+                    "key",
+                    "a JSON Pointer to the detector key is required (or passthrough: true)".into(),
+                );
+            }
+            if self.state.is_none() {
+                bad(
+                    "state",
+                    "a state name or a JSON Pointer to it is required (or passthrough: true)"
+                        .into(),
+                );
+            }
+        }
+        for name in self.variables.keys() {
+            if !is_name(name) {
+                bad(
+                    &format!("variables.{name}"),
+                    "variable names match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128 characters)".into(),
+                );
+            }
+        }
+        for (name, source) in &self.timers {
+            if !is_name(name) {
+                bad(
+                    &format!("timers.{name}"),
+                    "timer names match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128 characters)".into(),
+                );
+            }
+            if let TimerSource::Seconds(s) = source {
+                if *s < 0 || *s > i64::from(i32::MAX) {
+                    bad(
+                        &format!("timers.{name}"),
+                        format!("{s} seconds is outside 0..={}", i32::MAX),
+                    );
+                }
+            }
+        }
+        if let Some(k) = &self.key {
+            check_pointer(problems, &format!("{place}.key"), k);
+        }
+        for (name, pointer) in &self.variables {
+            check_pointer(problems, &format!("{place}.variables.{name}"), pointer);
+        }
+        for (name, source) in &self.timers {
+            if let TimerSource::Pointer(p) = source {
+                check_pointer(problems, &format!("{place}.timers.{name}"), p);
+            }
+        }
+        if let Some(n) = self.max_detectors {
+            check_range(
+                problems,
+                &format!("{place}.max_detectors"),
+                n,
+                1,
+                MAX_DETECTORS_PER_REQUEST,
+            );
+        }
+    }
+
+    /// The limits (detectors are counted, not sized).
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_items: self.max_detectors.unwrap_or(DEFAULT_DETECTORS_PER_REQUEST),
+            max_item_bytes: usize::MAX / 2,
+            max_request_bytes: usize::MAX / 2,
+        }
+    }
+}
+
+/// One detector update before it becomes an SDK type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorUpdate {
+    /// Deterministic id.
+    pub message_id: String,
+    /// `detectorModelName`.
+    pub model: String,
+    /// `keyValue`.
+    pub key: String,
+    /// `stateName`.
+    pub state: String,
+    /// Variables, as text.
+    pub variables: Vec<(String, String)>,
+    /// Timers, in seconds.
+    pub timers: Vec<(String, i32)>,
+}
+
+/// An IoT Events detector model.
+#[derive(Debug, Clone)]
+pub struct IotEventsDetector {
+    client: aws_sdk_ioteventsdata::Client,
+    config: DetectorConfig,
+    limits: Limits,
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn read<'a>(record: &'a Record, pointer: &str, what: &str) -> Result<&'a Value, ItemError> {
+    record
+        .json()
+        .and_then(|v| v.pointer(pointer))
+        .ok_or_else(|| {
+            ItemError::permanent(
+                "FieldMissing",
+                format!("{what} {pointer} cannot be read from the record"),
+            )
+        })
+}
+
+/// Check an update against the API's rules; the error names the field.
+fn check_update(u: &DetectorUpdate) -> Result<(), ItemError> {
+    let invalid = |m: String| Err(ItemError::permanent("InvalidDetectorUpdate", m));
+    if !is_model_name(&u.model) {
+        return invalid(format!(
+            "detectorModelName `{}` does not match ^[a-zA-Z0-9_-]+$ (1-128)",
+            u.model
+        ));
+    }
+    if !is_key_value(&u.key) {
+        return invalid(format!(
+            "keyValue `{}` does not match ^[a-zA-Z0-9\\-_:]+$ (1-128)",
+            u.key
+        ));
+    }
+    if u.state.is_empty() || u.state.chars().count() > 128 {
+        return invalid(format!(
+            "stateName must be 1-128 characters, it has {}",
+            u.state.chars().count()
+        ));
+    }
+    for (name, value) in &u.variables {
+        if !is_name(name) {
+            return invalid(format!(
+                "variable name `{name}` does not match ^[a-zA-Z][a-zA-Z0-9_]*$"
+            ));
+        }
+        let n = value.chars().count();
+        if n == 0 || n > MAX_VARIABLE_VALUE_CHARS {
+            return invalid(format!(
+                "variable `{name}` is {n} characters; values are 1-{MAX_VARIABLE_VALUE_CHARS}"
+            ));
+        }
+    }
+    for (name, _) in &u.timers {
+        if !is_name(name) {
+            return invalid(format!(
+                "timer name `{name}` does not match ^[a-zA-Z][a-zA-Z0-9_]*$"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn seconds(v: &Value, name: &str) -> Result<i32, ItemError> {
+    v.as_i64()
+        .and_then(|s| i32::try_from(s).ok())
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| {
+            ItemError::permanent(
+                "InvalidDetectorUpdate",
+                format!(
+                    "timer `{name}` seconds must be a whole number 0..={}, found {v}",
+                    i32::MAX
+                ),
+            )
+        })
+}
+
+impl IotEventsDetector {
+    /// A destination updating detectors of `config.detector_model` through `client`.
+    pub fn new(client: aws_sdk_ioteventsdata::Client, config: &DetectorConfig) -> Self {
+        Self {
+            client,
+            limits: config.limits(),
+            config: config.clone(),
+        }
+    }
+
+    /// The update a record becomes, validated.
+    pub fn prepare_one(&self, record: &Record) -> Result<Prepared<DetectorUpdate>, ItemError> {
+        let c = &self.config;
+        let message_id = message_id(&record.id, MAX_MESSAGE_ID_LEN);
+        let update = if c.passthrough {
+            let v = record.json().ok_or_else(|| {
+                ItemError::permanent(
+                    "InvalidDetectorUpdate",
+                    "passthrough needs a JSON detectors[] item; the payload is not JSON",
+                )
+            })?;
+            let field = |p: &str| v.pointer(p).map(text_of);
+            DetectorUpdate {
+                message_id,
+                model: field("/detectorModelName").unwrap_or_else(|| c.detector_model.clone()),
+                key: field("/keyValue").ok_or_else(|| {
+                    ItemError::permanent(
+                        "InvalidDetectorUpdate",
+                        "passthrough item has no keyValue",
+                    )
+                })?,
+                state: field("/state/stateName").ok_or_else(|| {
+                    ItemError::permanent(
+                        "InvalidDetectorUpdate",
+                        "passthrough item has no state.stateName",
+                    )
+                })?,
+                variables: v
+                    .pointer("/state/variables")
+                    .and_then(Value::as_array)
+                    .map_or(Ok(Vec::new()), |vars| {
+                        vars.iter()
+                            .map(|x| {
+                                Ok((
+                                    x.get("name").map(text_of).unwrap_or_default(),
+                                    x.get("value").map(text_of).unwrap_or_default(),
+                                ))
+                            })
+                            .collect::<Result<Vec<_>, ItemError>>()
+                    })?,
+                timers: v
+                    .pointer("/state/timers")
+                    .and_then(Value::as_array)
+                    .map_or(Ok(Vec::new()), |ts| {
+                        ts.iter()
+                            .map(|t| {
+                                let name = t.get("name").map(text_of).unwrap_or_default();
+                                let s = seconds(t.get("seconds").unwrap_or(&Value::Null), &name)?;
+                                Ok((name, s))
+                            })
+                            .collect::<Result<Vec<_>, ItemError>>()
+                    })?,
+            }
+        } else {
+            let key = text_of(read(record, c.key.as_deref().unwrap_or_default(), "key")?);
+            let state = match c.state.as_deref().unwrap_or_default() {
+                p if p.starts_with('/') => text_of(read(record, p, "state")?),
+                constant => constant.to_owned(),
+            };
+            let variables = c
+                .variables
+                .iter()
+                .map(|(name, p)| {
+                    Ok((
+                        name.clone(),
+                        text_of(read(record, p, &format!("variable `{name}`"))?),
+                    ))
+                })
+                .collect::<Result<_, ItemError>>()?;
+            let timers = c
+                .timers
+                .iter()
+                .map(|(name, source)| match source {
+                    TimerSource::Seconds(s) => Ok((name.clone(), *s as i32)),
+                    TimerSource::Pointer(p) => Ok((
+                        name.clone(),
+                        seconds(read(record, p, &format!("timer `{name}`"))?, name)?,
+                    )),
+                })
+                .collect::<Result<_, ItemError>>()?;
+            DetectorUpdate {
+                message_id,
+                model: c.detector_model.clone(),
+                key,
+                state,
+                variables,
+                timers,
+            }
+        };
+        check_update(&update)?;
+        Ok(Prepared {
+            entry: update,
+            size: 1,
+        })
+    }
+}
+
+/// Classify `batchUpdateDetectorErrorEntries[].errorCode`.
+pub fn classify_item_code(code: &str) -> ErrorClass {
+    super::iot_events::classify_item_code(code)
+}
+
+/// Map a `BatchUpdateDetector` response to one result per sent update.
+pub fn map_response(
+    output: &aws_sdk_ioteventsdata::operation::batch_update_detector::BatchUpdateDetectorOutput,
+    sent: &[&DetectorUpdate],
+) -> Vec<ItemResult> {
+    let errors = output
+        .batch_update_detector_error_entries()
+        .iter()
+        .map(|e| {
+            (
+                e.message_id(),
+                e.error_code().map(|c| c.as_str()),
+                e.error_message(),
+            )
+        });
+    map_by_id(
+        sent.iter().map(|u| u.message_id.as_str()),
+        errors,
+        classify_item_code,
+    )
+}
+
+fn construction(e: impl std::fmt::Display) -> RequestError {
+    RequestError {
+        code: "ConstructionFailure".into(),
+        message: e.to_string(),
+        class: ErrorClass::Permanent,
+    }
+}
+
+fn to_sdk(u: &DetectorUpdate) -> Result<UpdateDetectorRequest, RequestError> {
+    let mut state = DetectorStateDefinition::builder()
+        .state_name(&u.state)
+        .set_variables(Some(Vec::new()))
+        .set_timers(Some(Vec::new()));
+    for (name, value) in &u.variables {
+        state = state.variables(
+            VariableDefinition::builder()
+                .name(name)
+                .value(value)
+                .build()
+                .map_err(construction)?,
+        );
+    }
+    for (name, seconds) in &u.timers {
+        state = state.timers(
+            TimerDefinition::builder()
+                .name(name)
+                .seconds(*seconds)
+                .build()
+                .map_err(construction)?,
+        );
+    }
+    UpdateDetectorRequest::builder()
+        .message_id(&u.message_id)
+        .detector_model_name(&u.model)
+        .key_value(&u.key)
+        .state(state.build().map_err(construction)?)
+        .build()
+        .map_err(construction)
+}
+
+impl Destination for IotEventsDetector {
+    type Entry = DetectorUpdate;
+
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn prepare(
+        &self,
+        record: &Record,
+        _purpose: Purpose,
+        out: &mut Vec<Prepared<DetectorUpdate>>,
+    ) -> Result<(), ItemError> {
+        out.push(self.prepare_one(record)?);
+        Ok(())
+    }
+
+    async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {
+        let detectors = batch
+            .iter()
+            .map(|u| to_sdk(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .client
+            .batch_update_detector()
+            .set_detectors(Some(detectors))
+            .send()
+            .await
+            .map_err(from_sdk_error)?;
+        Ok(map_response(&output, batch))
+    }
+}
+
+/// A detector's state, as the HTTP function shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DetectorView {
+    /// Model.
+    pub detector_model: String,
+    /// Key value.
+    pub key: String,
+    /// Current state.
+    pub state: String,
+    /// Variables.
+    pub variables: BTreeMap<String, String>,
+    /// Timers: name to expiry, epoch seconds.
+    pub timers: BTreeMap<String, f64>,
+    /// Created, epoch seconds.
+    pub created: Option<f64>,
+    /// Last updated, epoch seconds.
+    pub updated: Option<f64>,
+}
+
+/// A detector in a listing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DetectorSummary {
+    /// Model.
+    pub detector_model: String,
+    /// Key value.
+    pub key: String,
+    /// Current state.
+    pub state: Option<String>,
+    /// Last updated, epoch seconds.
+    pub updated: Option<f64>,
+}
+
+/// `DescribeDetector`; `Ok(None)` when the model or key does not exist.
+pub async fn describe_detector(
+    client: &aws_sdk_ioteventsdata::Client,
+    model: &str,
+    key: &str,
+) -> Result<Option<DetectorView>, RequestError> {
+    match client
+        .describe_detector()
+        .detector_model_name(model)
+        .key_value(key)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.detector().map(|d| DetectorView {
+            detector_model: d.detector_model_name().unwrap_or(model).to_owned(),
+            key: d.key_value().unwrap_or(key).to_owned(),
+            state: d
+                .state()
+                .map(|s| s.state_name().to_owned())
+                .unwrap_or_default(),
+            variables: d
+                .state()
+                .map(|s| {
+                    s.variables()
+                        .iter()
+                        .map(|v| (v.name().to_owned(), v.value().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            timers: d
+                .state()
+                .map(|s| {
+                    s.timers()
+                        .iter()
+                        .map(|t| (t.name().to_owned(), t.timestamp().as_secs_f64()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            created: d.creation_time().map(|t| t.as_secs_f64()),
+            updated: d.last_update_time().map(|t| t.as_secs_f64()),
+        })),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(from_sdk_error(e)),
+    }
+}
+
+/// One `ListDetectors` page: the summaries and the next page's token.
+pub async fn list_detectors_page(
+    client: &aws_sdk_ioteventsdata::Client,
+    model: &str,
+    state: Option<&str>,
+    max_results: Option<i32>,
+    next_token: Option<String>,
+) -> Result<(Vec<DetectorSummary>, Option<String>), RequestError> {
+    if let Some(m) = max_results {
+        if !(1..=MAX_RESULTS).contains(&m) {
+            return Err(RequestError {
+                code: "InvalidRequestException".into(),
+                message: format!("maxResults {m} is outside 1..={MAX_RESULTS}"),
+                class: ErrorClass::Permanent,
+            });
+        }
+    }
+    let out = client
+        .list_detectors()
+        .detector_model_name(model)
+        .set_state_name(state.map(str::to_owned))
+        .set_max_results(max_results)
+        .set_next_token(next_token)
+        .send()
+        .await
+        .map_err(from_sdk_error)?;
+    let summaries = out
+        .detector_summaries()
+        .iter()
+        .map(|s| DetectorSummary {
+            detector_model: s.detector_model_name().unwrap_or(model).to_owned(),
+            key: s.key_value().unwrap_or_default().to_owned(),
+            state: s.state().and_then(|st| st.state_name()).map(str::to_owned),
+            updated: s.last_update_time().map(|t| t.as_secs_f64()),
+        })
+        .collect();
+    Ok((summaries, out.next_token().map(str::to_owned)))
+}
+
+/// Every detector of a model (optionally in one state), following `nextToken`
+/// until it is absent. `max_results` sizes each page (1-250).
+pub async fn list_detectors(
+    client: &aws_sdk_ioteventsdata::Client,
+    model: &str,
+    state: Option<&str>,
+    max_results: Option<i32>,
+) -> Result<Vec<DetectorSummary>, RequestError> {
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = list_detectors_page(client, model, state, max_results, token).await?;
+        all.extend(page);
+        match next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(all),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
