@@ -32,9 +32,7 @@ impl FromStr for Source {
             "sqs" => Ok(Source::Sqs),
             "http" => Ok(Source::Http),
             "iot" => Ok(Source::Iot),
-            other => Err(format!(
-                "unknown source `{other}` (kinesis, sqs, http, iot)"
-            )),
+            other => Err(format!("unknown source `{other}` (kinesis, sqs, http, iot)")),
         }
     }
 }
@@ -158,21 +156,11 @@ pub enum LocalError {
 /// Run one event file through the handler of its source.
 pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> {
     let mut config = Config::load(&request.config)?;
-    let text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event {
-        path: request.event.clone(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event { path: request.event.clone(), message: e.to_string() })?;
     let mut notes = Vec::new();
     let (sandbox, sdk, target) = match &request.target {
         Target::Sandbox(faults) => {
-            let sandbox = Sandbox::start(
-                SandboxOptions {
-                    faults: faults.clone(),
-                    ..SandboxOptions::default()
-                },
-                0,
-            )
-            .await?;
+            let sandbox = Sandbox::start(SandboxOptions { faults: faults.clone(), ..SandboxOptions::default() }, 0).await?;
             for (name, dest) in &mut config.destinations {
                 if let Some(url) = dest.endpoint_url_mut().replace(sandbox.endpoint.clone()) {
                     notes.push(format!("destination `{name}`: endpoint_url {url} redirected to the embedded sandbox"));
@@ -189,11 +177,8 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
     let deadline = SystemTime::now() + request.deadline;
     let (records, report, response) = match request.source {
         Source::Kinesis => {
-            let event: aws_lambda_events::event::kinesis::KinesisEvent =
-                serde_json::from_str(&text).map_err(|e| LocalError::Event {
-                    path: request.event.clone(),
-                    message: format!("not a Kinesis event: {e}"),
-                })?;
+            let event: aws_lambda_events::event::kinesis::KinesisEvent = serde_json::from_str(&text)
+                .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") })?;
             let run = fanout::sources::kinesis::invoke(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
@@ -228,33 +213,10 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
                 .collect(),
         })
         .collect();
-    let destinations = report
-        .destinations
-        .iter()
-        .map(|d| DestinationRow {
-            name: d.name.clone(),
-            kind: d.kind,
-            counts: d.counts(),
-        })
-        .collect();
+    let destinations = report.destinations.iter().map(|d| DestinationRow { name: d.name.clone(), kind: d.kind, counts: d.counts() }).collect();
     let sandbox_items = sandbox
         .as_ref()
-        .map(|s| {
-            s.state
-                .world()
-                .store
-                .targets()
-                .into_iter()
-                .map(|(api, t, n)| (api.name().to_owned(), t, n))
-                .collect()
-        })
+        .map(|s| s.state.world().store.targets().into_iter().map(|(api, t, n)| (api.name().to_owned(), t, n)).collect())
         .unwrap_or_default();
-    Ok(InvokeResult {
-        target,
-        response,
-        records: rows,
-        destinations,
-        sandbox_items,
-        notes,
-    })
+    Ok(InvokeResult { target, response, records: rows, destinations, sandbox_items, notes })
 }

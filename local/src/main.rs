@@ -73,20 +73,13 @@ enum Command {
 }
 
 fn faults(spec: Option<&str>) -> Result<FaultSpec, String> {
-    spec.map_or_else(
-        || Ok(FaultSpec::default()),
-        |s| FaultSpec::parse(s).map_err(|e| e.to_string()),
-    )
+    spec.map_or_else(|| Ok(FaultSpec::default()), |s| FaultSpec::parse(s).map_err(|e| e.to_string()))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match run(Cli::parse().command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -98,16 +91,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Invoke {
-            source,
-            event,
-            config,
-            endpoint,
-            aws,
-            fail,
-            deadline_ms,
-            json,
-        } => {
+        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json } => {
             if fail.is_some() && (endpoint.is_some() || aws) {
                 return Err("--fail injects faults into the embedded sandbox; it cannot be used with --endpoint or --aws".into());
             }
@@ -116,15 +100,9 @@ async fn run(command: Command) -> Result<(), String> {
                 (None, true) => Target::Aws,
                 (None, false) => Target::Sandbox(faults(fail.as_deref())?),
             };
-            let result = invoke(InvokeRequest {
-                source,
-                event,
-                config,
-                target,
-                deadline: Duration::from_millis(deadline_ms),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+            let result = invoke(InvokeRequest { source, event, config, target, deadline: Duration::from_millis(deadline_ms) })
+                .await
+                .map_err(|e| e.to_string())?;
             if json {
                 println!("{}", result.to_json());
             } else {
@@ -132,24 +110,15 @@ async fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Serve {
-            port,
-            fail,
-            data_dir,
-            no_auto_create,
-        } => {
-            let options = SandboxOptions {
-                auto_create: !no_auto_create,
-                faults: faults(fail.as_deref())?,
-                data_dir,
-                ..SandboxOptions::default()
-            };
-            let sandbox = Sandbox::start(options, port)
-                .await
-                .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        Command::Serve { port, fail, data_dir, no_auto_create } => {
+            let options = SandboxOptions { auto_create: !no_auto_create, faults: faults(fail.as_deref())?, data_dir, ..SandboxOptions::default() };
+            let sandbox = Sandbox::start(options, port).await.map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
             println!("fanout sandbox listening on {}", sandbox.endpoint);
             println!("  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1", sandbox.endpoint);
-            println!("  read back: curl {}/_sandbox/items    faults: curl -X PUT --data 'kinesis:rate=0.1' {}/_sandbox/faults", sandbox.endpoint, sandbox.endpoint);
+            println!(
+                "  read back: curl {}/_sandbox/items    faults: curl -X PUT --data 'kinesis:rate=0.1' {}/_sandbox/faults",
+                sandbox.endpoint, sandbox.endpoint
+            );
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(())
         }
@@ -157,10 +126,8 @@ async fn run(command: Command) -> Result<(), String> {
             let config = fanout::Config::load(&config).map_err(|e| e.to_string())?;
             print!("{}", fanout_local::validate::summary(&config));
             if let Some(path) = event {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                let event = serde_json::from_str(&text)
-                    .map_err(|e| format!("{}: not a Kinesis event: {e}", path.display()))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let event = serde_json::from_str(&text).map_err(|e| format!("{}: not a Kinesis event: {e}", path.display()))?;
                 let records = fanout::sources::kinesis::decode(event);
                 print!("{}", fanout_local::validate::routes_for(&config, &records));
             }

@@ -20,44 +20,17 @@ pub fn report(result: &InvokeResult) -> String {
     for note in &result.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    let id_width = result
-        .records
-        .iter()
-        .map(|r| r.id.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
+    let id_width = result.records.iter().map(|r| r.id.len()).max().unwrap_or(6).max(6);
     let _ = writeln!(out, "\n{:<id_width$}  {:<13}  WHERE", "RECORD", "STATUS");
     for r in &result.records {
         let where_ = if r.outcomes.is_empty() {
             "(no route took it)".to_owned()
         } else {
-            r.outcomes
-                .iter()
-                .map(|(d, o)| {
-                    if o == "delivered" {
-                        d.clone()
-                    } else {
-                        format!("{d} [{o}]")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+            r.outcomes.iter().map(|(d, o)| if o == "delivered" { d.clone() } else { format!("{d} [{o}]") }).collect::<Vec<_>>().join(", ")
         };
-        let _ = writeln!(
-            out,
-            "{:<id_width$}  {:<13}  {where_}",
-            r.id,
-            status(r.status)
-        );
+        let _ = writeln!(out, "{:<id_width$}  {:<13}  {where_}", r.id, status(r.status));
     }
-    let name_width = result
-        .destinations
-        .iter()
-        .map(|d| d.name.len())
-        .max()
-        .unwrap_or(11)
-        .max(11);
+    let name_width = result.destinations.iter().map(|d| d.name.len()).max().unwrap_or(11).max(11);
     let _ = writeln!(
         out,
         "\n{:<name_width$}  {:<9}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
@@ -77,10 +50,6 @@ pub fn report(result: &InvokeResult) -> String {
             let _ = writeln!(out, "  {api}/{target}: {n} item(s)");
         }
     }
-    let _ = writeln!(
-        out,
-        "\nResponse (what the Lambda function returns):\n{}",
-        result.response
-    );
+    let _ = writeln!(out, "\nResponse (what the Lambda function returns):\n{}", result.response);
     out
 }

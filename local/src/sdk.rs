@@ -6,13 +6,7 @@ use aws_credential_types::Credentials;
 
 /// Credentials for endpoints that do not check them (the sandbox, moto, LocalStack).
 pub fn dummy_credentials() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(Credentials::new(
-        "fanout-local",
-        "fanout-local",
-        None,
-        None,
-        "fanout-local",
-    ))
+    SharedCredentialsProvider::new(Credentials::new("fanout-local", "fanout-local", None, None, "fanout-local"))
 }
 
 /// An `SdkConfig` for a local endpoint: dummy credentials, `AWS_REGION` or us-east-1.

@@ -24,40 +24,19 @@ pub fn summary(config: &Config) -> String {
     }
     let _ = writeln!(out, "\nRoutes (every matching route fires):");
     for r in &config.routes {
-        let to: Vec<&str> =
-            r.to.iter()
-                .map(|&d| config.destinations[d].0.as_str())
-                .collect();
-        let pattern = r
-            .pattern_source
-            .as_ref()
-            .map_or_else(|| "every record".to_owned(), |p| p.to_string());
+        let to: Vec<&str> = r.to.iter().map(|&d| config.destinations[d].0.as_str()).collect();
+        let pattern = r.pattern_source.as_ref().map_or_else(|| "every record".to_owned(), |p| p.to_string());
         let _ = writeln!(out, "  {:<20} {pattern} -> {}", r.name, to.join(", "));
     }
     let name = |i: Option<usize>| i.map(|d| config.destinations[d].0.clone());
-    let _ = writeln!(
-        out,
-        "\ndead_letter: {}",
-        name(config.dead_letter)
-            .unwrap_or_else(|| "(none: permanent failures are reported failed)".into())
-    );
-    let _ = writeln!(
-        out,
-        "unmatched:   {}",
-        name(config.unmatched)
-            .unwrap_or_else(|| "(none: records no route takes are counted unrouted)".into())
-    );
+    let _ = writeln!(out, "\ndead_letter: {}", name(config.dead_letter).unwrap_or_else(|| "(none: permanent failures are reported failed)".into()));
+    let _ = writeln!(out, "unmatched:   {}", name(config.unmatched).unwrap_or_else(|| "(none: records no route takes are counted unrouted)".into()));
     out
 }
 
 /// Where each record of an event would go (matching only; nothing is sent).
 pub fn routes_for(config: &Config, records: &[Record]) -> String {
-    let routing = route(
-        &config.routes,
-        config.unmatched,
-        config.destinations.len(),
-        records,
-    );
+    let routing = route(&config.routes, config.unmatched, config.destinations.len(), records);
     let mut per_record: Vec<Vec<&str>> = vec![Vec::new(); records.len()];
     for (d, indices) in routing.per_destination.iter().enumerate() {
         for &i in indices {
@@ -66,11 +45,7 @@ pub fn routes_for(config: &Config, records: &[Record]) -> String {
     }
     let mut out = String::from("\nRecords:\n");
     for (r, to) in records.iter().zip(per_record) {
-        let where_ = if to.is_empty() {
-            "(unrouted)".to_owned()
-        } else {
-            to.join(", ")
-        };
+        let where_ = if to.is_empty() { "(unrouted)".to_owned() } else { to.join(", ") };
         let _ = writeln!(out, "  {:<60} -> {where_}", r.id.to_string());
     }
     out

@@ -18,60 +18,27 @@ fn stdout(o: &Output) -> String {
 }
 
 fn example_event() -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
-    )
-    .expect("json")
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json")
 }
 
 fn sequence_numbers(event: &serde_json::Value) -> Vec<String> {
-    event["Records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .map(|r| {
-            r["kinesis"]["sequenceNumber"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
+    event["Records"].as_array().expect("records").iter().map(|r| r["kinesis"]["sequenceNumber"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 #[test]
 fn the_main_job_prints_where_every_record_went() {
     let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
     let event = example_event();
     for (seq, payload) in sequence_numbers(&event).iter().zip(event_payloads(&event)) {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(seq.as_str()))
-            .unwrap_or_else(|| panic!("no line for {seq}:\n{text}"));
-        let hot = serde_json::from_slice::<serde_json::Value>(&payload)
-            .ok()
-            .and_then(|v| v["temperature"].as_f64())
-            .is_some_and(|t| t > 50.0);
-        let expected = if hot {
-            "delivered      archive, hot-readings"
-        } else {
-            "delivered      archive"
-        };
+        let line = text.lines().find(|l| l.starts_with(seq.as_str())).unwrap_or_else(|| panic!("no line for {seq}:\n{text}"));
+        let hot = serde_json::from_slice::<serde_json::Value>(&payload).ok().and_then(|v| v["temperature"].as_f64()).is_some_and(|t| t > 50.0);
+        let expected = if hot { "delivered      archive, hot-readings" } else { "delivered      archive" };
         assert!(line.ends_with(expected), "{line}");
     }
-    assert!(
-        text.contains("firehose/telemetry-archive: 6 item(s)"),
-        "{text}"
-    );
-    assert!(
-        text.trim_end().ends_with(r#"{"batchItemFailures":[]}"#),
-        "{text}"
-    );
+    assert!(text.contains("firehose/telemetry-archive: 6 item(s)"), "{text}");
+    assert!(text.trim_end().ends_with(r#"{"batchItemFailures":[]}"#), "{text}");
 }
 
 #[test]
@@ -86,11 +53,7 @@ fn injected_failures_are_reported_exactly_in_json() {
         "--deadline-ms",
         "20000",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let event = example_event();
     let expected: Vec<serde_json::Value> = sequence_numbers(&event)
@@ -100,45 +63,18 @@ fn injected_failures_are_reported_exactly_in_json() {
         .map(|(s, _)| serde_json::json!({"itemIdentifier": s}))
         .collect();
     assert_eq!(expected.len(), 1);
-    assert_eq!(
-        json["response"],
-        serde_json::json!({ "batchItemFailures": expected })
-    );
+    assert_eq!(json["response"], serde_json::json!({ "batchItemFailures": expected }));
     let archive = &json["destinations"]["archive"];
-    assert_eq!(
-        (
-            archive["records"].as_u64(),
-            archive["failed"].as_u64(),
-            archive["retries"].as_u64()
-        ),
-        (Some(6), Some(1), Some(7)),
-        "{archive}"
-    );
-    assert_eq!(
-        json["destinations"]["hot-readings"]["failed"].as_u64(),
-        Some(0)
-    );
+    assert_eq!((archive["records"].as_u64(), archive["failed"].as_u64(), archive["retries"].as_u64()), (Some(6), Some(1), Some(7)), "{archive}");
+    assert_eq!(json["destinations"]["hot-readings"]["failed"].as_u64(), Some(0));
 }
 
 #[test]
 fn transient_failures_that_retries_fix_are_not_reported() {
-    let out = fanout_local(&[
-        "invoke",
-        "kinesis",
-        "events/kinesis.json",
-        "--fail",
-        "firehose:rate=0.5;kinesis:rate=0.5;seed=5",
-        "--json",
-    ]);
+    let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--fail", "firehose:rate=0.5;kinesis:rate=0.5;seed=5", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(
-        json["response"],
-        serde_json::json!({"batchItemFailures": []})
-    );
-    let retries: u64 = ["archive", "hot-readings"]
-        .iter()
-        .filter_map(|d| json["destinations"][d]["retries"].as_u64())
-        .sum();
+    assert_eq!(json["response"], serde_json::json!({"batchItemFailures": []}));
+    let retries: u64 = ["archive", "hot-readings"].iter().filter_map(|d| json["destinations"][d]["retries"].as_u64()).sum();
     assert!(retries > 0, "the faults fired: {json}");
 }
 
@@ -147,18 +83,9 @@ fn sources_not_built_yet_say_so_and_bad_flags_are_refused() {
     let out = fanout_local(&["invoke", "sqs", "events/kinesis.json"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the `sqs` source is not supported yet"));
-    let out = fanout_local(&[
-        "invoke",
-        "kinesis",
-        "events/kinesis.json",
-        "--endpoint",
-        "http://127.0.0.1:9",
-        "--fail",
-        "kinesis:rate=1",
-    ]);
+    let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--endpoint", "http://127.0.0.1:9", "--fail", "kinesis:rate=1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("--fail injects faults into the embedded sandbox"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fail injects faults into the embedded sandbox"));
 }
 
 #[test]
@@ -168,50 +95,25 @@ fn validate_shows_routes_and_where_each_record_would_go() {
     let text = stdout(&out);
     assert!(text.contains("fanout.yaml: valid"));
     assert!(text.contains(r#"hot                  {"data":{"temperature":[{"numeric":[">",50]}]}} -> hot-readings"#), "{text}");
-    let routed_to_both = text
-        .lines()
-        .filter(|l| l.ends_with("-> archive, hot-readings"))
-        .count();
+    let routed_to_both = text.lines().filter(|l| l.ends_with("-> archive, hot-readings")).count();
     assert_eq!(routed_to_both, 2, "{text}");
     let dir = std::env::temp_dir().join(format!("fanout-local-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let bad = dir.join("bad.yaml");
-    std::fs::write(
-        &bad,
-        "destinations: { a: { type: kinesis, stream: s, partition_key: deviceId } }\n",
-    )
-    .expect("write");
+    std::fs::write(&bad, "destinations: { a: { type: kinesis, stream: s, partition_key: deviceId } }\n").expect("write");
     let out = fanout_local(&["validate", bad.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("destinations.a.partition_key"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("destinations.a.partition_key"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn serve_runs_the_sandbox_for_other_tools() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fanout-local"))
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_fanout-local")).args(["serve", "--port", "0"]).stdout(Stdio::piped()).spawn().expect("serve starts");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("a line");
-    let endpoint = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let port: u16 = endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("an endpoint in {first:?}"));
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a line");
+    let endpoint = first.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+    let port: u16 = endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("an endpoint in {first:?}"));
     let (status, body) = fanout_tests::http(port, "GET", "/_sandbox/health", &[], b"");
     let _ = child.kill();
     let _ = child.wait();

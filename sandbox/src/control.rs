@@ -28,10 +28,7 @@ pub fn router() -> Router<Arc<State>> {
         .route("/items", get(items))
         .route("/items/{api}/{*target}", get(target_items))
         .route("/calls", get(calls))
-        .route(
-            "/faults",
-            axum::routing::put(set_faults).delete(clear_faults),
-        )
+        .route("/faults", axum::routing::put(set_faults).delete(clear_faults))
         .route("/resources/{api}/{*name}", post(create))
         .route("/reset", post(reset))
 }
@@ -41,24 +38,13 @@ fn unknown_api(name: &str) -> Response {
 }
 
 async fn items(AxState(state): AxState<Arc<State>>) -> Json<Value> {
-    let targets: Vec<Value> = state
-        .world()
-        .store
-        .targets()
-        .into_iter()
-        .map(|(a, t, n)| json!({"api": a, "target": t, "count": n}))
-        .collect();
+    let targets: Vec<Value> = state.world().store.targets().into_iter().map(|(a, t, n)| json!({"api": a, "target": t, "count": n})).collect();
     Json(Value::Array(targets))
 }
 
-async fn target_items(
-    AxState(state): AxState<Arc<State>>,
-    Path((name, target)): Path<(String, String)>,
-) -> Response {
+async fn target_items(AxState(state): AxState<Arc<State>>, Path((name, target)): Path<(String, String)>) -> Response {
     match Api::parse(&name) {
-        Some(a) => {
-            Json(Value::Array(state.world().store.items(a, &target).to_vec())).into_response()
-        }
+        Some(a) => Json(Value::Array(state.world().store.items(a, &target).to_vec())).into_response(),
         None => unknown_api(&name),
     }
 }
@@ -82,10 +68,7 @@ async fn clear_faults(AxState(state): AxState<Arc<State>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn create(
-    AxState(state): AxState<Arc<State>>,
-    Path((name, resource)): Path<(String, String)>,
-) -> Response {
+async fn create(AxState(state): AxState<Arc<State>>, Path((name, resource)): Path<(String, String)>) -> Response {
     match Api::parse(&name) {
         Some(a) => {
             state.world().create(a, &resource);

@@ -40,13 +40,7 @@ pub enum Api {
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 5] = [
-        Api::Firehose,
-        Api::Kinesis,
-        Api::IotAnalytics,
-        Api::IotEvents,
-        Api::Sitewise,
-    ];
+    pub const ALL: [Api; 5] = [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise];
 
     /// The name used in specs, paths and files.
     pub fn name(self) -> &'static str {
@@ -125,73 +119,42 @@ impl FaultSpec {
     pub fn parse(spec: &str) -> Result<Self, SpecError> {
         let mut out = FaultSpec::default();
         for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let err = |message: String| SpecError {
-                part: part.to_owned(),
-                message,
-            };
+            let err = |message: String| SpecError { part: part.to_owned(), message };
             if let Some(seed) = part.strip_prefix("seed=") {
-                out.seed = Some(
-                    seed.parse()
-                        .map_err(|_| err("seed takes a whole number".into()))?,
-                );
+                out.seed = Some(seed.parse().map_err(|_| err("seed takes a whole number".into()))?);
                 continue;
             }
-            let (api, kvs) = part
-                .split_once(':')
-                .ok_or_else(|| err("expected API:key=value".into()))?;
+            let (api, kvs) = part.split_once(':').ok_or_else(|| err("expected API:key=value".into()))?;
             let apis: Vec<Api> = match api {
                 "all" => Api::ALL.to_vec(),
-                name => vec![Api::parse(name).ok_or_else(|| err(format!("unknown API `{name}` (firehose, kinesis, iotanalytics, iotevents, sitewise, all)")))?],
+                name => vec![Api::parse(name)
+                    .ok_or_else(|| err(format!("unknown API `{name}` (firehose, kinesis, iotanalytics, iotevents, sitewise, all)")))?],
             };
             let mut rule = Rule::default();
             let mut count_set = false;
             for kv in kvs.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| err(format!("`{kv}` is not key=value")))?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| err(format!("`{kv}` is not key=value")))?;
                 match k {
                     "rate" => {
-                        rule.rate = v
-                            .parse()
-                            .ok()
-                            .filter(|r: &f64| (0.0..=1.0).contains(r))
-                            .ok_or_else(|| err("rate is a number from 0 to 1".into()))?;
+                        rule.rate =
+                            v.parse().ok().filter(|r: &f64| (0.0..=1.0).contains(r)).ok_or_else(|| err("rate is a number from 0 to 1".into()))?;
                     }
                     "code" => rule.code = Some(v.to_owned()),
                     "match" => rule.matches.push(v.to_owned()),
                     "status" => {
-                        let s: u16 = v
-                            .parse()
-                            .map_err(|_| err("status is an HTTP status".into()))?;
+                        let s: u16 = v.parse().map_err(|_| err("status is an HTTP status".into()))?;
                         if !matches!(s, 400..=599) {
-                            return Err(err(
-                                "status must be a 4xx or 5xx (429, 500, 503, ...)".into()
-                            ));
+                            return Err(err("status must be a 4xx or 5xx (429, 500, 503, ...)".into()));
                         }
                         rule.status = Some(s);
                     }
                     "count" => {
                         count_set = true;
-                        rule.count = if v == "all" {
-                            None
-                        } else {
-                            Some(
-                                v.parse()
-                                    .map_err(|_| err("count is a whole number or `all`".into()))?,
-                            )
-                        };
+                        rule.count = if v == "all" { None } else { Some(v.parse().map_err(|_| err("count is a whole number or `all`".into()))?) };
                     }
                     "target" => rule.target = Some(v.to_owned()),
-                    "latency" => {
-                        rule.latency_ms = parse_ms(v).ok_or_else(|| {
-                            err("latency is milliseconds, like 200, 200ms or 2s".into())
-                        })?
-                    }
-                    other => {
-                        return Err(err(format!(
-                        "unknown key `{other}` (rate, code, match, status, count, latency, target)"
-                    )))
-                    }
+                    "latency" => rule.latency_ms = parse_ms(v).ok_or_else(|| err("latency is milliseconds, like 200, 200ms or 2s".into()))?,
+                    other => return Err(err(format!("unknown key `{other}` (rate, code, match, status, count, latency, target)"))),
                 }
             }
             if rule.status.is_some() && !count_set {
@@ -225,13 +188,8 @@ pub struct Faults {
 impl Faults {
     /// Faults from a spec.
     pub fn new(spec: &FaultSpec) -> Self {
-        let rng = spec
-            .seed
-            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        Self {
-            rules: spec.rules.clone(),
-            rng,
-        }
+        let rng = spec.seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        Self { rules: spec.rules.clone(), rng }
     }
 
     /// Replace the rules (and the seed, when given).
@@ -244,12 +202,7 @@ impl Faults {
 
     /// Added latency for a call to `api`.
     pub fn latency_ms(&self, api: Api) -> u64 {
-        self.rules
-            .iter()
-            .filter(|(a, _)| *a == api)
-            .map(|(_, r)| r.latency_ms)
-            .max()
-            .unwrap_or(0)
+        self.rules.iter().filter(|(a, _)| *a == api).map(|(_, r)| r.latency_ms).max().unwrap_or(0)
     }
 
     /// A whole-call status to answer instead of serving, consuming one count.
@@ -280,11 +233,7 @@ impl Faults {
             if *a != api || rule.target.as_deref().is_some_and(|t| t != target) {
                 continue;
             }
-            let code = || {
-                rule.code
-                    .clone()
-                    .unwrap_or_else(|| api.default_item_code().to_owned())
-            };
+            let code = || rule.code.clone().unwrap_or_else(|| api.default_item_code().to_owned());
             if rule.matches.iter().any(|m| text.contains(m.as_str())) {
                 return Some(code());
             }
@@ -302,38 +251,20 @@ mod tests {
 
     #[test]
     fn parses_every_key() {
-        let spec = FaultSpec::parse("kinesis:rate=0.1,code=InternalFailure; firehose:match=a,match=b; sitewise:status=503,count=3; all:latency=2s; seed=7").unwrap();
+        let spec =
+            FaultSpec::parse("kinesis:rate=0.1,code=InternalFailure; firehose:match=a,match=b; sitewise:status=503,count=3; all:latency=2s; seed=7")
+                .unwrap();
         assert_eq!(spec.seed, Some(7));
-        assert_eq!(
-            spec.rules[0],
-            (
-                Api::Kinesis,
-                Rule {
-                    rate: 0.1,
-                    code: Some("InternalFailure".into()),
-                    ..Default::default()
-                }
-            )
-        );
+        assert_eq!(spec.rules[0], (Api::Kinesis, Rule { rate: 0.1, code: Some("InternalFailure".into()), ..Default::default() }));
         assert_eq!(spec.rules[1].1.matches, vec!["a", "b"]);
-        assert_eq!(
-            (spec.rules[2].1.status, spec.rules[2].1.count),
-            (Some(503), Some(3))
-        );
+        assert_eq!((spec.rules[2].1.status, spec.rules[2].1.count), (Some(503), Some(3)));
         assert_eq!(spec.rules.len(), 3 + 5, "all: expands to every API");
         assert!(spec.rules[3..].iter().all(|(_, r)| r.latency_ms == 2000));
     }
 
     #[test]
     fn rejects_bad_specs_with_the_part_named() {
-        for bad in [
-            "kinesis",
-            "sqs:rate=1",
-            "kinesis:rate=2",
-            "kinesis:status=200",
-            "kinesis:colour=red",
-            "seed=x",
-        ] {
+        for bad in ["kinesis", "sqs:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
             let e = FaultSpec::parse(bad).unwrap_err();
             assert_eq!(e.part, bad, "{e}");
         }
@@ -359,18 +290,12 @@ mod tests {
     fn matches_fail_every_time_and_rates_repeat_with_a_seed() {
         let mut f = Faults::new(&FaultSpec::parse("firehose:match=bad").unwrap());
         for _ in 0..10 {
-            assert_eq!(
-                f.item_error(Api::Firehose, "s", "a bad one").as_deref(),
-                Some("ServiceUnavailableException")
-            );
+            assert_eq!(f.item_error(Api::Firehose, "s", "a bad one").as_deref(), Some("ServiceUnavailableException"));
             assert_eq!(f.item_error(Api::Firehose, "s", "fine"), None);
         }
         let draws = |seed| {
-            let mut f =
-                Faults::new(&FaultSpec::parse(&format!("kinesis:rate=0.5;seed={seed}")).unwrap());
-            (0..64)
-                .map(|_| f.item_error(Api::Kinesis, "s", "x").is_some())
-                .collect::<Vec<_>>()
+            let mut f = Faults::new(&FaultSpec::parse(&format!("kinesis:rate=0.5;seed={seed}")).unwrap());
+            (0..64).map(|_| f.item_error(Api::Kinesis, "s", "x").is_some()).collect::<Vec<_>>()
         };
         assert_eq!(draws(1), draws(1));
         assert_ne!(draws(1), draws(2));

@@ -51,13 +51,7 @@ pub struct SandboxOptions {
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        Self {
-            auto_create: true,
-            faults: FaultSpec::default(),
-            data_dir: None,
-            detector_key: "/deviceId".into(),
-            resources: Vec::new(),
-        }
+        Self { auto_create: true, faults: FaultSpec::default(), data_dir: None, detector_key: "/deviceId".into(), resources: Vec::new() }
     }
 }
 
@@ -71,10 +65,7 @@ pub struct State {
 impl State {
     /// The state for `options`.
     pub fn new(options: &SandboxOptions) -> Self {
-        Self {
-            world: Mutex::new(World::new(options)),
-            faults: Mutex::new(Faults::new(&options.faults)),
-        }
+        Self { world: Mutex::new(World::new(options)), faults: Mutex::new(Faults::new(&options.faults)) }
     }
 
     /// The world (resources and accepted items). A poisoned lock is recovered:
@@ -89,14 +80,7 @@ impl State {
     }
 
     /// Serve one call: added latency, then an injected status, else `f`.
-    pub(crate) async fn serve<F>(
-        &self,
-        api: Api,
-        operation: &'static str,
-        protocol: Protocol,
-        body: &Bytes,
-        f: F,
-    ) -> Response
+    pub(crate) async fn serve<F>(&self, api: Api, operation: &'static str, protocol: Protocol, body: &Bytes, f: F) -> Response
     where
         F: FnOnce(&Value, &mut World, &mut Faults) -> Result<Value, ApiError>,
     {
@@ -107,30 +91,19 @@ impl State {
         let injected = self.faults().take_status(api);
         let result = match injected {
             Some(status) => Err(ApiError::injected(status, protocol)),
-            None => {
-                match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
-                    Err(e) => Err(ApiError::bad(
-                        "SerializationException",
-                        format!("the body is not JSON: {e}"),
-                    )),
-                    Ok(json) => {
-                        let mut world = self.world();
-                        let mut faults = self.faults();
-                        f(&json, &mut world, &mut faults)
-                    }
+            None => match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
+                Err(e) => Err(ApiError::bad("SerializationException", format!("the body is not JSON: {e}"))),
+                Ok(json) => {
+                    let mut world = self.world();
+                    let mut faults = self.faults();
+                    f(&json, &mut world, &mut faults)
                 }
-            }
+            },
         };
         match result {
             Ok(v) => wire::ok(v, protocol),
             Err(e) => {
-                self.world().store.log(store::Call {
-                    api,
-                    operation,
-                    target: String::new(),
-                    items: Vec::new(),
-                    status: e.status,
-                });
+                self.world().store.log(store::Call { api, operation, target: String::new(), items: Vec::new(), status: e.status });
                 e.into_response(protocol)
             }
         }
@@ -158,36 +131,15 @@ impl Drop for Sandbox {
 pub fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/", post(apis::aws_json))
-        .route(
-            "/messages/batch",
-            post(apis::iot_analytics::batch_put_message),
-        )
-        .route(
-            "/inputs/messages",
-            post(apis::iot_events::batch_put_message),
-        )
+        .route("/messages/batch", post(apis::iot_analytics::batch_put_message))
+        .route("/inputs/messages", post(apis::iot_events::batch_put_message))
         .route("/detectors", post(apis::iot_events::batch_update_detector))
         .route("/detectors/{model}", get(apis::iot_events::list_detectors))
-        .route(
-            "/detectors/{model}/keyValues",
-            get(apis::iot_events::describe_detector),
-        )
-        .route(
-            "/detectors/{model}/keyValues/",
-            get(apis::iot_events::describe_detector),
-        )
-        .route(
-            "/properties",
-            post(apis::sitewise::batch_put_asset_property_value),
-        )
-        .route(
-            "/properties/latest",
-            get(apis::sitewise::get_asset_property_value),
-        )
-        .route(
-            "/properties/history",
-            get(apis::sitewise::get_asset_property_value_history),
-        )
+        .route("/detectors/{model}/keyValues", get(apis::iot_events::describe_detector))
+        .route("/detectors/{model}/keyValues/", get(apis::iot_events::describe_detector))
+        .route("/properties", post(apis::sitewise::batch_put_asset_property_value))
+        .route("/properties/latest", get(apis::sitewise::get_asset_property_value))
+        .route("/properties/history", get(apis::sitewise::get_asset_property_value_history))
         .nest("/_sandbox", control::router())
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .with_state(state)
@@ -205,12 +157,7 @@ impl Sandbox {
                 tracing::error!(error = %e, "sandbox server stopped");
             }
         });
-        Ok(Sandbox {
-            endpoint: format!("http://{address}"),
-            address,
-            state,
-            task,
-        })
+        Ok(Sandbox { endpoint: format!("http://{address}"), address, state, task })
     }
 
     /// Replace the fault rules at run time.

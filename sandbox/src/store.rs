@@ -32,10 +32,7 @@ pub struct Store {
 impl Store {
     /// A store writing JSON Lines under `data_dir` when given.
     pub fn new(data_dir: Option<PathBuf>) -> Self {
-        Self {
-            data_dir,
-            ..Default::default()
-        }
+        Self { data_dir, ..Default::default() }
     }
 
     /// Keep an accepted item.
@@ -44,21 +41,13 @@ impl Store {
             let dir = dir.join(api.name());
             let file = dir.join(format!("{}.jsonl", sanitize(target)));
             let written = std::fs::create_dir_all(&dir)
-                .and_then(|_| {
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&file)
-                })
+                .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&file))
                 .and_then(|mut f| writeln!(f, "{item}"));
             if let Err(e) = written {
                 tracing::warn!(file = %file.display(), error = %e, "could not write to the data dir");
             }
         }
-        self.items
-            .entry((api, target.to_owned()))
-            .or_default()
-            .push(item);
+        self.items.entry((api, target.to_owned())).or_default().push(item);
     }
 
     /// Record a call.
@@ -68,17 +57,12 @@ impl Store {
 
     /// Items accepted for a target, in order.
     pub fn items(&self, api: Api, target: &str) -> &[Value] {
-        self.items
-            .get(&(api, target.to_owned()))
-            .map_or(&[], Vec::as_slice)
+        self.items.get(&(api, target.to_owned())).map_or(&[], Vec::as_slice)
     }
 
     /// Every target with accepted items, and how many.
     pub fn targets(&self) -> Vec<(Api, String, usize)> {
-        self.items
-            .iter()
-            .map(|((a, t), v)| (*a, t.clone(), v.len()))
-            .collect()
+        self.items.iter().map(|((a, t), v)| (*a, t.clone(), v.len())).collect()
     }
 
     /// Every call so far.
@@ -95,14 +79,5 @@ impl Store {
 
 /// A file name for a target (Yandex-style stream paths hold slashes).
 fn sanitize(target: &str) -> String {
-    target
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    target.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' }).collect()
 }

@@ -29,20 +29,12 @@ pub struct ApiError {
 impl ApiError {
     /// A 400 with `code`.
     pub fn bad(code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        Self { status: 400, code: code.to_owned(), message: message.into() }
     }
 
     /// A 404 `ResourceNotFoundException`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            status: 404,
-            code: "ResourceNotFoundException".into(),
-            message: message.into(),
-        }
+        Self { status: 404, code: "ResourceNotFoundException".into(), message: message.into() }
     }
 
     /// The error AWS sends with an injected status.
@@ -55,11 +47,7 @@ impl ApiError {
             (s, _) if s >= 500 => "InternalFailure",
             _ => "InvalidRequestException",
         };
-        Self {
-            status,
-            code: code.into(),
-            message: format!("injected by the sandbox (status {status})"),
-        }
+        Self { status, code: code.into(), message: format!("injected by the sandbox (status {status})") }
     }
 
     /// The HTTP response in `protocol`'s shape.
@@ -67,21 +55,13 @@ impl ApiError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match protocol {
             Protocol::AwsJson => {
-                let mut r = (
-                    status,
-                    json!({"__type": self.code, "message": self.message}).to_string(),
-                )
-                    .into_response();
-                r.headers_mut().insert(
-                    "content-type",
-                    HeaderValue::from_static("application/x-amz-json-1.1"),
-                );
+                let mut r = (status, json!({"__type": self.code, "message": self.message}).to_string()).into_response();
+                r.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
                 r
             }
             Protocol::RestJson => {
                 let mut r = (status, json!({"message": self.message}).to_string()).into_response();
-                r.headers_mut()
-                    .insert("content-type", HeaderValue::from_static("application/json"));
+                r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
                 if let Ok(v) = HeaderValue::from_str(&self.code) {
                     r.headers_mut().insert("x-amzn-errortype", v);
                 }
@@ -93,12 +73,7 @@ impl ApiError {
 
 /// A validation error in the shape AWS uses for model constraints.
 pub fn constraint(code: &str, field: &str, rule: &str) -> ApiError {
-    ApiError::bad(
-        code,
-        format!(
-            "1 validation error detected: Value at '{field}' failed to satisfy constraint: {rule}"
-        ),
-    )
+    ApiError::bad(code, format!("1 validation error detected: Value at '{field}' failed to satisfy constraint: {rule}"))
 }
 
 /// A JSON success response for `protocol`.
@@ -108,64 +83,37 @@ pub fn ok(body: Value, protocol: Protocol) -> Response {
         Protocol::AwsJson => "application/x-amz-json-1.1",
         Protocol::RestJson => "application/json",
     };
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static(ct));
+    r.headers_mut().insert("content-type", HeaderValue::from_static(ct));
     r
 }
 
 /// A required string field.
 pub fn string<'a>(body: &'a Value, field: &str, code: &str) -> Result<&'a str, ApiError> {
-    body.get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| constraint(code, field, "Member must not be null"))
+    body.get(field).and_then(Value::as_str).ok_or_else(|| constraint(code, field, "Member must not be null"))
 }
 
 /// A required array field.
 pub fn array<'a>(body: &'a Value, field: &str, code: &str) -> Result<&'a [Value], ApiError> {
-    body.get(field)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .ok_or_else(|| constraint(code, field, "Member must not be null"))
+    body.get(field).and_then(Value::as_array).map(Vec::as_slice).ok_or_else(|| constraint(code, field, "Member must not be null"))
 }
 
 /// Check an array's length.
-pub fn check_len(
-    items: &[Value],
-    field: &str,
-    min: usize,
-    max: usize,
-    code: &str,
-) -> Result<(), ApiError> {
+pub fn check_len(items: &[Value], field: &str, min: usize, max: usize, code: &str) -> Result<(), ApiError> {
     if items.len() < min {
-        return Err(constraint(
-            code,
-            field,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
+        return Err(constraint(code, field, &format!("Member must have length greater than or equal to {min}")));
     }
     if items.len() > max {
-        return Err(constraint(
-            code,
-            field,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
+        return Err(constraint(code, field, &format!("Member must have length less than or equal to {max}")));
     }
     Ok(())
 }
 
 /// Decode a base64 blob field.
 pub fn blob(value: Option<&Value>, field: &str, code: &str) -> Result<Vec<u8>, ApiError> {
-    let text = value
-        .and_then(Value::as_str)
-        .ok_or_else(|| constraint(code, field, "Member must not be null"))?;
+    let text = value.and_then(Value::as_str).ok_or_else(|| constraint(code, field, "Member must not be null"))?;
     base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|_| {
-            ApiError::bad(
-                "SerializationException",
-                format!("{field} is not valid base64"),
-            )
-        })
+        .map_err(|_| ApiError::bad("SerializationException", format!("{field} is not valid base64")))
 }
 
 /// Base64 of bytes.
@@ -175,24 +123,15 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// `[a-zA-Z0-9_.-]+` within `min..=max` characters.
 pub fn is_stream_name(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    !s.is_empty() && s.len() <= max && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// `^[a-zA-Z0-9_-]+$` within `1..=max` characters.
 pub fn is_id(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    !s.is_empty() && s.len() <= max && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
 }
 
 /// Seconds since the Unix epoch, as a float (restJson / awsJson timestamps).
 pub fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }

@@ -7,9 +7,7 @@
 //! reported at once, each naming the file, the place in it and the rule it
 //! breaks.
 
-use crate::destinations::{
-    firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise,
-};
+use crate::destinations::{firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
 use crate::pattern::Pattern;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -123,19 +121,11 @@ impl DestinationConfig {
     pub fn target(&self) -> String {
         match self {
             DestinationConfig::Firehose(c) => c.delivery_stream.clone(),
-            DestinationConfig::Kinesis(c) => c
-                .stream
-                .clone()
-                .or_else(|| c.stream_arn.clone())
-                .unwrap_or_default(),
+            DestinationConfig::Kinesis(c) => c.stream.clone().or_else(|| c.stream_arn.clone()).unwrap_or_default(),
             DestinationConfig::IotAnalytics(c) => c.channel.clone(),
             DestinationConfig::IotEvents(c) => c.input.clone(),
             DestinationConfig::IotEventsDetector(c) => c.detector_model.clone(),
-            DestinationConfig::Sitewise(c) => format!(
-                "{} propert{}",
-                c.properties.len(),
-                if c.properties.len() == 1 { "y" } else { "ies" }
-            ),
+            DestinationConfig::Sitewise(c) => format!("{} propert{}", c.properties.len(), if c.properties.len() == 1 { "y" } else { "ies" }),
         }
     }
 
@@ -146,22 +136,13 @@ impl DestinationConfig {
 
     /// Whether this type can take dead-letter envelopes (raw JSON records).
     pub fn takes_dead_letters(&self) -> bool {
-        matches!(
-            self,
-            DestinationConfig::Firehose(_) | DestinationConfig::Kinesis(_)
-        )
+        matches!(self, DestinationConfig::Firehose(_) | DestinationConfig::Kinesis(_))
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         each!(self, c => c.validate(place, problems));
         if let Some(n) = self.max_in_flight() {
-            check_range(
-                problems,
-                &format!("{place}.max_in_flight"),
-                n,
-                1,
-                MAX_IN_FLIGHT,
-            );
+            check_range(problems, &format!("{place}.max_in_flight"), n, 1, MAX_IN_FLIGHT);
         }
     }
 }
@@ -187,13 +168,7 @@ pub struct DeliveryConfig {
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            base_delay_ms: 50,
-            max_delay_ms: 2_000,
-            deadline_margin_ms: 1_000,
-            max_in_flight: 8,
-        }
+        Self { max_attempts: 8, base_delay_ms: 50, max_delay_ms: 2_000, deadline_margin_ms: 1_000, max_in_flight: 8 }
     }
 }
 
@@ -285,27 +260,19 @@ impl Config {
                 return Self::parse(&text, Path::new("$FANOUT_CONFIG"));
             }
         }
-        let file = std::env::var_os(CONFIG_FILE_ENV)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
         Self::load(&file)
     }
 
     /// Load and validate a config file.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-            file: file.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read { file: file.to_owned(), source })?;
         Self::parse(&text, file)
     }
 
     /// Parse and validate config text; `file` is only used in messages.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
-        let raw: ConfigFile = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
-            file: file.to_owned(),
-            message: e.to_string(),
-        })?;
+        let raw: ConfigFile = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse { file: file.to_owned(), message: e.to_string() })?;
         Self::validate(raw, file)
     }
 
@@ -314,32 +281,19 @@ impl Config {
         let mut problems = Vec::new();
         let names: Vec<&String> = raw.destinations.keys().collect();
         if raw.destinations.is_empty() {
-            problems.push(problem(
-                "destinations",
-                "at least one destination is required",
-            ));
+            problems.push(problem("destinations", "at least one destination is required"));
         }
         for (name, dest) in &raw.destinations {
             if name.is_empty() {
-                problems.push(problem(
-                    "destinations",
-                    "a destination name cannot be empty",
-                ));
+                problems.push(problem("destinations", "a destination name cannot be empty"));
             }
             dest.validate(&format!("destinations.{name}"), &mut problems);
         }
         let lookup = |place: String, name: &str, problems: &mut Vec<Problem>| -> Option<usize> {
             let found = names.iter().position(|n| n.as_str() == name);
             if found.is_none() {
-                let known = names
-                    .iter()
-                    .map(|n| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                problems.push(Problem {
-                    place,
-                    message: format!("unknown destination `{name}` (known: {known})"),
-                });
+                let known = names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+                problems.push(Problem { place, message: format!("unknown destination `{name}` (known: {known})") });
             }
             found
         };
@@ -350,16 +304,10 @@ impl Config {
             if route.name.is_empty() {
                 problems.push(problem(&format!("{place}.name"), "a route needs a name"));
             } else if !route_names.insert(route.name.as_str()) {
-                problems.push(problem(
-                    &format!("{place}.name"),
-                    &format!("route name `{}` is used twice", route.name),
-                ));
+                problems.push(problem(&format!("{place}.name"), &format!("route name `{}` is used twice", route.name)));
             }
             if route.to.is_empty() {
-                problems.push(problem(
-                    &format!("{place}.to"),
-                    "a route needs at least one destination",
-                ));
+                problems.push(problem(&format!("{place}.to"), "a route needs at least one destination"));
             }
             let mut to = Vec::with_capacity(route.to.len());
             for (j, name) in route.to.iter().enumerate() {
@@ -374,60 +322,31 @@ impl Config {
                 Some(p) => match Pattern::compile(p) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        problems.push(Problem {
-                            place: format!("{place}.match.{}", e.path),
-                            message: e.message,
-                        });
+                        problems.push(Problem { place: format!("{place}.match.{}", e.path), message: e.message });
                         None
                     }
                 },
             };
-            routes.push(Route {
-                name: route.name.clone(),
-                pattern,
-                pattern_source: route.pattern.clone(),
-                to,
-            });
+            routes.push(Route { name: route.name.clone(), pattern, pattern_source: route.pattern.clone(), to });
         }
-        let dead_letter = raw
-            .dead_letter
-            .as_deref()
-            .and_then(|n| lookup("dead_letter".into(), n, &mut problems));
+        let dead_letter = raw.dead_letter.as_deref().and_then(|n| lookup("dead_letter".into(), n, &mut problems));
         if let Some((name, dest)) = dead_letter.and_then(|d| raw.destinations.iter().nth(d)) {
             if !dest.takes_dead_letters() {
-                problems.push(problem("dead_letter", &format!("`{name}` is a {} destination; dead letters go to a firehose or kinesis destination", dest.kind())));
+                problems.push(problem(
+                    "dead_letter",
+                    &format!("`{name}` is a {} destination; dead letters go to a firehose or kinesis destination", dest.kind()),
+                ));
             }
         }
-        let unmatched = raw
-            .unmatched
-            .as_deref()
-            .and_then(|n| lookup("unmatched".into(), n, &mut problems));
+        let unmatched = raw.unmatched.as_deref().and_then(|n| lookup("unmatched".into(), n, &mut problems));
         let d = &raw.delivery;
-        check_range(
-            &mut problems,
-            "delivery.max_attempts",
-            d.max_attempts as usize,
-            1,
-            100,
-        );
-        check_range(
-            &mut problems,
-            "delivery.max_in_flight",
-            d.max_in_flight,
-            1,
-            MAX_IN_FLIGHT,
-        );
+        check_range(&mut problems, "delivery.max_attempts", d.max_attempts as usize, 1, 100);
+        check_range(&mut problems, "delivery.max_in_flight", d.max_in_flight, 1, MAX_IN_FLIGHT);
         if d.base_delay_ms == 0 || d.base_delay_ms > d.max_delay_ms {
-            problems.push(problem(
-                "delivery.base_delay_ms",
-                "must be at least 1 and at most delivery.max_delay_ms",
-            ));
+            problems.push(problem("delivery.base_delay_ms", "must be at least 1 and at most delivery.max_delay_ms"));
         }
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid {
-                file: file.to_owned(),
-                problems,
-            });
+            return Err(ConfigError::Invalid { file: file.to_owned(), problems });
         }
         Ok(Config {
             file: file.to_owned(),
@@ -446,67 +365,36 @@ impl Config {
 }
 
 fn problem(place: &str, message: &str) -> Problem {
-    Problem {
-        place: place.to_owned(),
-        message: message.to_owned(),
-    }
+    Problem { place: place.to_owned(), message: message.to_owned() }
 }
 
 /// Record a problem when `value` is outside `min..=max`.
-pub(crate) fn check_range(
-    problems: &mut Vec<Problem>,
-    place: &str,
-    value: usize,
-    min: usize,
-    max: usize,
-) {
+pub(crate) fn check_range(problems: &mut Vec<Problem>, place: &str, value: usize, min: usize, max: usize) {
     if value < min || value > max {
         problems.push(problem(place, &format!("{value} is outside {min}..={max}")));
     }
 }
 
 /// Record a problem when an optional limit is outside `1..=max` (the API's maximum).
-pub(crate) fn check_limit(
-    problems: &mut Vec<Problem>,
-    place: &str,
-    value: Option<usize>,
-    max: usize,
-    api: &str,
-) {
+pub(crate) fn check_limit(problems: &mut Vec<Problem>, place: &str, value: Option<usize>, max: usize, api: &str) {
     if let Some(v) = value {
         if v == 0 || v > max {
-            problems.push(problem(
-                place,
-                &format!("{v} is above the {api} maximum of {max}"),
-            ));
+            problems.push(problem(place, &format!("{v} is above the {api} maximum of {max}")));
         }
     }
 }
 
 /// Record a problem when a name breaks an AWS name rule (length and character class).
-pub(crate) fn check_name(
-    problems: &mut Vec<Problem>,
-    place: &str,
-    value: &str,
-    max_len: usize,
-    allowed: fn(char) -> bool,
-    rule: &str,
-) {
+pub(crate) fn check_name(problems: &mut Vec<Problem>, place: &str, value: &str, max_len: usize, allowed: fn(char) -> bool, rule: &str) {
     if value.is_empty() || value.len() > max_len || !value.chars().all(allowed) {
-        problems.push(problem(
-            place,
-            &format!("`{value}` does not match {rule} (1-{max_len} characters)"),
-        ));
+        problems.push(problem(place, &format!("`{value}` does not match {rule} (1-{max_len} characters)")));
     }
 }
 
 /// Record a problem when a JSON Pointer is malformed.
 pub(crate) fn check_pointer(problems: &mut Vec<Problem>, place: &str, pointer: &str) {
     if !pointer.starts_with('/') {
-        problems.push(problem(
-            place,
-            &format!("`{pointer}` is not a JSON Pointer (it must start with `/`, like /deviceId)"),
-        ));
+        problems.push(problem(place, &format!("`{pointer}` is not a JSON Pointer (it must start with `/`, like /deviceId)")));
     }
 }
 

@@ -55,16 +55,9 @@ mod tests {
 
     #[test]
     fn the_envelope_carries_reason_identity_and_the_original_payload() {
-        let record = Record::new(
-            RecordId {
-                source_id: "4959".into(),
-                sub_sequence: Some(3),
-            },
-            "kinesis",
-            Bytes::from_static(b"\x00raw"),
-        )
-        .with_key("k")
-        .with_arrival_ms(1_700_000_000_000);
+        let record = Record::new(RecordId { source_id: "4959".into(), sub_sequence: Some(3) }, "kinesis", Bytes::from_static(b"\x00raw"))
+            .with_key("k")
+            .with_arrival_ms(1_700_000_000_000);
         let reason = ItemError::permanent("RecordTooLarge", "too big");
         let dl = envelope(&record, "archive", &reason);
         let v: serde_json::Value = serde_json::from_slice(&dl.data).expect("json");
@@ -73,9 +66,7 @@ mod tests {
         assert_eq!(v["destination"], "archive");
         assert_eq!(v["record_id"], "4959");
         assert_eq!(v["sub_sequence"], 3);
-        let payload = base64::engine::general_purpose::STANDARD
-            .decode(v["data_base64"].as_str().expect("string"))
-            .expect("base64");
+        let payload = base64::engine::general_purpose::STANDARD.decode(v["data_base64"].as_str().expect("string")).expect("base64");
         assert_eq!(payload, b"\x00raw");
         assert_eq!(dl.id, record.id);
         assert_eq!(dl.key.as_deref(), Some("k"));

@@ -40,9 +40,7 @@ impl RetryPolicy {
     /// The wait before round `round + 1` (rounds count from 1): a uniform draw
     /// from zero to `min(max_delay, base_delay * 2^(round - 1))` ("full jitter").
     pub fn backoff(&self, round: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(round.saturating_sub(1))
-            .unwrap_or(u32::MAX);
+        let factor = 1u32.checked_shl(round.saturating_sub(1)).unwrap_or(u32::MAX);
         let cap = self.base_delay.saturating_mul(factor).min(self.max_delay);
         let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(fastrand::u64(0..=millis))
@@ -80,10 +78,7 @@ pub async fn deliver<D: Destination>(
     policy: &RetryPolicy,
     deadline: Instant,
 ) -> (Vec<ItemOutcome>, SendStats) {
-    let not_sent = ItemError::transient(
-        "DeadlineExceeded",
-        "not sent before the invocation deadline",
-    );
+    let not_sent = ItemError::transient("DeadlineExceeded", "not sent before the invocation deadline");
     let mut outcomes = vec![ItemOutcome::Failed(not_sent); items.len()];
     let mut stats = SendStats::default();
     let mut pending: Vec<usize> = (0..items.len()).collect();
@@ -91,11 +86,7 @@ pub async fn deliver<D: Destination>(
     while !pending.is_empty() && Instant::now() < deadline {
         round += 1;
         let pending_items: Vec<&Prepared<D::Entry>> = pending.iter().map(|&i| &items[i]).collect();
-        let batches: Vec<Vec<usize>> = dest
-            .pack(&pending_items)
-            .into_iter()
-            .map(|b| b.into_iter().map(|j| pending[j]).collect())
-            .collect();
+        let batches: Vec<Vec<usize>> = dest.pack(&pending_items).into_iter().map(|b| b.into_iter().map(|j| pending[j]).collect()).collect();
         stats.requests += batches.len() as u64;
         stats.items_sent += pending.len() as u64;
         stats.bytes += pending_items.iter().map(|i| i.size).sum::<usize>() as u64;
@@ -106,8 +97,7 @@ pub async fn deliver<D: Destination>(
                     Ok(answer) => answer,
                     Err(_) => Err(RequestError {
                         code: "DeadlineExceeded".into(),
-                        message: "the request was still in flight at the invocation deadline"
-                            .into(),
+                        message: "the request was still in flight at the invocation deadline".into(),
                         class: crate::error::ErrorClass::Transient,
                     }),
                 };
@@ -122,11 +112,7 @@ pub async fn deliver<D: Destination>(
                 if results.len() == batch.len() {
                     Ok(results)
                 } else {
-                    Err(RequestError::bad_response(format!(
-                        "{} results for {} entries",
-                        results.len(),
-                        batch.len()
-                    )))
+                    Err(RequestError::bad_response(format!("{} results for {} entries", results.len(), batch.len())))
                 }
             });
             match answer {

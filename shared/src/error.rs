@@ -43,20 +43,12 @@ pub struct ItemError {
 impl ItemError {
     /// A failure that resending cannot fix.
     pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            class: ErrorClass::Permanent,
-        }
+        Self { code: code.into(), message: message.into(), class: ErrorClass::Permanent }
     }
 
     /// A failure that a later attempt may not have.
     pub fn transient(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            class: ErrorClass::Transient,
-        }
+        Self { code: code.into(), message: message.into(), class: ErrorClass::Transient }
     }
 
     /// Whether the item should be resent.
@@ -80,20 +72,12 @@ pub struct RequestError {
 impl RequestError {
     /// The error each item of the failed request carries.
     pub fn to_item_error(&self) -> ItemError {
-        ItemError {
-            code: self.code.clone(),
-            message: self.message.clone(),
-            class: self.class,
-        }
+        ItemError { code: self.code.clone(), message: self.message.clone(), class: self.class }
     }
 
     /// A malformed or mismatched response: the items' fate is unknown, so they are resent.
     pub fn bad_response(message: impl Into<String>) -> Self {
-        Self {
-            code: "InvalidResponse".into(),
-            message: message.into(),
-            class: ErrorClass::Transient,
-        }
+        Self { code: "InvalidResponse".into(), message: message.into(), class: ErrorClass::Transient }
     }
 }
 
@@ -125,9 +109,7 @@ const TRANSIENT_CODES: &[&str] = &[
 /// Returns `None` for codes this shared list does not know; the destination
 /// decides those (see each destination's `classify_item_code`).
 pub fn classify_code(code: &str) -> Option<ErrorClass> {
-    TRANSIENT_CODES
-        .contains(&code)
-        .then_some(ErrorClass::Transient)
+    TRANSIENT_CODES.contains(&code).then_some(ErrorClass::Transient)
 }
 
 /// Turn a failed SDK call into a [`RequestError`].
@@ -141,11 +123,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match &err {
-        SdkError::TimeoutError(_) => RequestError {
-            code: "Timeout".into(),
-            message: "the request timed out".into(),
-            class: ErrorClass::Transient,
-        },
+        SdkError::TimeoutError(_) => RequestError { code: "Timeout".into(), message: "the request timed out".into(), class: ErrorClass::Transient },
         SdkError::DispatchFailure(f) => RequestError {
             code: "DispatchFailure".into(),
             message: format!("could not send the request: {:?}", f.as_connector_error()),
@@ -158,28 +136,16 @@ where
         },
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
-            let code = ctx
-                .err()
-                .code()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("Http{status}"));
+            let code = ctx.err().code().map(str::to_owned).unwrap_or_else(|| format!("Http{status}"));
             let message = ctx.err().message().unwrap_or("no message").to_owned();
             let class = match classify_code(&code) {
                 Some(class) => class,
                 None if status == 429 || status >= 500 => ErrorClass::Transient,
                 None => ErrorClass::Permanent,
             };
-            RequestError {
-                code,
-                message,
-                class,
-            }
+            RequestError { code, message, class }
         }
-        _ => RequestError {
-            code: "ConstructionFailure".into(),
-            message: display_chain(&err),
-            class: ErrorClass::Permanent,
-        },
+        _ => RequestError { code: "ConstructionFailure".into(), message: display_chain(&err), class: ErrorClass::Permanent },
     }
 }
 
@@ -200,24 +166,14 @@ mod tests {
 
     #[test]
     fn shared_throttling_and_server_codes_are_transient() {
-        for code in [
-            "ThrottlingException",
-            "ProvisionedThroughputExceededException",
-            "InternalFailure",
-            "ServiceUnavailableException",
-        ] {
+        for code in ["ThrottlingException", "ProvisionedThroughputExceededException", "InternalFailure", "ServiceUnavailableException"] {
             assert_eq!(classify_code(code), Some(ErrorClass::Transient), "{code}");
         }
     }
 
     #[test]
     fn validation_and_access_codes_are_left_to_the_destination() {
-        for code in [
-            "ValidationException",
-            "ResourceNotFoundException",
-            "AccessDeniedException",
-            "InvalidArgumentException",
-        ] {
+        for code in ["ValidationException", "ResourceNotFoundException", "AccessDeniedException", "InvalidArgumentException"] {
             assert_eq!(classify_code(code), None, "{code}");
         }
     }

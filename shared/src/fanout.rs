@@ -130,24 +130,14 @@ pub struct Report {
 impl Report {
     /// Indices of the records to report failed to the source, ascending.
     pub fn failed(&self) -> impl Iterator<Item = usize> + '_ {
-        self.status
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s == RecordStatus::Failed)
-            .map(|(i, _)| i)
+        self.status.iter().enumerate().filter(|(_, s)| **s == RecordStatus::Failed).map(|(i, _)| i)
     }
 
     /// Every destination outcome of one record (a scan: for reports, not hot paths).
-    pub fn outcomes_of(
-        &self,
-        record: usize,
-    ) -> impl Iterator<Item = (&str, &DestinationOutcome)> + '_ {
-        self.destinations.iter().filter_map(move |d| {
-            d.outcomes
-                .binary_search_by_key(&(record as u32), |(i, _)| *i)
-                .ok()
-                .map(|k| (d.name.as_str(), &d.outcomes[k].1))
-        })
+    pub fn outcomes_of(&self, record: usize) -> impl Iterator<Item = (&str, &DestinationOutcome)> + '_ {
+        self.destinations
+            .iter()
+            .filter_map(move |d| d.outcomes.binary_search_by_key(&(record as u32), |(i, _)| *i).ok().map(|k| (d.name.as_str(), &d.outcomes[k].1)))
     }
 
     /// How many records ended in `status`.
@@ -165,27 +155,14 @@ impl Fanout {
             .map(|(name, dest)| {
                 let (url, region) = (dest.endpoint_url(), dest.region());
                 let destination = match dest {
-                    DestinationConfig::Firehose(c) => AnyDestination::Firehose(Firehose::new(
-                        clients.firehose_for(url, region),
-                        c,
-                    )),
-                    DestinationConfig::Kinesis(c) => {
-                        AnyDestination::Kinesis(Kinesis::new(clients.kinesis_for(url, region), c))
+                    DestinationConfig::Firehose(c) => AnyDestination::Firehose(Firehose::new(clients.firehose_for(url, region), c)),
+                    DestinationConfig::Kinesis(c) => AnyDestination::Kinesis(Kinesis::new(clients.kinesis_for(url, region), c)),
+                    DestinationConfig::IotAnalytics(c) => AnyDestination::IotAnalytics(IotAnalytics::new(clients.iotanalytics_for(url, region), c)),
+                    DestinationConfig::IotEvents(c) => AnyDestination::IotEvents(IotEvents::new(clients.ioteventsdata_for(url, region), c)),
+                    DestinationConfig::IotEventsDetector(c) => {
+                        AnyDestination::IotEventsDetector(IotEventsDetector::new(clients.ioteventsdata_for(url, region), c))
                     }
-                    DestinationConfig::IotAnalytics(c) => AnyDestination::IotAnalytics(
-                        IotAnalytics::new(clients.iotanalytics_for(url, region), c),
-                    ),
-                    DestinationConfig::IotEvents(c) => AnyDestination::IotEvents(IotEvents::new(
-                        clients.ioteventsdata_for(url, region),
-                        c,
-                    )),
-                    DestinationConfig::IotEventsDetector(c) => AnyDestination::IotEventsDetector(
-                        IotEventsDetector::new(clients.ioteventsdata_for(url, region), c),
-                    ),
-                    DestinationConfig::Sitewise(c) => AnyDestination::Sitewise(Sitewise::new(
-                        clients.iotsitewise_for(url, region),
-                        c,
-                    )),
+                    DestinationConfig::Sitewise(c) => AnyDestination::Sitewise(Sitewise::new(clients.iotsitewise_for(url, region), c)),
                 };
                 let d = &config.delivery;
                 let policy = RetryPolicy {
@@ -194,12 +171,7 @@ impl Fanout {
                     max_delay: Duration::from_millis(d.max_delay_ms),
                     max_in_flight: dest.max_in_flight().unwrap_or(d.max_in_flight),
                 };
-                Target {
-                    name: name.clone(),
-                    kind: dest.kind(),
-                    destination,
-                    policy,
-                }
+                Target { name: name.clone(), kind: dest.kind(), destination, policy }
             })
             .collect();
         Self { config, targets }
@@ -217,47 +189,26 @@ impl Fanout {
 
     /// The instant to stop sending: the Lambda deadline less `deadline_margin_ms`.
     pub fn stop_at(&self, lambda_deadline: SystemTime) -> Instant {
-        let remaining = lambda_deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        Instant::now()
-            + remaining.saturating_sub(Duration::from_millis(
-                self.config.delivery.deadline_margin_ms,
-            ))
+        let remaining = lambda_deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+        Instant::now() + remaining.saturating_sub(Duration::from_millis(self.config.delivery.deadline_margin_ms))
     }
 
     /// Route and deliver `records`, stopping at `stop_at`. Never fails: every
     /// record ends `Delivered`, `Unrouted`, `DeadLettered` or `Failed`.
     pub async fn process(&self, records: &[Record], stop_at: Instant) -> Report {
-        let routing = route(
-            &self.config.routes,
-            self.config.unmatched,
-            self.targets.len(),
-            records,
-        );
-        let deliveries = join_all(self.targets.iter().zip(&routing.per_destination).map(
-            |(target, indices)| async move {
-                if indices.is_empty() {
-                    return (Vec::new(), SendStats::default());
-                }
-                let batch: Vec<&Record> = indices.iter().map(|&i| &records[i as usize]).collect();
-                target
-                    .destination
-                    .deliver(&batch, Purpose::Route, &target.policy, stop_at)
-                    .await
-            },
-        ))
+        let routing = route(&self.config.routes, self.config.unmatched, self.targets.len(), records);
+        let deliveries = join_all(self.targets.iter().zip(&routing.per_destination).map(|(target, indices)| async move {
+            if indices.is_empty() {
+                return (Vec::new(), SendStats::default());
+            }
+            let batch: Vec<&Record> = indices.iter().map(|&i| &records[i as usize]).collect();
+            target.destination.deliver(&batch, Purpose::Route, &target.policy, stop_at).await
+        }))
         .await;
 
         let mut destinations: Vec<DestinationReport> = Vec::with_capacity(self.targets.len());
         let mut refused: Vec<(usize, usize, ItemError)> = Vec::new(); // (destination, position, error)
-        for (d, ((target, indices), (outcomes, stats))) in self
-            .targets
-            .iter()
-            .zip(&routing.per_destination)
-            .zip(deliveries)
-            .enumerate()
-        {
+        for (d, ((target, indices), (outcomes, stats))) in self.targets.iter().zip(&routing.per_destination).zip(deliveries).enumerate() {
             let mut report = DestinationReport {
                 name: target.name.clone(),
                 kind: target.kind,
@@ -279,8 +230,7 @@ impl Fanout {
             destinations.push(report);
         }
         if let Some(dl) = self.config.dead_letter {
-            self.dead_letter(dl, records, &refused, &mut destinations, stop_at)
-                .await;
+            self.dead_letter(dl, records, &refused, &mut destinations, stop_at).await;
         }
 
         let mut status: Vec<RecordStatus> = vec![RecordStatus::Delivered; records.len()];
@@ -305,10 +255,7 @@ impl Fanout {
                 }
             }
         }
-        let report = Report {
-            status,
-            destinations,
-        };
+        let report = Report { status, destinations };
         log_summary(records.len(), &report);
         report
     }
@@ -326,37 +273,24 @@ impl Fanout {
         if refused.is_empty() {
             return;
         }
-        let envelopes: Vec<Record> = refused
-            .iter()
-            .map(|(d, pos, e)| {
-                envelope(
-                    &records[destinations[*d].outcomes[*pos].0 as usize],
-                    &destinations[*d].name,
-                    e,
-                )
-            })
-            .collect();
+        let envelopes: Vec<Record> =
+            refused.iter().map(|(d, pos, e)| envelope(&records[destinations[*d].outcomes[*pos].0 as usize], &destinations[*d].name, e)).collect();
         let batch: Vec<&Record> = envelopes.iter().collect();
         let target = &self.targets[dl];
-        let (outcomes, stats) = target
-            .destination
-            .deliver(&batch, Purpose::DeadLetter, &target.policy, stop_at)
-            .await;
+        let (outcomes, stats) = target.destination.deliver(&batch, Purpose::DeadLetter, &target.policy, stop_at).await;
         destinations[dl].dead_letter_stats = stats;
         for ((d, pos, reason), outcome) in refused.iter().zip(outcomes) {
             let slot = &mut destinations[*d].outcomes[*pos].1;
             *slot = match outcome {
                 ItemOutcome::Delivered => DestinationOutcome::DeadLettered(reason.clone()),
-                ItemOutcome::Failed(e) | ItemOutcome::Rejected(e) => {
-                    DestinationOutcome::Failed(ItemError {
-                        code: reason.code.clone(),
-                        message: format!(
-                            "{}; the dead-letter destination `{}` did not take it either: {}: {}",
-                            reason.message, target.name, e.code, e.message
-                        ),
-                        class: reason.class,
-                    })
-                }
+                ItemOutcome::Failed(e) | ItemOutcome::Rejected(e) => DestinationOutcome::Failed(ItemError {
+                    code: reason.code.clone(),
+                    message: format!(
+                        "{}; the dead-letter destination `{}` did not take it either: {}: {}",
+                        reason.message, target.name, e.code, e.message
+                    ),
+                    class: reason.class,
+                }),
             };
         }
     }
@@ -367,12 +301,7 @@ fn log_summary(records: usize, report: &Report) {
         .destinations
         .iter()
         .filter(|d| !d.outcomes.is_empty() || d.dead_letter_stats.requests > 0)
-        .map(|d| {
-            (
-                d.name.clone(),
-                serde_json::to_value(d.counts()).unwrap_or_default(),
-            )
-        })
+        .map(|d| (d.name.clone(), serde_json::to_value(d.counts()).unwrap_or_default()))
         .collect();
     tracing::info!(
         records,

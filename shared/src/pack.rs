@@ -21,15 +21,11 @@ impl Limits {
     /// The fewest requests any packing can use for these item sizes
     /// (ignores how sizes fit together, so real packings may need more).
     pub fn lower_bound(&self, sizes: impl IntoIterator<Item = usize>) -> usize {
-        let (count, bytes) = sizes
-            .into_iter()
-            .fold((0usize, 0usize), |(c, b), s| (c + 1, b + s));
+        let (count, bytes) = sizes.into_iter().fold((0usize, 0usize), |(c, b), s| (c + 1, b + s));
         if count == 0 {
             return 0;
         }
-        count
-            .div_ceil(self.max_items.max(1))
-            .max(bytes.div_ceil(self.max_request_bytes.max(1)))
+        count.div_ceil(self.max_items.max(1)).max(bytes.div_ceil(self.max_request_bytes.max(1)))
     }
 }
 
@@ -49,9 +45,7 @@ pub fn pack(sizes: &[usize], limits: &Limits) -> Vec<Vec<usize>> {
     for (index, &size) in sizes.iter().enumerate() {
         let slot = batches[first_open..]
             .iter()
-            .position(|b| {
-                b.items.len() < limits.max_items && b.bytes + size <= limits.max_request_bytes
-            })
+            .position(|b| b.items.len() < limits.max_items && b.bytes + size <= limits.max_request_bytes)
             .map(|p| p + first_open);
         match slot {
             Some(i) => {
@@ -76,43 +70,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const FIREHOSE: Limits = Limits {
-        max_items: 500,
-        max_item_bytes: 1_024_000,
-        max_request_bytes: 4 * 1024 * 1024,
-    };
+    const FIREHOSE: Limits = Limits { max_items: 500, max_item_bytes: 1_024_000, max_request_bytes: 4 * 1024 * 1024 };
 
-    fn check(
-        sizes: &[usize],
-        limits: &Limits,
-        batches: &[Vec<usize>],
-    ) -> Result<(), TestCaseError> {
+    fn check(sizes: &[usize], limits: &Limits, batches: &[Vec<usize>]) -> Result<(), TestCaseError> {
         let mut seen = vec![0u32; sizes.len()];
         for batch in batches {
             prop_assert!(!batch.is_empty(), "no empty batch");
             prop_assert!(batch.len() <= limits.max_items, "count limit");
             let bytes: usize = batch.iter().map(|&i| sizes[i]).sum();
             prop_assert!(bytes <= limits.max_request_bytes, "byte limit: {bytes}");
-            prop_assert!(
-                batch.windows(2).all(|w| w[0] < w[1]),
-                "input order kept within a batch"
-            );
+            prop_assert!(batch.windows(2).all(|w| w[0] < w[1]), "input order kept within a batch");
             for &i in batch {
                 seen[i] += 1;
             }
         }
-        prop_assert!(
-            seen.iter().all(|&n| n == 1),
-            "every item in exactly one batch"
-        );
+        prop_assert!(seen.iter().all(|&n| n == 1), "every item in exactly one batch");
         // Minimality in the sense first-fit guarantees: no two batches could be one.
         for (a, x) in batches.iter().enumerate() {
             for y in &batches[a + 1..] {
                 let bytes: usize = x.iter().chain(y).map(|&i| sizes[i]).sum();
-                prop_assert!(
-                    x.len() + y.len() > limits.max_items || bytes > limits.max_request_bytes,
-                    "two batches could merge"
-                );
+                prop_assert!(x.len() + y.len() > limits.max_items || bytes > limits.max_request_bytes, "two batches could merge");
             }
         }
         Ok(())
@@ -149,11 +126,7 @@ mod tests {
 
     #[test]
     fn fills_gaps_left_by_large_items() {
-        let limits = Limits {
-            max_items: 10,
-            max_item_bytes: 100,
-            max_request_bytes: 100,
-        };
+        let limits = Limits { max_items: 10, max_item_bytes: 100, max_request_bytes: 100 };
         // 60 opens a batch, 60 opens another, 40 and 40 fill both gaps.
         let batches = pack(&[60, 60, 40, 40], &limits);
         assert_eq!(batches, vec![vec![0, 2], vec![1, 3]]);

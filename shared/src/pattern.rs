@@ -90,9 +90,7 @@ impl<'a> Node<'a> {
                 "data" => r.json().map_or(Node::Missing, Node::Json),
                 _ => Node::Missing,
             },
-            Node::Json(Value::Object(m)) | Node::Map(m) => {
-                m.get(key).map_or(Node::Missing, Node::Json)
-            }
+            Node::Json(Value::Object(m)) | Node::Map(m) => m.get(key).map_or(Node::Missing, Node::Json),
             _ => Node::Missing,
         }
     }
@@ -113,13 +111,7 @@ impl Pattern {
 
     /// Whether the pattern looks at the payload (so the record must be parsed).
     pub fn reads_data(&self) -> bool {
-        self.root.fields.iter().any(|(k, _)| k == "data")
-            || self
-                .root
-                .ors
-                .iter()
-                .flatten()
-                .any(|o| o.fields.iter().any(|(k, _)| k == "data"))
+        self.root.fields.iter().any(|(k, _)| k == "data") || self.root.ors.iter().flatten().any(|o| o.fields.iter().any(|(k, _)| k == "data"))
     }
 }
 
@@ -132,14 +124,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 fn err(path: &str, message: impl Into<String>) -> PatternError {
-    PatternError {
-        path: if path.is_empty() {
-            "(pattern)".into()
-        } else {
-            path.to_owned()
-        },
-        message: message.into(),
-    }
+    PatternError { path: if path.is_empty() { "(pattern)".into() } else { path.to_owned() }, message: message.into() }
 }
 
 fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternError> {
@@ -147,10 +132,7 @@ fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternErr
         return Err(err(path, "a pattern must be an object of field names"));
     };
     if map.is_empty() {
-        return Err(err(
-            path,
-            "an empty object matches nothing useful; leave `match` out to take every record",
-        ));
+        return Err(err(path, "an empty object matches nothing useful; leave `match` out to take every record"));
     }
     let mut out = ObjectPattern::default();
     for (key, v) in map {
@@ -162,11 +144,7 @@ fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternErr
             if alts.len() < 2 {
                 return Err(err(&here, "`$or` needs at least two alternatives"));
             }
-            let alts = alts
-                .iter()
-                .enumerate()
-                .map(|(i, alt)| compile_object(alt, &format!("{here}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?;
+            let alts = alts.iter().enumerate().map(|(i, alt)| compile_object(alt, &format!("{here}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
             out.ors.push(alts);
             continue;
         }
@@ -176,19 +154,10 @@ fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternErr
                 if items.is_empty() {
                     return Err(err(&here, "an empty array of values matches nothing"));
                 }
-                let matchers = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| compile_matcher(m, &format!("{here}[{i}]")))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let matchers = items.iter().enumerate().map(|(i, m)| compile_matcher(m, &format!("{here}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
                 FieldPattern::Any(matchers)
             }
-            _ => {
-                return Err(err(
-                    &here,
-                    format!("must be an array of values or an object, found {v}; write [{v}]"),
-                ))
-            }
+            _ => return Err(err(&here, format!("must be an array of values or an object, found {v}; write [{v}]"))),
         };
         out.fields.push((key.clone(), field));
     }
@@ -198,10 +167,7 @@ fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternErr
 fn compile_matcher(value: &Value, path: &str) -> Result<Matcher, PatternError> {
     let Value::Object(op) = value else {
         return match value {
-            Value::Array(_) => Err(err(
-                path,
-                "nested arrays are not allowed in a list of values",
-            )),
+            Value::Array(_) => Err(err(path, "nested arrays are not allowed in a list of values")),
             v => Ok(Matcher::Exact(v.clone())),
         };
     };
@@ -250,10 +216,7 @@ fn compile_numeric(arg: &Value, path: &str) -> Result<Matcher, PatternError> {
         return Err(err(path, "takes an array like [\">\", 0, \"<=\", 5]"));
     };
     if parts.is_empty() || parts.len() % 2 != 0 || parts.len() > 4 {
-        return Err(err(
-            path,
-            "takes one or two (operator, number) pairs, like [\">\", 0, \"<=\", 5]",
-        ));
+        return Err(err(path, "takes one or two (operator, number) pairs, like [\">\", 0, \"<=\", 5]"));
     }
     let mut ops = Vec::with_capacity(parts.len() / 2);
     for pair in parts.chunks(2) {
@@ -263,12 +226,7 @@ fn compile_numeric(arg: &Value, path: &str) -> Result<Matcher, PatternError> {
             Some("<=") => NumOp::Le,
             Some(">") => NumOp::Gt,
             Some(">=") => NumOp::Ge,
-            _ => {
-                return Err(err(
-                    path,
-                    format!("{} is not one of =, <, <=, >, >=", pair[0]),
-                ))
-            }
+            _ => return Err(err(path, format!("{} is not one of =, <, <=, >, >=", pair[0]))),
         };
         let Some(n) = pair[1].as_f64() else {
             return Err(err(path, format!("{} is not a number", pair[1])));
@@ -282,47 +240,26 @@ fn compile_anything_but(arg: &Value, path: &str) -> Result<Matcher, PatternError
     let strings = |v: &Value| -> Result<Vec<String>, PatternError> {
         match v {
             Value::String(s) => Ok(vec![s.to_lowercase()]),
-            Value::Array(a) => a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_lowercase)
-                        .ok_or_else(|| err(path, "equals-ignore-case takes strings"))
-                })
-                .collect(),
-            _ => Err(err(
-                path,
-                "equals-ignore-case takes a string or an array of strings",
-            )),
+            Value::Array(a) => {
+                a.iter().map(|x| x.as_str().map(str::to_lowercase).ok_or_else(|| err(path, "equals-ignore-case takes strings"))).collect()
+            }
+            _ => Err(err(path, "equals-ignore-case takes a string or an array of strings")),
         }
     };
     Ok(Matcher::AnythingBut(match arg {
         Value::Array(values) => {
             if values.iter().any(|v| v.is_array() || v.is_object()) {
-                return Err(err(
-                    path,
-                    "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}",
-                ));
+                return Err(err(path, "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}"));
             }
             AnythingBut::Values(values.clone())
         }
-        Value::Object(o) if o.len() == 1 => {
-            match o.iter().next() {
-                Some((k, Value::String(s))) if k == "prefix" => AnythingBut::Prefix(s.clone()),
-                Some((k, Value::String(s))) if k == "suffix" => AnythingBut::Suffix(s.clone()),
-                Some((k, v)) if k == "equals-ignore-case" => AnythingBut::IgnoreCase(strings(v)?),
-                _ => return Err(err(
-                    path,
-                    "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}",
-                )),
-            }
-        }
-        Value::Object(_) => {
-            return Err(err(
-                path,
-                "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}",
-            ))
-        }
+        Value::Object(o) if o.len() == 1 => match o.iter().next() {
+            Some((k, Value::String(s))) if k == "prefix" => AnythingBut::Prefix(s.clone()),
+            Some((k, Value::String(s))) if k == "suffix" => AnythingBut::Suffix(s.clone()),
+            Some((k, v)) if k == "equals-ignore-case" => AnythingBut::IgnoreCase(strings(v)?),
+            _ => return Err(err(path, "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}")),
+        },
+        Value::Object(_) => return Err(err(path, "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}")),
         v => AnythingBut::Values(vec![v.clone()]),
     }))
 }
@@ -333,13 +270,7 @@ impl ObjectPattern {
         if let Node::Json(Value::Array(items)) = node {
             return items.iter().any(|item| self.matches(Node::Json(item)));
         }
-        self.fields
-            .iter()
-            .all(|(key, field)| field.matches(node.get(key)))
-            && self
-                .ors
-                .iter()
-                .all(|alts| alts.iter().any(|alt| alt.matches(node)))
+        self.fields.iter().all(|(key, field)| field.matches(node.get(key))) && self.ors.iter().all(|alts| alts.iter().any(|alt| alt.matches(node)))
     }
 }
 
@@ -376,9 +307,7 @@ impl Matcher {
     fn matches_value(&self, v: &Value) -> bool {
         match v {
             Value::String(s) => self.matches_scalar(Scalar::Str(s)),
-            Value::Number(n) => n
-                .as_f64()
-                .is_some_and(|f| self.matches_scalar(Scalar::Num(f))),
+            Value::Number(n) => n.as_f64().is_some_and(|f| self.matches_scalar(Scalar::Num(f))),
             Value::Array(_) => false,
             other => self.matches_scalar(Scalar::Other(other)),
         }
@@ -401,15 +330,9 @@ impl Matcher {
                 NumOp::Gt => n > bound,
                 NumOp::Ge => n >= bound,
             }),
-            (Matcher::AnythingBut(AnythingBut::Values(values)), _) => {
-                !values.iter().any(|x| scalar_eq(x, &s))
-            }
-            (Matcher::AnythingBut(AnythingBut::Prefix(p)), Scalar::Str(v)) => {
-                !v.starts_with(p.as_str())
-            }
-            (Matcher::AnythingBut(AnythingBut::Suffix(p)), Scalar::Str(v)) => {
-                !v.ends_with(p.as_str())
-            }
+            (Matcher::AnythingBut(AnythingBut::Values(values)), _) => !values.iter().any(|x| scalar_eq(x, &s)),
+            (Matcher::AnythingBut(AnythingBut::Prefix(p)), Scalar::Str(v)) => !v.starts_with(p.as_str()),
+            (Matcher::AnythingBut(AnythingBut::Suffix(p)), Scalar::Str(v)) => !v.ends_with(p.as_str()),
             (Matcher::AnythingBut(AnythingBut::IgnoreCase(values)), Scalar::Str(v)) => {
                 let lower = v.to_lowercase();
                 !values.contains(&lower)

@@ -23,10 +23,7 @@ pub struct RecordId {
 impl RecordId {
     /// An identifier with no sub-sequence.
     pub fn new(source_id: impl Into<String>) -> Self {
-        Self {
-            source_id: source_id.into(),
-            sub_sequence: None,
-        }
+        Self { source_id: source_id.into(), sub_sequence: None }
     }
 }
 
@@ -64,15 +61,7 @@ pub struct Record {
 impl Record {
     /// A record with no key, arrival time or attributes.
     pub fn new(id: RecordId, source: &'static str, data: Bytes) -> Self {
-        Self {
-            id,
-            source,
-            key: None,
-            arrival_ms: None,
-            attributes: Arc::default(),
-            data,
-            json: OnceLock::new(),
-        }
+        Self { id, source, key: None, arrival_ms: None, attributes: Arc::default(), data, json: OnceLock::new() }
     }
 
     /// Set the key.
@@ -96,9 +85,7 @@ impl Record {
     /// The payload parsed as JSON, or `None` when it is not JSON (or nests
     /// deeper than serde_json's recursion limit). Parsed on first call only.
     pub fn json(&self) -> Option<&Value> {
-        self.json
-            .get_or_init(|| serde_json::from_slice(&self.data).ok())
-            .as_ref()
+        self.json.get_or_init(|| serde_json::from_slice(&self.data).ok()).as_ref()
     }
 }
 
@@ -108,20 +95,9 @@ mod tests {
 
     #[test]
     fn json_view_is_parsed_for_json_and_absent_otherwise() {
-        let json = Record::new(
-            RecordId::new("1"),
-            "kinesis",
-            Bytes::from_static(br#"{"a":1}"#),
-        );
-        assert_eq!(
-            json.json().and_then(|v| v.pointer("/a")),
-            Some(&Value::from(1))
-        );
-        let text = Record::new(
-            RecordId::new("2"),
-            "kinesis",
-            Bytes::from_static(b"not json"),
-        );
+        let json = Record::new(RecordId::new("1"), "kinesis", Bytes::from_static(br#"{"a":1}"#));
+        assert_eq!(json.json().and_then(|v| v.pointer("/a")), Some(&Value::from(1)));
+        let text = Record::new(RecordId::new("2"), "kinesis", Bytes::from_static(b"not json"));
         assert!(text.json().is_none());
     }
 
@@ -134,10 +110,7 @@ mod tests {
 
     #[test]
     fn ids_show_their_sub_sequence() {
-        let id = RecordId {
-            source_id: "49590".into(),
-            sub_sequence: Some(2),
-        };
+        let id = RecordId { source_id: "49590".into(), sub_sequence: Some(2) };
         assert_eq!(id.to_string(), "49590#2");
         assert_eq!(RecordId::new("49590").to_string(), "49590");
     }

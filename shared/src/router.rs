@@ -18,12 +18,7 @@ pub struct Routing {
 }
 
 /// Route `records` over `destinations` destinations.
-pub fn route(
-    routes: &[Route],
-    unmatched: Option<usize>,
-    destinations: usize,
-    records: &[Record],
-) -> Routing {
+pub fn route(routes: &[Route], unmatched: Option<usize>, destinations: usize, records: &[Record]) -> Routing {
     let mut per_destination: Vec<Vec<u32>> = vec![Vec::new(); destinations];
     // For each destination, the last record added: dedups routes without a per-record set.
     let mut last_added: Vec<Option<u32>> = vec![None; destinations];
@@ -49,10 +44,7 @@ pub fn route(
             }
         }
     }
-    Routing {
-        per_destination,
-        unrouted,
-    }
+    Routing { per_destination, unrouted }
 }
 
 #[cfg(test)]
@@ -73,38 +65,15 @@ mod tests {
     }
 
     fn records(payloads: &[&str]) -> Vec<Record> {
-        payloads
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                Record::new(
-                    RecordId::new(i.to_string()),
-                    "kinesis",
-                    Bytes::from(p.to_string()),
-                )
-            })
-            .collect()
+        payloads.iter().enumerate().map(|(i, p)| Record::new(RecordId::new(i.to_string()), "kinesis", Bytes::from(p.to_string()))).collect()
     }
 
     #[test]
     fn every_matching_route_fires_and_destinations_receive_a_record_once() {
         let c = config(false);
-        let r = route(
-            &c.routes,
-            c.unmatched,
-            3,
-            &records(&[
-                r#"{"t":60,"alarm":true}"#,
-                r#"{"t":10,"alarm":true}"#,
-                r#"{"t":10}"#,
-            ]),
-        );
+        let r = route(&c.routes, c.unmatched, 3, &records(&[r#"{"t":60,"alarm":true}"#, r#"{"t":10,"alarm":true}"#, r#"{"t":10}"#]));
         assert_eq!(r.per_destination[0], vec![0]);
-        assert_eq!(
-            r.per_destination[1],
-            vec![0, 1],
-            "record 0 matched both routes to b but is sent once"
-        );
+        assert_eq!(r.per_destination[1], vec![0, 1], "record 0 matched both routes to b but is sent once");
         assert!(r.per_destination[2].is_empty());
         assert_eq!(r.unrouted, vec![2]);
     }
@@ -112,12 +81,7 @@ mod tests {
     #[test]
     fn unmatched_records_go_to_the_unmatched_destination() {
         let c = config(true);
-        let r = route(
-            &c.routes,
-            c.unmatched,
-            3,
-            &records(&[r#"{"t":10}"#, "not json"]),
-        );
+        let r = route(&c.routes, c.unmatched, 3, &records(&[r#"{"t":10}"#, "not json"]));
         assert_eq!(r.per_destination[2], vec![0, 1]);
         assert!(r.unrouted.is_empty());
     }

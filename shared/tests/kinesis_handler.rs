@@ -4,9 +4,7 @@
 //! (re)sent as well as what the handler answered.
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_sdk_firehose::operation::put_record_batch::{
-    PutRecordBatchError, PutRecordBatchInput, PutRecordBatchOutput,
-};
+use aws_sdk_firehose::operation::put_record_batch::{PutRecordBatchError, PutRecordBatchInput, PutRecordBatchOutput};
 use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
 use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsInput, PutRecordsOutput};
 use aws_sdk_kinesis::types::PutRecordsResultEntry;
@@ -52,116 +50,68 @@ impl Log {
         self.0.lock().unwrap().clone()
     }
     fn payloads_to(&self, stream: &str) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|(s, _)| s == stream)
-            .flat_map(|(_, p)| p)
-            .collect()
+        self.requests().into_iter().filter(|(s, _)| s == stream).flat_map(|(_, p)| p).collect()
     }
 }
 
 fn http(status: u16) -> HttpResponse {
-    HttpResponse::new(
-        StatusCode::try_from(status).expect("valid status"),
-        SdkBody::empty(),
-    )
+    HttpResponse::new(StatusCode::try_from(status).expect("valid status"), SdkBody::empty())
 }
 
 fn firehose(log: Log, script: Arc<Script>) -> aws_sdk_firehose::Client {
-    let rule = mock!(aws_sdk_firehose::Client::put_record_batch).then_compute_response(
-        move |input: &PutRecordBatchInput| {
-            let payloads: Vec<String> = input
-                .records()
-                .iter()
-                .map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned())
-                .collect();
-            let stream = input.delivery_stream_name().unwrap_or_default();
-            let call = log.push(stream, payloads.clone());
-            match script(call, stream, &payloads) {
-                Answer::Items(items) => {
-                    let mut out = PutRecordBatchOutput::builder()
-                        .failed_put_count(items.iter().flatten().count() as i32);
-                    for item in items {
-                        out = out.request_responses(match item {
-                            None => PutRecordBatchResponseEntry::builder()
-                                .record_id("id")
-                                .build(),
-                            Some(code) => PutRecordBatchResponseEntry::builder()
-                                .error_code(code)
-                                .error_message("mocked")
-                                .build(),
-                        });
-                    }
-                    MockResponse::Output(out.build().expect("output"))
+    let rule = mock!(aws_sdk_firehose::Client::put_record_batch).then_compute_response(move |input: &PutRecordBatchInput| {
+        let payloads: Vec<String> = input.records().iter().map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned()).collect();
+        let stream = input.delivery_stream_name().unwrap_or_default();
+        let call = log.push(stream, payloads.clone());
+        match script(call, stream, &payloads) {
+            Answer::Items(items) => {
+                let mut out = PutRecordBatchOutput::builder().failed_put_count(items.iter().flatten().count() as i32);
+                for item in items {
+                    out = out.request_responses(match item {
+                        None => PutRecordBatchResponseEntry::builder().record_id("id").build(),
+                        Some(code) => PutRecordBatchResponseEntry::builder().error_code(code).error_message("mocked").build(),
+                    });
                 }
-                Answer::Status(s) => MockResponse::Http(http(s)),
-                Answer::Error(code) => MockResponse::Error(PutRecordBatchError::generic(
-                    ErrorMetadata::builder()
-                        .code(code)
-                        .message("mocked")
-                        .build(),
-                )),
+                MockResponse::Output(out.build().expect("output"))
             }
-        },
-    );
-    mock_client!(aws_sdk_firehose, RuleMode::MatchAny, &[&rule], |b| b
-        .retry_config(RetryConfig::disabled()))
+            Answer::Status(s) => MockResponse::Http(http(s)),
+            Answer::Error(code) => MockResponse::Error(PutRecordBatchError::generic(ErrorMetadata::builder().code(code).message("mocked").build())),
+        }
+    });
+    mock_client!(aws_sdk_firehose, RuleMode::MatchAny, &[&rule], |b| b.retry_config(RetryConfig::disabled()))
 }
 
 fn kinesis(log: Log, script: Arc<Script>) -> aws_sdk_kinesis::Client {
-    let rule = mock!(aws_sdk_kinesis::Client::put_records).then_compute_response(
-        move |input: &PutRecordsInput| {
-            let payloads: Vec<String> = input
-                .records()
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{}|{}",
-                        r.partition_key().unwrap_or_default(),
-                        String::from_utf8_lossy(r.data().as_ref())
-                    )
-                })
-                .collect();
-            let stream = input.stream_name().unwrap_or_default();
-            let call = log.push(stream, payloads.clone());
-            match script(call, stream, &payloads) {
-                Answer::Items(items) => {
-                    let mut out = PutRecordsOutput::builder()
-                        .failed_record_count(items.iter().flatten().count() as i32);
-                    for item in items {
-                        out = out.records(match item {
-                            None => PutRecordsResultEntry::builder()
-                                .sequence_number("1")
-                                .shard_id("shardId-0")
-                                .build(),
-                            Some(code) => PutRecordsResultEntry::builder()
-                                .error_code(code)
-                                .error_message("mocked")
-                                .build(),
-                        });
-                    }
-                    MockResponse::Output(out.build().expect("output"))
+    let rule = mock!(aws_sdk_kinesis::Client::put_records).then_compute_response(move |input: &PutRecordsInput| {
+        let payloads: Vec<String> = input
+            .records()
+            .iter()
+            .map(|r| format!("{}|{}", r.partition_key().unwrap_or_default(), String::from_utf8_lossy(r.data().as_ref())))
+            .collect();
+        let stream = input.stream_name().unwrap_or_default();
+        let call = log.push(stream, payloads.clone());
+        match script(call, stream, &payloads) {
+            Answer::Items(items) => {
+                let mut out = PutRecordsOutput::builder().failed_record_count(items.iter().flatten().count() as i32);
+                for item in items {
+                    out = out.records(match item {
+                        None => PutRecordsResultEntry::builder().sequence_number("1").shard_id("shardId-0").build(),
+                        Some(code) => PutRecordsResultEntry::builder().error_code(code).error_message("mocked").build(),
+                    });
                 }
-                Answer::Status(s) => MockResponse::Http(http(s)),
-                Answer::Error(code) => MockResponse::Error(PutRecordsError::generic(
-                    ErrorMetadata::builder()
-                        .code(code)
-                        .message("mocked")
-                        .build(),
-                )),
+                MockResponse::Output(out.build().expect("output"))
             }
-        },
-    );
-    mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, &[&rule], |b| b
-        .retry_config(RetryConfig::disabled()))
+            Answer::Status(s) => MockResponse::Http(http(s)),
+            Answer::Error(code) => MockResponse::Error(PutRecordsError::generic(ErrorMetadata::builder().code(code).message("mocked").build())),
+        }
+    });
+    mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, &[&rule], |b| b.retry_config(RetryConfig::disabled()))
 }
 
 /// Clients for the services these tests do not use (never called).
 fn unused_clients() -> Clients {
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
+    let sdk =
+        aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).build();
     Clients::from_sdk_config(&sdk)
 }
 
@@ -186,24 +136,11 @@ struct Harness {
     kinesis: Log,
 }
 
-fn harness(
-    extra_config: &str,
-    firehose_script: Arc<Script>,
-    kinesis_script: Arc<Script>,
-) -> Harness {
+fn harness(extra_config: &str, firehose_script: Arc<Script>, kinesis_script: Arc<Script>) -> Harness {
     let (fh, ks) = (Log::default(), Log::default());
-    let config = Config::parse(&format!("{CONFIG}{extra_config}"), Path::new("test.yaml"))
-        .expect("valid config");
-    let clients = Clients {
-        firehose: firehose(fh.clone(), firehose_script),
-        kinesis: kinesis(ks.clone(), kinesis_script),
-        ..unused_clients()
-    };
-    Harness {
-        fanout: Fanout::new(config, &clients),
-        firehose: fh,
-        kinesis: ks,
-    }
+    let config = Config::parse(&format!("{CONFIG}{extra_config}"), Path::new("test.yaml")).expect("valid config");
+    let clients = Clients { firehose: firehose(fh.clone(), firehose_script), kinesis: kinesis(ks.clone(), kinesis_script), ..unused_clients() };
+    Harness { fanout: Fanout::new(config, &clients), firehose: fh, kinesis: ks }
 }
 
 /// A Kinesis event of JSON payloads; record i has sequence number `seq-i`.
@@ -224,14 +161,7 @@ fn event(payloads: &[String]) -> KinesisEvent {
 }
 
 fn payloads(n: usize, hot: &[usize]) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            format!(
-                r#"{{"deviceId":"d-{i}","t":{}}}"#,
-                if hot.contains(&i) { 60 } else { 20 }
-            )
-        })
-        .collect()
+    (0..n).map(|i| format!(r#"{{"deviceId":"d-{i}","t":{}}}"#, if hot.contains(&i) { 60 } else { 20 })).collect()
 }
 
 fn far() -> SystemTime {
@@ -239,14 +169,8 @@ fn far() -> SystemTime {
 }
 
 async fn run(h: &Harness, payloads: &[String], deadline: SystemTime) -> Vec<String> {
-    let response = fanout::sources::kinesis::handle(&h.fanout, event(payloads), deadline)
-        .await
-        .expect("a partial batch response");
-    response
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier.expect("never null"))
-        .collect()
+    let response = fanout::sources::kinesis::handle(&h.fanout, event(payloads), deadline).await.expect("a partial batch response");
+    response.batch_item_failures.into_iter().map(|f| f.item_identifier.expect("never null")).collect()
 }
 
 #[tokio::test]
@@ -256,65 +180,36 @@ async fn everything_succeeds_routed_by_content_in_one_request_each() {
     assert!(run(&h, &input, far()).await.is_empty());
     assert_eq!(h.firehose.requests().len(), 1);
     assert_eq!(h.firehose.payloads_to("archive"), input);
-    assert_eq!(
-        h.kinesis.payloads_to("hot"),
-        vec![format!("d-2|{}", input[2]), format!("d-5|{}", input[5])],
-        "partition key from /deviceId"
-    );
+    assert_eq!(h.kinesis.payloads_to("hot"), vec![format!("d-2|{}", input[2]), format!("d-5|{}", input[5])], "partition key from /deviceId");
 }
 
 #[tokio::test]
 async fn failed_entries_are_resent_alone_and_then_succeed() {
     // First call: entries 1 and 6 fail; every later call succeeds.
     let script: Arc<Script> = Arc::new(|call, _, p| {
-        Answer::Items(
-            (0..p.len())
-                .map(|i| (call == 0 && (i == 1 || i == 6)).then_some("ServiceUnavailableException"))
-                .collect(),
-        )
+        Answer::Items((0..p.len()).map(|i| (call == 0 && (i == 1 || i == 6)).then_some("ServiceUnavailableException")).collect())
     });
     let h = harness("", script, all_ok());
     let input = payloads(8, &[]);
     assert!(run(&h, &input, far()).await.is_empty());
     let requests = h.firehose.requests();
     assert_eq!(requests.len(), 2);
-    assert_eq!(
-        requests[1].1,
-        vec![input[1].clone(), input[6].clone()],
-        "only the failed entries are resent"
-    );
+    assert_eq!(requests[1].1, vec![input[1].clone(), input[6].clone()], "only the failed entries are resent");
 }
 
 #[tokio::test]
 async fn entries_that_keep_failing_are_reported_and_no_others() {
-    let script: Arc<Script> = Arc::new(|_, _, p| {
-        Answer::Items(
-            p.iter()
-                .map(|x| x.contains("d-3").then_some("InternalFailure"))
-                .collect(),
-        )
-    });
+    let script: Arc<Script> = Arc::new(|_, _, p| Answer::Items(p.iter().map(|x| x.contains("d-3").then_some("InternalFailure")).collect()));
     let h = harness("", all_ok(), script);
     let input = payloads(6, &[1, 3, 4]);
     assert_eq!(run(&h, &input, far()).await, vec!["seq-3"]);
-    let sends_of_3 = h
-        .kinesis
-        .payloads_to("hot")
-        .iter()
-        .filter(|p| p.contains("d-3"))
-        .count();
+    let sends_of_3 = h.kinesis.payloads_to("hot").iter().filter(|p| p.contains("d-3")).count();
     assert_eq!(sends_of_3, 4, "sent max_attempts times");
 }
 
 #[tokio::test]
 async fn a_whole_call_500_is_retried_then_succeeds() {
-    let script: Arc<Script> = Arc::new(|call, _, p| {
-        if call == 0 {
-            Answer::Status(500)
-        } else {
-            Answer::Items(vec![None; p.len()])
-        }
-    });
+    let script: Arc<Script> = Arc::new(|call, _, p| if call == 0 { Answer::Status(500) } else { Answer::Items(vec![None; p.len()]) });
     let h = harness("", script, all_ok());
     let input = payloads(5, &[]);
     assert!(run(&h, &input, far()).await.is_empty());
@@ -328,118 +223,52 @@ async fn throttling_until_the_deadline_returns_before_it_and_reports_the_records
     let throttle: Arc<Script> = Arc::new(|_, _, _| Answer::Error("ThrottlingException"));
     let (fh, ks) = (Log::default(), Log::default());
     let config = Config::parse(
-        &CONFIG.replace(
-            "max_attempts: 4, base_delay_ms: 1, max_delay_ms: 5",
-            "max_attempts: 100, base_delay_ms: 20, max_delay_ms: 100",
-        ),
+        &CONFIG.replace("max_attempts: 4, base_delay_ms: 1, max_delay_ms: 5", "max_attempts: 100, base_delay_ms: 20, max_delay_ms: 100"),
         Path::new("t.yaml"),
     )
     .expect("valid");
-    let fanout = Fanout::new(
-        config,
-        &Clients {
-            firehose: firehose(fh.clone(), throttle),
-            kinesis: kinesis(ks, all_ok()),
-            ..unused_clients()
-        },
-    );
-    let h = Harness {
-        fanout,
-        firehose: fh,
-        kinesis: Log::default(),
-    };
+    let fanout = Fanout::new(config, &Clients { firehose: firehose(fh.clone(), throttle), kinesis: kinesis(ks, all_ok()), ..unused_clients() });
+    let h = Harness { fanout, firehose: fh, kinesis: Log::default() };
     let start = Instant::now();
     let deadline = SystemTime::now() + Duration::from_millis(1500);
     let failed = run(&h, &payloads(3, &[]), deadline).await;
-    assert!(
-        start.elapsed() < Duration::from_millis(1500),
-        "answered after {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_millis(1500), "answered after {:?}", start.elapsed());
     assert_eq!(failed, vec!["seq-0", "seq-1", "seq-2"]);
-    assert!(
-        h.firehose.requests().len() > 2,
-        "it kept retrying until the margin"
-    );
+    assert!(h.firehose.requests().len() > 2, "it kept retrying until the margin");
 }
 
 #[tokio::test]
 async fn permanent_errors_without_dead_letter_are_reported() {
-    let script: Arc<Script> = Arc::new(|_, _, p| {
-        Answer::Items(
-            p.iter()
-                .map(|x| x.contains("d-1").then_some("InvalidArgumentException"))
-                .collect(),
-        )
-    });
+    let script: Arc<Script> = Arc::new(|_, _, p| Answer::Items(p.iter().map(|x| x.contains("d-1").then_some("InvalidArgumentException")).collect()));
     let h = harness("", script, all_ok());
     assert_eq!(run(&h, &payloads(3, &[]), far()).await, vec!["seq-1"]);
-    assert_eq!(
-        h.firehose.requests().len(),
-        1,
-        "permanent errors are not resent"
-    );
+    assert_eq!(h.firehose.requests().len(), 1, "permanent errors are not resent");
 }
 
 #[tokio::test]
 async fn permanent_errors_with_dead_letter_are_handled_with_their_reason() {
     let script: Arc<Script> = Arc::new(|_, stream, p| {
-        Answer::Items(
-            p.iter()
-                .map(|x| {
-                    (stream == "archive" && x.contains("d-1")).then_some("InvalidArgumentException")
-                })
-                .collect(),
-        )
+        Answer::Items(p.iter().map(|x| (stream == "archive" && x.contains("d-1")).then_some("InvalidArgumentException")).collect())
     });
     let h = harness("dead_letter: errors\n", script, all_ok());
     // Record 2 is hot but has no deviceId: a permanent prepare error at `hot`.
     let mut input = payloads(3, &[]);
     input[2] = r#"{"t":70}"#.into();
-    assert!(
-        run(&h, &input, far()).await.is_empty(),
-        "dead-lettered records count as handled"
-    );
-    let envelopes: Vec<serde_json::Value> = h
-        .firehose
-        .payloads_to("errors")
-        .iter()
-        .map(|p| serde_json::from_str(p).expect("json envelope"))
-        .collect();
+    assert!(run(&h, &input, far()).await.is_empty(), "dead-lettered records count as handled");
+    let envelopes: Vec<serde_json::Value> =
+        h.firehose.payloads_to("errors").iter().map(|p| serde_json::from_str(p).expect("json envelope")).collect();
     assert_eq!(envelopes.len(), 2);
     let by_record: Vec<(&str, &str, &str)> = envelopes
         .iter()
-        .map(|e| {
-            (
-                e["record_id"].as_str().unwrap(),
-                e["destination"].as_str().unwrap(),
-                e["reason"]["code"].as_str().unwrap(),
-            )
-        })
+        .map(|e| (e["record_id"].as_str().unwrap(), e["destination"].as_str().unwrap(), e["reason"]["code"].as_str().unwrap()))
         .collect();
-    assert!(
-        by_record.contains(&("seq-1", "archive", "InvalidArgumentException")),
-        "{by_record:?}"
-    );
-    assert!(
-        by_record.contains(&("seq-2", "hot", "PartitionKeyMissing")),
-        "{by_record:?}"
-    );
+    assert!(by_record.contains(&("seq-1", "archive", "InvalidArgumentException")), "{by_record:?}");
+    assert!(by_record.contains(&("seq-2", "hot", "PartitionKeyMissing")), "{by_record:?}");
     let original = base64::engine::general_purpose::STANDARD
-        .decode(
-            envelopes
-                .iter()
-                .find(|e| e["record_id"] == "seq-2")
-                .unwrap()["data_base64"]
-                .as_str()
-                .unwrap(),
-        )
+        .decode(envelopes.iter().find(|e| e["record_id"] == "seq-2").unwrap()["data_base64"].as_str().unwrap())
         .unwrap();
     assert_eq!(original, input[2].as_bytes());
-    assert!(
-        h.kinesis.requests().is_empty(),
-        "the invalid record was never sent to Kinesis"
-    );
+    assert!(h.kinesis.requests().is_empty(), "the invalid record was never sent to Kinesis");
 }
 
 #[tokio::test]
@@ -447,13 +276,7 @@ async fn a_dead_letter_destination_that_fails_leaves_the_record_reported() {
     let script: Arc<Script> = Arc::new(|_, stream, p| {
         Answer::Items(
             p.iter()
-                .map(|x| {
-                    if stream == "errors" {
-                        Some("InvalidArgumentException")
-                    } else {
-                        x.contains("d-0").then_some("InvalidArgumentException")
-                    }
-                })
+                .map(|x| if stream == "errors" { Some("InvalidArgumentException") } else { x.contains("d-0").then_some("InvalidArgumentException") })
                 .collect(),
         )
     });
@@ -463,19 +286,10 @@ async fn a_dead_letter_destination_that_fails_leaves_the_record_reported() {
 
 #[tokio::test]
 async fn a_record_fails_when_any_of_its_destinations_does() {
-    let throttled: Arc<Script> = Arc::new(|_, _, p| {
-        Answer::Items(vec![
-            Some("ProvisionedThroughputExceededException");
-            p.len()
-        ])
-    });
+    let throttled: Arc<Script> = Arc::new(|_, _, p| Answer::Items(vec![Some("ProvisionedThroughputExceededException"); p.len()]));
     let h = harness("", all_ok(), throttled);
     let input = payloads(4, &[2]);
-    assert_eq!(
-        run(&h, &input, far()).await,
-        vec!["seq-2"],
-        "archived but not mirrored: reported"
-    );
+    assert_eq!(run(&h, &input, far()).await, vec!["seq-2"], "archived but not mirrored: reported");
     assert!(h.firehose.payloads_to("archive").contains(&input[2]));
 }
 
@@ -483,10 +297,7 @@ async fn a_record_fails_when_any_of_its_destinations_does() {
 async fn a_missing_stream_is_permanent_and_not_retried() {
     let missing: Arc<Script> = Arc::new(|_, _, _| Answer::Error("ResourceNotFoundException"));
     let h = harness("", missing, all_ok());
-    let failed: HashSet<String> = run(&h, &payloads(3, &[]), far())
-        .await
-        .into_iter()
-        .collect();
+    let failed: HashSet<String> = run(&h, &payloads(3, &[]), far()).await.into_iter().collect();
     assert_eq!(failed.len(), 3);
     assert_eq!(h.firehose.requests().len(), 1);
 }

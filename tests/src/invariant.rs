@@ -55,15 +55,8 @@ pub fn dead_lettered_ids(sandbox: &Sandbox, target: &str) -> HashSet<String> {
 }
 
 /// Check the invariant; `Err` names the first record that broke it and how.
-pub fn check(
-    sandbox: &Sandbox,
-    inputs: &[Input],
-    reported: &HashSet<String>,
-    dead_letter_target: Option<&str>,
-) -> Result<Summary, String> {
-    let dead = dead_letter_target
-        .map(|t| dead_lettered_ids(sandbox, t))
-        .unwrap_or_default();
+pub fn check(sandbox: &Sandbox, inputs: &[Input], reported: &HashSet<String>, dead_letter_target: Option<&str>) -> Result<Summary, String> {
+    let dead = dead_letter_target.map(|t| dead_lettered_ids(sandbox, t)).unwrap_or_default();
     let mut copies: HashMap<(Api, String), HashMap<Vec<u8>, usize>> = HashMap::new();
     for input in inputs {
         for (api, target) in &input.routed_to {
@@ -78,26 +71,15 @@ pub fn check(
     }
     let mut summary = Summary::default();
     for input in inputs {
-        let counts: Vec<usize> = input
-            .routed_to
-            .iter()
-            .map(|(api, t)| {
-                copies[&(*api, t.clone())]
-                    .get(&input.payload)
-                    .copied()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let counts: Vec<usize> =
+            input.routed_to.iter().map(|(api, t)| copies[&(*api, t.clone())].get(&input.payload).copied().unwrap_or(0)).collect();
         if reported.contains(&input.id) {
             summary.reported += 1;
             summary.duplicates += counts.iter().map(|c| c.saturating_sub(1)).sum::<usize>();
         } else if dead.contains(&input.id) {
             summary.dead_lettered += 1;
             if counts.iter().any(|&c| c > 1) {
-                return Err(format!(
-                    "record {} was dead-lettered and also delivered {counts:?} times",
-                    input.id
-                ));
+                return Err(format!("record {} was dead-lettered and also delivered {counts:?} times", input.id));
             }
         } else {
             for ((api, target), count) in input.routed_to.iter().zip(&counts) {

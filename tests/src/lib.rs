@@ -14,41 +14,22 @@ use std::net::TcpStream;
 /// A sandbox on a free loopback port, and SDK clients pointed at it (the
 /// routing crate's clients: retries off, SiteWise's host prefix handled).
 pub async fn sandbox(options: SandboxOptions) -> (Sandbox, Clients) {
-    let sandbox = Sandbox::start(options, 0)
-        .await
-        .expect("the sandbox starts");
-    let clients =
-        Clients::from_sdk_config(&fanout_local::sdk::endpoint_sdk_config(&sandbox.endpoint));
+    let sandbox = Sandbox::start(options, 0).await.expect("the sandbox starts");
+    let clients = Clients::from_sdk_config(&fanout_local::sdk::endpoint_sdk_config(&sandbox.endpoint));
     (sandbox, clients)
 }
 
 /// [`http`] off the async runtime, for servers running in the same runtime.
-pub async fn http_async(
-    port: u16,
-    method: &'static str,
-    path: &str,
-    body: &[u8],
-) -> (u16, Vec<u8>) {
+pub async fn http_async(port: u16, method: &'static str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
     let (path, body) = (path.to_owned(), body.to_vec());
-    tokio::task::spawn_blocking(move || http(port, method, &path, &[], &body))
-        .await
-        .expect("http task")
+    tokio::task::spawn_blocking(move || http(port, method, &path, &[], &body)).await.expect("http task")
 }
 
 /// A plain HTTP/1.0 request to 127.0.0.1:`port`; returns (status, body).
 /// Blocking: from async code use [`http_async`].
-pub fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<u8>) {
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let mut request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -57,15 +38,8 @@ pub fn http(
     stream.write_all(body).expect("write body");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).expect("read response");
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(response.len(), |p| p + 4);
-    let status = String::from_utf8_lossy(&response[..split])
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |p| p + 4);
+    let status = String::from_utf8_lossy(&response[..split]).split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, response[split..].to_vec())
 }
 
@@ -84,11 +58,7 @@ pub fn event_payloads(event: &serde_json::Value) -> Vec<Vec<u8>> {
         .map(|records| {
             records
                 .iter()
-                .map(|r| {
-                    base64::engine::general_purpose::STANDARD
-                        .decode(r["kinesis"]["data"].as_str().unwrap_or_default())
-                        .unwrap_or_default()
-                })
+                .map(|r| base64::engine::general_purpose::STANDARD.decode(r["kinesis"]["data"].as_str().unwrap_or_default()).unwrap_or_default())
                 .collect()
         })
         .unwrap_or_default()

@@ -26,10 +26,7 @@ impl Drop for Moto {
 
 /// A free port on 127.0.0.1 (bound, then released for the server to take).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
 }
 
 impl Moto {
@@ -39,36 +36,18 @@ impl Moto {
     /// tests are part of the suite, and `scripts/test` installs it.
     pub fn start() -> Self {
         let port = free_port();
-        let args = [
-            "-H".to_owned(),
-            "127.0.0.1".to_owned(),
-            "-p".to_owned(),
-            port.to_string(),
-        ];
-        let spawn = |program: &str, prefix: &[&str]| {
-            Command::new(program)
-                .args(prefix)
-                .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-        };
+        let args = ["-H".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()];
+        let spawn =
+            |program: &str, prefix: &[&str]| Command::new(program).args(prefix).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
         let child = match std::env::var("FANOUT_MOTO_SERVER") {
             Ok(program) => spawn(&program, &[]),
             Err(_) => spawn("moto_server", &[]).or_else(|_| spawn("python3", &["-m", "moto.server"])),
         }
         .unwrap_or_else(|e| panic!("cannot start moto ({e}): install it with `pip install 'moto[server]'`, or run scripts/test"));
-        let moto = Moto {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            port,
-            child,
-        };
+        let moto = Moto { endpoint: format!("http://127.0.0.1:{port}"), port, child };
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "moto did not start listening within 30 s"
-            );
+            assert!(start.elapsed() < Duration::from_secs(30), "moto did not start listening within 30 s");
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
@@ -80,11 +59,7 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    Credentials::for_tests(),
-                ),
-            )
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::for_tests()))
             .build()
     }
 
@@ -98,23 +73,13 @@ impl Moto {
     /// Create a Kinesis stream with one shard.
     pub async fn create_stream(&self, name: &str) {
         let kinesis = aws_sdk_kinesis::Client::new(&self.sdk_config());
-        kinesis
-            .create_stream()
-            .stream_name(name)
-            .shard_count(1)
-            .send()
-            .await
-            .expect("create stream");
+        kinesis.create_stream().stream_name(name).shard_count(1).send().await.expect("create stream");
     }
 
     /// Create an S3 bucket and a Firehose delivery stream writing to it.
     pub async fn create_delivery_stream(&self, name: &str, bucket: &str) {
         let (status, body) = self.http("PUT", &format!("/{bucket}"));
-        assert!(
-            status == 200,
-            "create bucket {bucket}: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
+        assert!(status == 200, "create bucket {bucket}: {status} {}", String::from_utf8_lossy(&body));
         let firehose = aws_sdk_firehose::Client::new(&self.sdk_config());
         let s3 = aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
             .role_arn("arn:aws:iam::123456789012:role/firehose")
@@ -150,12 +115,7 @@ impl Moto {
     /// Every record in a one-shard stream, as (partition key, data).
     pub async fn stream_records(&self, stream: &str) -> Vec<(String, Vec<u8>)> {
         let kinesis = aws_sdk_kinesis::Client::new(&self.sdk_config());
-        let shards = kinesis
-            .list_shards()
-            .stream_name(stream)
-            .send()
-            .await
-            .expect("list shards");
+        let shards = kinesis.list_shards().stream_name(stream).send().await.expect("list shards");
         let mut out = Vec::new();
         for shard in shards.shards() {
             let iterator = kinesis
@@ -166,19 +126,8 @@ impl Moto {
                 .send()
                 .await
                 .expect("shard iterator");
-            let records = kinesis
-                .get_records()
-                .set_shard_iterator(iterator.shard_iterator)
-                .limit(10_000)
-                .send()
-                .await
-                .expect("get records");
-            out.extend(records.records().iter().map(|r| {
-                (
-                    r.partition_key().unwrap_or_default().to_owned(),
-                    r.data().as_ref().to_vec(),
-                )
-            }));
+            let records = kinesis.get_records().set_shard_iterator(iterator.shard_iterator).limit(10_000).send().await.expect("get records");
+            out.extend(records.records().iter().map(|r| (r.partition_key().unwrap_or_default().to_owned(), r.data().as_ref().to_vec())));
         }
         out
     }
@@ -186,10 +135,8 @@ impl Moto {
     /// Create the streams and buckets the example `fanout.yaml` sends to.
     pub async fn provision_example(&self) {
         self.create_stream("telemetry-hot").await;
-        self.create_delivery_stream("telemetry-archive", "archive-bucket")
-            .await;
-        self.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket")
-            .await;
+        self.create_delivery_stream("telemetry-archive", "archive-bucket").await;
+        self.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket").await;
     }
 }
 

@@ -40,16 +40,11 @@ impl RuntimeApi {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
-            )
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind runtime api");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind runtime api");
         let address = listener.local_addr().expect("address").to_string();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -59,11 +54,7 @@ impl RuntimeApi {
 
     /// Queue an event with `timeout` until its deadline; returns its request id.
     pub fn invoke(&self, event: serde_json::Value, timeout: Duration) -> String {
-        let id = format!(
-            "req-{}",
-            self.inner.events.lock().map(|e| e.len()).unwrap_or(0)
-                + self.inner.answers.lock().map(|a| a.len()).unwrap_or(0)
-        );
+        let id = format!("req-{}", self.inner.events.lock().map(|e| e.len()).unwrap_or(0) + self.inner.answers.lock().map(|a| a.len()).unwrap_or(0));
         if let Ok(mut events) = self.inner.events.lock() {
             events.push_back((id.clone(), event, timeout));
         }
@@ -76,15 +67,7 @@ impl RuntimeApi {
         let until = tokio::time::Instant::now() + wait;
         loop {
             let notified = self.inner.arrived.notified();
-            if let Some(a) = self
-                .inner
-                .answers
-                .lock()
-                .ok()?
-                .iter()
-                .find(|(i, _)| i == id || i == "init")
-                .map(|(_, a)| a.clone())
-            {
+            if let Some(a) = self.inner.answers.lock().ok()?.iter().find(|(i, _)| i == id || i == "init").map(|(_, a)| a.clone()) {
                 return Some(a);
             }
             if tokio::time::timeout_at(until, notified).await.is_err() {
@@ -99,10 +82,7 @@ async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
         let notified = inner.arrived.notified();
         let queued = inner.events.lock().ok().and_then(|mut e| e.pop_front());
         if let Some((id, event, timeout)) = queued {
-            let deadline = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                + timeout;
+            let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + timeout;
             let mut headers = HeaderMap::new();
             let put = |h: &mut HeaderMap, k: &'static str, v: String| {
                 if let Ok(v) = HeaderValue::from_str(&v) {
@@ -110,21 +90,9 @@ async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
                 }
             };
             put(&mut headers, "lambda-runtime-aws-request-id", id);
-            put(
-                &mut headers,
-                "lambda-runtime-deadline-ms",
-                deadline.as_millis().to_string(),
-            );
-            put(
-                &mut headers,
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:fanout".into(),
-            );
-            put(
-                &mut headers,
-                "lambda-runtime-trace-id",
-                "Root=1-00000000-000000000000000000000000".into(),
-            );
+            put(&mut headers, "lambda-runtime-deadline-ms", deadline.as_millis().to_string());
+            put(&mut headers, "lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:fanout".into());
+            put(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".into());
             return (headers, event.to_string());
         }
         notified.await;
@@ -139,20 +107,12 @@ fn record(inner: &Inner, id: String, answer: Answer) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-async fn response(
-    State(inner): State<Arc<Inner>>,
-    Path(id): Path<String>,
-    body: String,
-) -> StatusCode {
+async fn response(State(inner): State<Arc<Inner>>, Path(id): Path<String>, body: String) -> StatusCode {
     let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
     record(&inner, id, Answer::Response(value))
 }
 
-async fn error(
-    State(inner): State<Arc<Inner>>,
-    Path(id): Path<String>,
-    body: String,
-) -> StatusCode {
+async fn error(State(inner): State<Arc<Inner>>, Path(id): Path<String>, body: String) -> StatusCode {
     record(&inner, id, Answer::Error(body))
 }
 

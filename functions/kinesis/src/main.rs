@@ -16,12 +16,8 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk));
     let fanout = &fanout;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<KinesisEvent>| async move {
-            fanout::sources::kinesis::handle(fanout, event.payload, event.context.deadline())
-                .await
-                .map_err(Error::from)
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
+        fanout::sources::kinesis::handle(fanout, event.payload, event.context.deadline()).await.map_err(Error::from)
+    }))
     .await
 }

@@ -18,13 +18,7 @@ impl Drop for Kill {
 }
 
 /// Start the built binary as Lambda would, with `extra` environment on top.
-fn start_function(
-    runtime: &RuntimeApi,
-    endpoint: &str,
-    config: &std::path::Path,
-    stdout: Stdio,
-    extra: &[(&str, &str)],
-) -> Kill {
+fn start_function(runtime: &RuntimeApi, endpoint: &str, config: &std::path::Path, stdout: Stdio, extra: &[(&str, &str)]) -> Kill {
     let child = Command::new(env!("CARGO_BIN_EXE_kinesis-fanout"))
         .env_clear()
         .envs(extra.iter().copied())
@@ -52,50 +46,26 @@ async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api(
     let moto = Moto::start();
     moto.provision_example().await;
     let runtime = RuntimeApi::start().await;
-    let _function = start_function(
-        &runtime,
-        &moto.endpoint,
-        &repo_root().join("fanout.yaml"),
-        Stdio::null(),
-        &[],
-    );
+    let _function = start_function(&runtime, &moto.endpoint, &repo_root().join("fanout.yaml"), Stdio::null(), &[]);
 
-    let event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
-    )
-    .expect("json");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
     let id = runtime.invoke(event.clone(), Duration::from_secs(30));
-    let answer = runtime
-        .answer(&id, Duration::from_secs(60))
-        .await
-        .expect("the function answered");
-    assert_eq!(
-        answer,
-        Answer::Response(serde_json::json!({"batchItemFailures": []}))
-    );
+    let answer = runtime.answer(&id, Duration::from_secs(60)).await.expect("the function answered");
+    assert_eq!(answer, Answer::Response(serde_json::json!({"batchItemFailures": []})));
 
     let archived = moto.bucket_objects("archive-bucket").concat();
     for p in event_payloads(&event) {
-        assert!(
-            contains(&archived, &p),
-            "archived: {}",
-            String::from_utf8_lossy(&p)
-        );
+        assert!(contains(&archived, &p), "archived: {}", String::from_utf8_lossy(&p));
     }
-    assert_eq!(
-        moto.stream_records("telemetry-hot").await.len(),
-        2,
-        "the two readings above 50"
-    );
+    assert_eq!(moto.stream_records("telemetry-hot").await.len(), 2, "the two readings above 50");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_stream_is_reported_by_sequence_number() {
     let moto = Moto::start();
-    moto.create_delivery_stream("telemetry-archive", "archive-bucket")
-        .await;
-    moto.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket")
-        .await;
+    moto.create_delivery_stream("telemetry-archive", "archive-bucket").await;
+    moto.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket").await;
     // telemetry-hot is not created, and this config has no dead_letter.
     let dir = std::env::temp_dir().join(format!("fanout-rt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -105,32 +75,19 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     let runtime = RuntimeApi::start().await;
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
-    let event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event"),
-    )
-    .expect("json");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
     let hot_sequence_numbers: Vec<serde_json::Value> = event["Records"]
         .as_array()
         .expect("records")
         .iter()
         .zip(event_payloads(&event))
-        .filter(|(_, p)| {
-            serde_json::from_slice::<serde_json::Value>(p)
-                .ok()
-                .and_then(|v| v["temperature"].as_f64())
-                .is_some_and(|t| t > 50.0)
-        })
+        .filter(|(_, p)| serde_json::from_slice::<serde_json::Value>(p).ok().and_then(|v| v["temperature"].as_f64()).is_some_and(|t| t > 50.0))
         .map(|(r, _)| serde_json::json!({"itemIdentifier": r["kinesis"]["sequenceNumber"]}))
         .collect();
     let id = runtime.invoke(event, Duration::from_secs(30));
-    let answer = runtime
-        .answer(&id, Duration::from_secs(60))
-        .await
-        .expect("the function answered");
-    assert_eq!(
-        answer,
-        Answer::Response(serde_json::json!({ "batchItemFailures": hot_sequence_numbers }))
-    );
+    let answer = runtime.answer(&id, Duration::from_secs(60)).await.expect("the function answered");
+    assert_eq!(answer, Answer::Response(serde_json::json!({ "batchItemFailures": hot_sequence_numbers })));
 }
 
 /// Runs the binary until it exits and returns (succeeded, stdout).
@@ -153,19 +110,10 @@ async fn run_to_exit(function: Kill) -> (bool, String) {
 async fn inline_config_in_fanout_config_takes_precedence_over_the_file() {
     let runtime = RuntimeApi::start().await;
     let bad_inline = "destinations: {}\n";
-    let function = start_function(
-        &runtime,
-        "http://127.0.0.1:9",
-        &repo_root().join("fanout.yaml"),
-        Stdio::piped(),
-        &[("FANOUT_CONFIG", bad_inline)],
-    );
+    let function = start_function(&runtime, "http://127.0.0.1:9", &repo_root().join("fanout.yaml"), Stdio::piped(), &[("FANOUT_CONFIG", bad_inline)]);
     let (ok, logs) = run_to_exit(function).await;
     assert!(!ok);
-    assert!(
-        logs.contains("$FANOUT_CONFIG") && logs.contains("at least one destination"),
-        "{logs}"
-    );
+    assert!(logs.contains("$FANOUT_CONFIG") && logs.contains("at least one destination"), "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,14 +137,6 @@ async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
     .await
     .expect("join");
     let (status, logs) = output;
-    assert!(
-        !status.expect("exit status").success(),
-        "a bad config must stop the function at init"
-    );
-    assert!(
-        logs.contains("fanout.yaml")
-            && logs.contains("routes[0].to[0]")
-            && logs.contains("unknown destination `b`"),
-        "{logs}"
-    );
+    assert!(!status.expect("exit status").success(), "a bad config must stop the function at init");
+    assert!(logs.contains("fanout.yaml") && logs.contains("routes[0].to[0]") && logs.contains("unknown destination `b`"), "{logs}");
 }

@@ -6,9 +6,7 @@
 use super::{fault_text, unknown_operation};
 use crate::faults::Api;
 use crate::store::Call;
-use crate::wire::{
-    array, b64, blob, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol,
-};
+use crate::wire::{array, b64, blob, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol};
 use crate::State;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -23,28 +21,8 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 pub(crate) async fn handle(state: &State, operation: &str, body: &Bytes) -> Response {
     match operation {
-        "PutRecordBatch" => {
-            state
-                .serve(
-                    Api::Firehose,
-                    "PutRecordBatch",
-                    Protocol::AwsJson,
-                    body,
-                    put_record_batch,
-                )
-                .await
-        }
-        "DescribeDeliveryStream" => {
-            state
-                .serve(
-                    Api::Firehose,
-                    "DescribeDeliveryStream",
-                    Protocol::AwsJson,
-                    body,
-                    describe,
-                )
-                .await
-        }
+        "PutRecordBatch" => state.serve(Api::Firehose, "PutRecordBatch", Protocol::AwsJson, body, put_record_batch).await,
+        "DescribeDeliveryStream" => state.serve(Api::Firehose, "DescribeDeliveryStream", Protocol::AwsJson, body, describe).await,
         other => unknown_operation(other),
     }
 }
@@ -59,29 +37,18 @@ fn stream_name<'a>(body: &'a Value, world: &mut super::World) -> Result<&'a str,
         ));
     }
     if !world.exists(Api::Firehose, name) {
-        return Err(ApiError::bad(
-            "ResourceNotFoundException",
-            format!("Firehose {name} under account 123456789012 not found."),
-        ));
+        return Err(ApiError::bad("ResourceNotFoundException", format!("Firehose {name} under account 123456789012 not found.")));
     }
     Ok(name)
 }
 
-fn put_record_batch(
-    body: &Value,
-    world: &mut super::World,
-    faults: &mut crate::faults::Faults,
-) -> Result<Value, ApiError> {
+fn put_record_batch(body: &Value, world: &mut super::World, faults: &mut crate::faults::Faults) -> Result<Value, ApiError> {
     let records = array(body, "Records", "ValidationException")?;
     check_len(records, "records", 1, MAX_RECORDS, "ValidationException")?;
     let name = stream_name(body, world)?;
     let mut data = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        let bytes = blob(
-            r.get("Data"),
-            &format!("records.{}.member.data", i + 1),
-            "ValidationException",
-        )?;
+        let bytes = blob(r.get("Data"), &format!("records.{}.member.data", i + 1), "ValidationException")?;
         if bytes.len() > MAX_RECORD_BYTES {
             return Err(constraint(
                 "ValidationException",
@@ -93,10 +60,7 @@ fn put_record_batch(
     }
     let total: usize = data.iter().map(Vec::len).sum();
     if total > MAX_REQUEST_BYTES {
-        return Err(ApiError::bad(
-            "InvalidArgumentException",
-            format!("Records size exceeds 4 MiB limit: {total} bytes"),
-        ));
+        return Err(ApiError::bad("InvalidArgumentException", format!("Records size exceeds 4 MiB limit: {total} bytes")));
     }
     let mut responses = Vec::with_capacity(data.len());
     let mut logged = Vec::with_capacity(data.len());
@@ -106,37 +70,22 @@ fn put_record_batch(
         match faults.item_error(Api::Firehose, name, &text) {
             Some(code) => {
                 failed += 1;
-                responses
-                    .push(json!({"ErrorCode": code, "ErrorMessage": "injected by the sandbox"}));
+                responses.push(json!({"ErrorCode": code, "ErrorMessage": "injected by the sandbox"}));
                 logged.push((text, Some(code)));
             }
             None => {
                 let id = format!("{:020}{:04}", world.store.calls().len(), i);
-                world.store.accept(
-                    Api::Firehose,
-                    name,
-                    json!({"record_id": id, "data": b64(bytes)}),
-                );
+                world.store.accept(Api::Firehose, name, json!({"record_id": id, "data": b64(bytes)}));
                 responses.push(json!({"RecordId": id}));
                 logged.push((text, None));
             }
         }
     }
-    world.store.log(Call {
-        api: Api::Firehose,
-        operation: "PutRecordBatch",
-        target: name.to_owned(),
-        items: logged,
-        status: 200,
-    });
+    world.store.log(Call { api: Api::Firehose, operation: "PutRecordBatch", target: name.to_owned(), items: logged, status: 200 });
     Ok(json!({"FailedPutCount": failed, "Encrypted": false, "RequestResponses": responses}))
 }
 
-fn describe(
-    body: &Value,
-    world: &mut super::World,
-    _: &mut crate::faults::Faults,
-) -> Result<Value, ApiError> {
+fn describe(body: &Value, world: &mut super::World, _: &mut crate::faults::Faults) -> Result<Value, ApiError> {
     let name = stream_name(body, world)?;
     Ok(json!({"DeliveryStreamDescription": {
         "DeliveryStreamName": name,

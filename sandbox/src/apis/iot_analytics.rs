@@ -24,26 +24,12 @@ pub const MAX_MESSAGES: usize = 100;
 /// Longest field name.
 pub const MAX_FIELD_NAME: usize = 255;
 
-pub(crate) async fn batch_put_message(
-    AxState(state): AxState<Arc<State>>,
-    body: Bytes,
-) -> Response {
-    state
-        .serve(
-            Api::IotAnalytics,
-            "BatchPutMessage",
-            Protocol::RestJson,
-            &body,
-            put,
-        )
-        .await
+pub(crate) async fn batch_put_message(AxState(state): AxState<Arc<State>>, body: Bytes) -> Response {
+    state.serve(Api::IotAnalytics, "BatchPutMessage", Protocol::RestJson, &body, put).await
 }
 
 fn is_channel_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && !s.starts_with("__")
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !s.is_empty() && s.len() <= 128 && !s.starts_with("__") && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Whether a field name matches IoT Analytics' pattern.
@@ -58,10 +44,7 @@ pub fn is_field_name(name: &str) -> bool {
     let rest = chars.as_str();
     match rest.chars().next() {
         None => true,
-        Some(second) => {
-            second.is_ascii_alphanumeric()
-                && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        }
+        Some(second) => second.is_ascii_alphanumeric() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
     }
 }
 
@@ -71,18 +54,14 @@ pub fn field_name_problem(value: &Value, path: &str) -> Option<String> {
         Value::Object(map) => {
             let mut seen = HashSet::new();
             for (k, v) in map {
-                let here = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 if !is_field_name(k) {
-                    return Some(format!("field `{here}` does not match ^[A-Za-z_]([A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9_]*)$ (at most {MAX_FIELD_NAME} characters)"));
+                    return Some(format!(
+                        "field `{here}` does not match ^[A-Za-z_]([A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9_]*)$ (at most {MAX_FIELD_NAME} characters)"
+                    ));
                 }
                 if !seen.insert(k.to_lowercase()) {
-                    return Some(format!(
-                        "field `{here}` duplicates another field name ignoring case"
-                    ));
+                    return Some(format!("field `{here}` duplicates another field name ignoring case"));
                 }
                 if let Some(p) = field_name_problem(v, &here) {
                     return Some(p);
@@ -90,10 +69,7 @@ pub fn field_name_problem(value: &Value, path: &str) -> Option<String> {
             }
             None
         }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| field_name_problem(v, &format!("{path}[{i}]"))),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| field_name_problem(v, &format!("{path}[{i}]"))),
         _ => None,
     }
 }
@@ -108,20 +84,11 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
         ));
     }
     let messages = array(body, "messages", "InvalidRequestException")?;
-    check_len(
-        messages,
-        "messages",
-        1,
-        MAX_MESSAGES,
-        "InvalidRequestException",
-    )?;
+    check_len(messages, "messages", 1, MAX_MESSAGES, "InvalidRequestException")?;
     let mut ids = HashSet::new();
     let mut parsed = Vec::with_capacity(messages.len());
     for (i, m) in messages.iter().enumerate() {
-        let id = m
-            .get("messageId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let id = m.get("messageId").and_then(Value::as_str).unwrap_or_default();
         if id.is_empty() || id.len() > 128 || !id.is_ascii() {
             return Err(constraint(
                 "InvalidRequestException",
@@ -130,68 +97,35 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
             ));
         }
         if !ids.insert(id) {
-            return Err(ApiError::bad(
-                "InvalidRequestException",
-                format!("messageId `{id}` appears more than once in the batch"),
-            ));
+            return Err(ApiError::bad("InvalidRequestException", format!("messageId `{id}` appears more than once in the batch")));
         }
-        parsed.push((
-            id,
-            blob(
-                m.get("payload"),
-                &format!("messages.{}.member.payload", i + 1),
-                "InvalidRequestException",
-            )?,
-        ));
+        parsed.push((id, blob(m.get("payload"), &format!("messages.{}.member.payload", i + 1), "InvalidRequestException")?));
     }
     if !world.exists(Api::IotAnalytics, channel) {
-        return Err(ApiError::not_found(format!(
-            "A resource with the name {channel} cannot be found."
-        )));
+        return Err(ApiError::not_found(format!("A resource with the name {channel} cannot be found.")));
     }
     let mut errors = Vec::new();
     let mut logged = Vec::with_capacity(parsed.len());
     for (id, payload) in parsed {
         let problem = match serde_json::from_slice::<Value>(&payload) {
-            Ok(v @ Value::Object(_)) => {
-                field_name_problem(&v, "").map(|p| ("InvalidRequestException".to_owned(), p))
-            }
-            Ok(_) => Some((
-                "InvalidRequestException".to_owned(),
-                "the payload must be a JSON object".to_owned(),
-            )),
-            Err(e) => Some((
-                "InvalidRequestException".to_owned(),
-                format!("the payload is not JSON: {e}"),
-            )),
+            Ok(v @ Value::Object(_)) => field_name_problem(&v, "").map(|p| ("InvalidRequestException".to_owned(), p)),
+            Ok(_) => Some(("InvalidRequestException".to_owned(), "the payload must be a JSON object".to_owned())),
+            Err(e) => Some(("InvalidRequestException".to_owned(), format!("the payload is not JSON: {e}"))),
         };
-        let problem = problem.or_else(|| {
-            faults
-                .item_error(Api::IotAnalytics, channel, &fault_text(&payload, id))
-                .map(|c| (c, "injected by the sandbox".to_owned()))
-        });
+        let problem = problem
+            .or_else(|| faults.item_error(Api::IotAnalytics, channel, &fault_text(&payload, id)).map(|c| (c, "injected by the sandbox".to_owned())));
         match problem {
             Some((code, message)) => {
                 errors.push(json!({"messageId": id, "errorCode": code, "errorMessage": message}));
                 logged.push((id.to_owned(), Some(code)));
             }
             None => {
-                world.store.accept(
-                    Api::IotAnalytics,
-                    channel,
-                    json!({"messageId": id, "payload": b64(&payload)}),
-                );
+                world.store.accept(Api::IotAnalytics, channel, json!({"messageId": id, "payload": b64(&payload)}));
                 logged.push((id.to_owned(), None));
             }
         }
     }
-    world.store.log(Call {
-        api: Api::IotAnalytics,
-        operation: "BatchPutMessage",
-        target: channel.to_owned(),
-        items: logged,
-        status: 200,
-    });
+    world.store.log(Call { api: Api::IotAnalytics, operation: "BatchPutMessage", target: channel.to_owned(), items: logged, status: 200 });
     Ok(json!({"batchPutMessageErrorEntries": errors}))
 }
 
@@ -204,29 +138,15 @@ mod tests {
         for ok in ["a", "_", "temp", "temp_01", "_a_b", "A1", "t1_", "x9__"] {
             assert!(is_field_name(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "1a",
-            "a_b",
-            "a-b",
-            "temp-01",
-            "a b",
-            "é",
-            &"a".repeat(256),
-        ] {
+        for bad in ["", "1a", "a_b", "a-b", "temp-01", "a b", "é", &"a".repeat(256)] {
             assert!(!is_field_name(bad), "{bad}");
         }
     }
 
     #[test]
     fn problems_are_found_at_every_depth_and_ignoring_case() {
-        assert_eq!(
-            field_name_problem(&json!({"ok": {"fine": [{"x-y": 1}]}}), "")
-                .map(|p| p.starts_with("field `ok.fine[0].x-y`")),
-            Some(true)
-        );
-        assert!(field_name_problem(&json!({"Temp": 1, "temp": 2}), "")
-            .is_some_and(|p| p.contains("ignoring case")));
+        assert_eq!(field_name_problem(&json!({"ok": {"fine": [{"x-y": 1}]}}), "").map(|p| p.starts_with("field `ok.fine[0].x-y`")), Some(true));
+        assert!(field_name_problem(&json!({"Temp": 1, "temp": 2}), "").is_some_and(|p| p.contains("ignoring case")));
         assert!(field_name_problem(&json!({"temp": 1, "pressure": {"value": 2}}), "").is_none());
     }
 }

@@ -59,17 +59,12 @@ fn is_input_name(s: &str) -> bool {
 }
 
 fn is_key_value(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
 }
 
 fn is_variable_name(s: &str) -> bool {
     let mut chars = s.chars();
-    s.len() <= 128
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    s.len() <= 128 && chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn unique_message_ids(items: &[Value], field: &str) -> Result<Vec<String>, ApiError> {
@@ -78,10 +73,7 @@ fn unique_message_ids(items: &[Value], field: &str) -> Result<Vec<String>, ApiEr
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let id = m
-                .get("messageId")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let id = m.get("messageId").and_then(Value::as_str).unwrap_or_default();
             if !is_id(id, 64) {
                 return Err(constraint(
                     "InvalidRequestException",
@@ -90,10 +82,7 @@ fn unique_message_ids(items: &[Value], field: &str) -> Result<Vec<String>, ApiEr
                 ));
             }
             if !seen.insert(id) {
-                return Err(ApiError::bad(
-                    "InvalidRequestException",
-                    format!("messageId `{id}` appears more than once in the batch"),
-                ));
+                return Err(ApiError::bad("InvalidRequestException", format!("messageId `{id}` appears more than once in the batch")));
             }
             Ok(id.to_owned())
         })
@@ -109,57 +98,32 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-pub(crate) async fn batch_put_message(
-    AxState(state): AxState<Arc<State>>,
-    body: Bytes,
-) -> Response {
-    state
-        .serve(
-            Api::IotEvents,
-            "BatchPutMessage",
-            Protocol::RestJson,
-            &body,
-            put_messages,
-        )
-        .await
+pub(crate) async fn batch_put_message(AxState(state): AxState<Arc<State>>, body: Bytes) -> Response {
+    state.serve(Api::IotEvents, "BatchPutMessage", Protocol::RestJson, &body, put_messages).await
 }
 
 fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, ApiError> {
     let messages = array(body, "messages", "InvalidRequestException")?;
-    check_len(
-        messages,
-        "messages",
-        1,
-        MAX_MESSAGES,
-        "InvalidRequestException",
-    )?;
+    check_len(messages, "messages", 1, MAX_MESSAGES, "InvalidRequestException")?;
     let ids = unique_message_ids(messages, "messages")?;
     let mut errors = Vec::new();
     let mut logged = Vec::with_capacity(ids.len());
     let mut target = String::new();
     for (i, (m, id)) in messages.iter().zip(ids).enumerate() {
-        let input = m
-            .get("inputName")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let input = m.get("inputName").and_then(Value::as_str).unwrap_or_default();
         if !is_input_name(input) {
-            return Err(constraint("InvalidRequestException", &format!("messages.{}.member.inputName", i + 1), "Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (1-128)"));
+            return Err(constraint(
+                "InvalidRequestException",
+                &format!("messages.{}.member.inputName", i + 1),
+                "Member must satisfy regular expression pattern: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (1-128)",
+            ));
         }
-        let payload = blob(
-            m.get("payload"),
-            &format!("messages.{}.member.payload", i + 1),
-            "InvalidRequestException",
-        )?;
+        let payload = blob(m.get("payload"), &format!("messages.{}.member.payload", i + 1), "InvalidRequestException")?;
         target = input.to_owned();
         let problem = if !world.exists(Api::IotEvents, input) {
-            Some((
-                "ResourceNotFoundException".to_owned(),
-                format!("Input {input} does not exist"),
-            ))
+            Some(("ResourceNotFoundException".to_owned(), format!("Input {input} does not exist")))
         } else {
-            faults
-                .item_error(Api::IotEvents, input, &fault_text(&payload, &id))
-                .map(|c| (c, "injected by the sandbox".to_owned()))
+            faults.item_error(Api::IotEvents, input, &fault_text(&payload, &id)).map(|c| (c, "injected by the sandbox".to_owned()))
         };
         if let Some((code, message)) = problem {
             errors.push(json!({"messageId": id, "errorCode": code, "errorMessage": message}));
@@ -171,13 +135,7 @@ fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<
         logged.push((id, None));
         update_detector_from_message(world, input, &payload);
     }
-    world.store.log(Call {
-        api: Api::IotEvents,
-        operation: "BatchPutMessage",
-        target,
-        items: logged,
-        status: 200,
-    });
+    world.store.log(Call { api: Api::IotEvents, operation: "BatchPutMessage", target, items: logged, status: 200 });
     Ok(json!({"BatchPutMessageErrorEntries": errors}))
 }
 
@@ -185,24 +143,17 @@ fn update_detector_from_message(world: &mut World, input: &str, payload: &[u8]) 
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(payload) else {
         return;
     };
-    let Some(key) = Value::Object(fields.clone())
-        .pointer(&world.detector_key)
-        .and_then(scalar_text)
-        .filter(|k| is_key_value(k))
-    else {
+    let Some(key) = Value::Object(fields.clone()).pointer(&world.detector_key).and_then(scalar_text).filter(|k| is_key_value(k)) else {
         return;
     };
     let now = now_secs();
-    let detector = world
-        .detectors
-        .entry((input.to_owned(), key))
-        .or_insert_with(|| Detector {
-            state_name: "Active".into(),
-            variables: BTreeMap::new(),
-            timers: BTreeMap::new(),
-            created: now,
-            updated: now,
-        });
+    let detector = world.detectors.entry((input.to_owned(), key)).or_insert_with(|| Detector {
+        state_name: "Active".into(),
+        variables: BTreeMap::new(),
+        timers: BTreeMap::new(),
+        created: now,
+        updated: now,
+    });
     for (name, value) in &fields {
         if let (true, Some(text)) = (is_variable_name(name), scalar_text(value)) {
             detector.variables.insert(name.clone(), text);
@@ -215,114 +166,53 @@ fn update_detector_from_message(world: &mut World, input: &str, payload: &[u8]) 
     world.resources.insert((Api::IotEvents, input.to_owned()));
 }
 
-pub(crate) async fn batch_update_detector(
-    AxState(state): AxState<Arc<State>>,
-    body: Bytes,
-) -> Response {
-    state
-        .serve(
-            Api::IotEvents,
-            "BatchUpdateDetector",
-            Protocol::RestJson,
-            &body,
-            update_detectors,
-        )
-        .await
+pub(crate) async fn batch_update_detector(AxState(state): AxState<Arc<State>>, body: Bytes) -> Response {
+    state.serve(Api::IotEvents, "BatchUpdateDetector", Protocol::RestJson, &body, update_detectors).await
 }
 
 /// Check one `detectors[]` item; `Err` is a per-detector InvalidRequestException message.
 fn check_update(d: &Value) -> Result<(String, String, Detector), String> {
-    let model = d
-        .get("detectorModelName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let model = d.get("detectorModelName").and_then(Value::as_str).unwrap_or_default();
     if !is_id(model, 128) {
-        return Err(format!(
-            "detectorModelName `{model}` must match ^[a-zA-Z0-9_-]+$ (1-128)"
-        ));
+        return Err(format!("detectorModelName `{model}` must match ^[a-zA-Z0-9_-]+$ (1-128)"));
     }
-    let key = d
-        .get("keyValue")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let key = d.get("keyValue").and_then(Value::as_str).unwrap_or_default();
     if !is_key_value(key) {
-        return Err(format!(
-            "keyValue `{key}` must match ^[a-zA-Z0-9\\-_:]+$ (1-128)"
-        ));
+        return Err(format!("keyValue `{key}` must match ^[a-zA-Z0-9\\-_:]+$ (1-128)"));
     }
     let state = d.get("state").ok_or("state is required")?;
-    let state_name = state
-        .get("stateName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let state_name = state.get("stateName").and_then(Value::as_str).unwrap_or_default();
     if state_name.is_empty() || state_name.len() > 128 {
         return Err("stateName must be 1-128 characters".into());
     }
     let mut variables = BTreeMap::new();
-    for v in state
-        .get("variables")
-        .and_then(Value::as_array)
-        .ok_or("state.variables is required")?
-    {
+    for v in state.get("variables").and_then(Value::as_array).ok_or("state.variables is required")? {
         let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
         let value = v.get("value").and_then(Value::as_str).unwrap_or_default();
         if !is_variable_name(name) {
-            return Err(format!(
-                "variable name `{name}` must match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128)"
-            ));
+            return Err(format!("variable name `{name}` must match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128)"));
         }
         if value.is_empty() || value.chars().count() > MAX_VARIABLE_VALUE {
-            return Err(format!(
-                "variable `{name}` value must be 1-{MAX_VARIABLE_VALUE} characters"
-            ));
+            return Err(format!("variable `{name}` value must be 1-{MAX_VARIABLE_VALUE} characters"));
         }
         variables.insert(name.to_owned(), value.to_owned());
     }
     let now = now_secs();
     let mut timers = BTreeMap::new();
-    for t in state
-        .get("timers")
-        .and_then(Value::as_array)
-        .ok_or("state.timers is required")?
-    {
+    for t in state.get("timers").and_then(Value::as_array).ok_or("state.timers is required")? {
         let name = t.get("name").and_then(Value::as_str).unwrap_or_default();
         if !is_variable_name(name) {
-            return Err(format!(
-                "timer name `{name}` must match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128)"
-            ));
+            return Err(format!("timer name `{name}` must match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128)"));
         }
-        let seconds = t
-            .get("seconds")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| format!("timer `{name}` needs whole seconds"))?;
+        let seconds = t.get("seconds").and_then(Value::as_i64).ok_or_else(|| format!("timer `{name}` needs whole seconds"))?;
         timers.insert(name.to_owned(), now + seconds as f64);
     }
-    Ok((
-        model.to_owned(),
-        key.to_owned(),
-        Detector {
-            state_name: state_name.to_owned(),
-            variables,
-            timers,
-            created: now,
-            updated: now,
-        },
-    ))
+    Ok((model.to_owned(), key.to_owned(), Detector { state_name: state_name.to_owned(), variables, timers, created: now, updated: now }))
 }
 
-fn update_detectors(
-    body: &Value,
-    world: &mut World,
-    faults: &mut Faults,
-) -> Result<Value, ApiError> {
+fn update_detectors(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, ApiError> {
     let detectors = array(body, "detectors", "InvalidRequestException")?;
-    check_len(
-        detectors,
-        "detectors",
-        1,
-        usize::MAX,
-        "InvalidRequestException",
-    )?;
+    check_len(detectors, "detectors", 1, usize::MAX, "InvalidRequestException")?;
     let ids = unique_message_ids(detectors, "detectors")?;
     let mut errors = Vec::new();
     let mut logged = Vec::with_capacity(ids.len());
@@ -333,29 +223,17 @@ fn update_detectors(
             Ok((model, key, update)) => {
                 target = model.clone();
                 if !world.exists(Api::IotEvents, &model) {
-                    Some((
-                        "ResourceNotFoundException".to_owned(),
-                        format!("Detector model {model} does not exist"),
-                    ))
-                } else if let Some(code) = faults.item_error(
-                    Api::IotEvents,
-                    &model,
-                    &fault_text(d.to_string().as_bytes(), &id),
-                ) {
+                    Some(("ResourceNotFoundException".to_owned(), format!("Detector model {model} does not exist")))
+                } else if let Some(code) = faults.item_error(Api::IotEvents, &model, &fault_text(d.to_string().as_bytes(), &id)) {
                     Some((code, "injected by the sandbox".to_owned()))
                 } else {
-                    let created = world
-                        .detectors
-                        .get(&(model.clone(), key.clone()))
-                        .map_or(update.created, |old| old.created);
+                    let created = world.detectors.get(&(model.clone(), key.clone())).map_or(update.created, |old| old.created);
                     world.store.accept(
                         Api::IotEvents,
                         &format!("detectors/{model}"),
                         json!({"messageId": id, "keyValue": key, "state": d.get("state")}),
                     );
-                    world
-                        .detectors
-                        .insert((model, key), Detector { created, ..update });
+                    world.detectors.insert((model, key), Detector { created, ..update });
                     None
                 }
             }
@@ -367,13 +245,7 @@ fn update_detectors(
             logged.push((id, None));
         }
     }
-    world.store.log(Call {
-        api: Api::IotEvents,
-        operation: "BatchUpdateDetector",
-        target,
-        items: logged,
-        status: 200,
-    });
+    world.store.log(Call { api: Api::IotEvents, operation: "BatchUpdateDetector", target, items: logged, status: 200 });
     Ok(json!({"batchUpdateDetectorErrorEntries": errors}))
 }
 
@@ -390,20 +262,8 @@ fn detector_json(model: &str, key: &str, d: &Detector) -> Value {
 }
 
 /// Read-only calls still go through faults and latency.
-async fn serve_get(
-    state: &State,
-    operation: &'static str,
-    f: impl FnOnce(&mut World) -> Result<Value, ApiError>,
-) -> Response {
-    state
-        .serve(
-            Api::IotEvents,
-            operation,
-            Protocol::RestJson,
-            &Bytes::new(),
-            |_, world, _| f(world),
-        )
-        .await
+async fn serve_get(state: &State, operation: &'static str, f: impl FnOnce(&mut World) -> Result<Value, ApiError>) -> Response {
+    state.serve(Api::IotEvents, operation, Protocol::RestJson, &Bytes::new(), |_, world, _| f(world)).await
 }
 
 pub(crate) async fn describe_detector(
@@ -412,17 +272,14 @@ pub(crate) async fn describe_detector(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(key) = q.get("keyValue").cloned() else {
-        return ApiError::bad("InvalidRequestException", "keyValue is required")
-            .into_response(Protocol::RestJson);
+        return ApiError::bad("InvalidRequestException", "keyValue is required").into_response(Protocol::RestJson);
     };
     serve_get(&state, "DescribeDetector", move |world| {
         world
             .detectors
             .get(&(model.clone(), key.clone()))
             .map(|d| json!({"detector": detector_json(&model, &key, d)}))
-            .ok_or_else(|| {
-                ApiError::not_found(format!("Detector {model} with key {key} does not exist"))
-            })
+            .ok_or_else(|| ApiError::not_found(format!("Detector {model} with key {key} does not exist")))
     })
     .await
 }

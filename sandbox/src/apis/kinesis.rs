@@ -8,9 +8,7 @@
 use super::{fault_text, unknown_operation, World};
 use crate::faults::{Api, Faults};
 use crate::store::Call;
-use crate::wire::{
-    array, b64, blob, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol,
-};
+use crate::wire::{array, b64, blob, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol};
 use crate::State;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -51,11 +49,7 @@ pub struct Stream {
 impl Stream {
     /// An empty stream.
     pub fn new(name: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            records: Vec::new(),
-            created: now_secs(),
-        }
+        Self { name: name.to_owned(), records: Vec::new(), created: now_secs() }
     }
 }
 
@@ -77,54 +71,26 @@ pub(crate) async fn handle(state: &State, operation: &str, body: &Bytes) -> Resp
         "GetShardIterator" => "GetShardIterator",
         _ => "GetRecords",
     };
-    state
-        .serve(Api::Kinesis, name, Protocol::AwsJson, body, op)
-        .await
+    state.serve(Api::Kinesis, name, Protocol::AwsJson, body, op).await
 }
 
 /// The stream a request names, by `StreamName` or `StreamARN`.
 fn stream<'a>(body: &Value, world: &'a mut World) -> Result<&'a mut Stream, ApiError> {
-    let name = match (
-        body.get("StreamName").and_then(Value::as_str),
-        body.get("StreamARN").and_then(Value::as_str),
-    ) {
+    let name = match (body.get("StreamName").and_then(Value::as_str), body.get("StreamARN").and_then(Value::as_str)) {
         (Some(n), _) => n.to_owned(),
         (None, Some(arn)) => arn
             .split_once(":stream/")
             .map(|(_, n)| n.to_owned())
-            .ok_or_else(|| {
-                constraint(
-                    "ValidationException",
-                    "streamARN",
-                    "Member must be a stream ARN",
-                )
-            })?,
-        (None, None) => {
-            return Err(ApiError::bad(
-                "InvalidArgumentException",
-                "StreamName or StreamARN is required",
-            ))
-        }
+            .ok_or_else(|| constraint("ValidationException", "streamARN", "Member must be a stream ARN"))?,
+        (None, None) => return Err(ApiError::bad("InvalidArgumentException", "StreamName or StreamARN is required")),
     };
     if !is_stream_name(&name, 128) {
-        return Err(constraint(
-            "ValidationException",
-            "streamName",
-            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ (1-128)",
-        ));
+        return Err(constraint("ValidationException", "streamName", "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ (1-128)"));
     }
     if !world.exists(Api::Kinesis, &name) {
-        return Err(ApiError::bad(
-            "ResourceNotFoundException",
-            format!("Stream {name} under account 123456789012 not found."),
-        ));
+        return Err(ApiError::bad("ResourceNotFoundException", format!("Stream {name} under account 123456789012 not found.")));
     }
-    world.streams.get_mut(&name).ok_or_else(|| {
-        ApiError::bad(
-            "ResourceNotFoundException",
-            format!("Stream {name} not found."),
-        )
-    })
+    world.streams.get_mut(&name).ok_or_else(|| ApiError::bad("ResourceNotFoundException", format!("Stream {name} not found.")))
 }
 
 fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, ApiError> {
@@ -134,41 +100,27 @@ fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<V
     let mut total = 0;
     for (i, r) in records.iter().enumerate() {
         let field = format!("records.{}.member", i + 1);
-        let data = blob(
-            r.get("Data"),
-            &format!("{field}.data"),
-            "ValidationException",
-        )?;
+        let data = blob(r.get("Data"), &format!("{field}.data"), "ValidationException")?;
         let key = r
             .get("PartitionKey")
             .and_then(Value::as_str)
-            .ok_or_else(|| {
-                constraint(
-                    "ValidationException",
-                    &format!("{field}.partitionKey"),
-                    "Member must not be null",
-                )
-            })?;
+            .ok_or_else(|| constraint("ValidationException", &format!("{field}.partitionKey"), "Member must not be null"))?;
         let chars = key.chars().count();
         if chars == 0 || chars > 256 {
-            return Err(constraint(
-                "ValidationException",
-                &format!("{field}.partitionKey"),
-                "Member must have length between 1 and 256",
-            ));
+            return Err(constraint("ValidationException", &format!("{field}.partitionKey"), "Member must have length between 1 and 256"));
         }
         let size = data.len() + key.len();
         if size > MAX_RECORD_BYTES {
-            return Err(ApiError::bad("InvalidArgumentException", format!("Record {i} has size {size} bytes, above the 1 MiB limit including the partition key")));
+            return Err(ApiError::bad(
+                "InvalidArgumentException",
+                format!("Record {i} has size {size} bytes, above the 1 MiB limit including the partition key"),
+            ));
         }
         total += size;
         parsed.push((key.to_owned(), data));
     }
     if total > MAX_REQUEST_BYTES {
-        return Err(ApiError::bad(
-            "InvalidArgumentException",
-            format!("Records size exceeds 5 MiB limit: {total} bytes"),
-        ));
+        return Err(ApiError::bad("InvalidArgumentException", format!("Records size exceeds 5 MiB limit: {total} bytes")));
     }
     let stream = stream(body, world)?;
     let name = stream.name.clone();
@@ -186,54 +138,30 @@ fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<V
         }
         let sequence_number = format!("4959{:052}", stream.records.len() + 1);
         results.push(json!({"SequenceNumber": sequence_number, "ShardId": SHARD_ID}));
-        accepted.push(
-            json!({"sequence_number": sequence_number, "partition_key": key, "data": b64(&data)}),
-        );
-        stream.records.push(StoredRecord {
-            sequence_number,
-            partition_key: key,
-            data,
-            arrival: now_secs(),
-        });
+        accepted.push(json!({"sequence_number": sequence_number, "partition_key": key, "data": b64(&data)}));
+        stream.records.push(StoredRecord { sequence_number, partition_key: key, data, arrival: now_secs() });
         logged.push((text, None));
     }
     for item in accepted {
         world.store.accept(Api::Kinesis, &name, item);
     }
-    world.store.log(Call {
-        api: Api::Kinesis,
-        operation: "PutRecords",
-        target: name,
-        items: logged,
-        status: 200,
-    });
+    world.store.log(Call { api: Api::Kinesis, operation: "PutRecords", target: name, items: logged, status: 200 });
     Ok(json!({"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}))
 }
 
 fn create_stream(body: &Value, world: &mut World, _: &mut Faults) -> Result<Value, ApiError> {
     let name = string(body, "StreamName", "ValidationException")?;
     if !is_stream_name(name, 128) {
-        return Err(constraint(
-            "ValidationException",
-            "streamName",
-            "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-        ));
+        return Err(constraint("ValidationException", "streamName", "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"));
     }
     if world.resources.contains(&(Api::Kinesis, name.to_owned())) {
-        return Err(ApiError::bad(
-            "ResourceInUseException",
-            format!("Stream {name} under account 123456789012 already exists."),
-        ));
+        return Err(ApiError::bad("ResourceInUseException", format!("Stream {name} under account 123456789012 already exists.")));
     }
     world.create(Api::Kinesis, name);
     Ok(json!({}))
 }
 
-fn describe_stream_summary(
-    body: &Value,
-    world: &mut World,
-    _: &mut Faults,
-) -> Result<Value, ApiError> {
+fn describe_stream_summary(body: &Value, world: &mut World, _: &mut Faults) -> Result<Value, ApiError> {
     let s = stream(body, world)?;
     Ok(json!({"StreamDescriptionSummary": {
         "StreamName": s.name,
@@ -261,30 +189,16 @@ fn list_shards(body: &Value, world: &mut World, _: &mut Faults) -> Result<Value,
 fn get_shard_iterator(body: &Value, world: &mut World, _: &mut Faults) -> Result<Value, ApiError> {
     let shard = string(body, "ShardId", "ValidationException")?.to_owned();
     let kind = string(body, "ShardIteratorType", "ValidationException")?.to_owned();
-    let at = body
-        .get("StartingSequenceNumber")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let at = body.get("StartingSequenceNumber").and_then(Value::as_str).map(str::to_owned);
     let s = stream(body, world)?;
     if shard != SHARD_ID {
-        return Err(ApiError::bad(
-            "ResourceNotFoundException",
-            format!("Shard {shard} in stream {} not found", s.name),
-        ));
+        return Err(ApiError::bad("ResourceNotFoundException", format!("Shard {shard} in stream {} not found", s.name)));
     }
     let position = match (kind.as_str(), at) {
         ("TRIM_HORIZON", _) => 0,
         ("LATEST", _) => s.records.len(),
-        ("AT_SEQUENCE_NUMBER", Some(n)) => s
-            .records
-            .iter()
-            .position(|r| r.sequence_number >= n)
-            .unwrap_or(s.records.len()),
-        ("AFTER_SEQUENCE_NUMBER", Some(n)) => s
-            .records
-            .iter()
-            .position(|r| r.sequence_number > n)
-            .unwrap_or(s.records.len()),
+        ("AT_SEQUENCE_NUMBER", Some(n)) => s.records.iter().position(|r| r.sequence_number >= n).unwrap_or(s.records.len()),
+        ("AFTER_SEQUENCE_NUMBER", Some(n)) => s.records.iter().position(|r| r.sequence_number > n).unwrap_or(s.records.len()),
         _ => {
             return Err(ApiError::bad(
                 "InvalidArgumentException",
@@ -297,28 +211,21 @@ fn get_shard_iterator(body: &Value, world: &mut World, _: &mut Faults) -> Result
 
 fn get_records(body: &Value, world: &mut World, _: &mut Faults) -> Result<Value, ApiError> {
     let iterator = string(body, "ShardIterator", "ValidationException")?;
-    let limit = body
-        .get("Limit")
-        .and_then(Value::as_u64)
-        .unwrap_or(10_000)
-        .clamp(1, 10_000) as usize;
-    let (name, position) = iterator
-        .rsplit_once('|')
-        .ok_or_else(|| ApiError::bad("InvalidArgumentException", "malformed ShardIterator"))?;
-    let position: usize = position
-        .parse()
-        .map_err(|_| ApiError::bad("InvalidArgumentException", "malformed ShardIterator"))?;
-    let s = world.streams.get(name).ok_or_else(|| {
-        ApiError::bad(
-            "ResourceNotFoundException",
-            format!("Stream {name} not found"),
-        )
-    })?;
+    let limit = body.get("Limit").and_then(Value::as_u64).unwrap_or(10_000).clamp(1, 10_000) as usize;
+    let (name, position) = iterator.rsplit_once('|').ok_or_else(|| ApiError::bad("InvalidArgumentException", "malformed ShardIterator"))?;
+    let position: usize = position.parse().map_err(|_| ApiError::bad("InvalidArgumentException", "malformed ShardIterator"))?;
+    let s = world.streams.get(name).ok_or_else(|| ApiError::bad("ResourceNotFoundException", format!("Stream {name} not found")))?;
     let end = (position + limit).min(s.records.len());
-    let records: Vec<Value> = s.records.get(position..end).unwrap_or_default().iter().map(|r| json!({
-        "SequenceNumber": r.sequence_number, "ApproximateArrivalTimestamp": r.arrival, "Data": b64(&r.data), "PartitionKey": r.partition_key
-    })).collect();
-    Ok(
-        json!({"Records": records, "NextShardIterator": format!("{name}|{end}"), "MillisBehindLatest": 0}),
-    )
+    let records: Vec<Value> = s
+        .records
+        .get(position..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            json!({
+                "SequenceNumber": r.sequence_number, "ApproximateArrivalTimestamp": r.arrival, "Data": b64(&r.data), "PartitionKey": r.partition_key
+            })
+        })
+        .collect();
+    Ok(json!({"Records": records, "NextShardIterator": format!("{name}|{end}"), "MillisBehindLatest": 0}))
 }

@@ -58,9 +58,7 @@ impl World {
     /// Create a resource (a Kinesis stream gets its one shard).
     pub fn create(&mut self, api: Api, name: &str) {
         if api == Api::Kinesis {
-            self.streams
-                .entry(name.to_owned())
-                .or_insert_with(|| kinesis::Stream::new(name));
+            self.streams.entry(name.to_owned()).or_insert_with(|| kinesis::Stream::new(name));
         }
         self.resources.insert((api, name.to_owned()));
     }
@@ -79,35 +77,21 @@ impl World {
 }
 
 /// awsJson1_1: dispatch on `X-Amz-Target`.
-pub async fn aws_json(
-    AxState(state): AxState<Arc<State>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+pub async fn aws_json(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let (service, operation) = target.split_once('.').unwrap_or(("", ""));
     match service {
         "Firehose_20150804" => firehose::handle(&state, operation, &body).await,
         "Kinesis_20131202" => kinesis::handle(&state, operation, &body).await,
-        _ => ApiError::bad(
-            "UnknownOperationException",
-            format!("the sandbox does not serve X-Amz-Target `{target}`"),
-        )
-        .into_response(Protocol::AwsJson),
+        _ => {
+            ApiError::bad("UnknownOperationException", format!("the sandbox does not serve X-Amz-Target `{target}`")).into_response(Protocol::AwsJson)
+        }
     }
 }
 
 /// An unknown operation of a known service.
 pub(crate) fn unknown_operation(operation: &str) -> Response {
-    ApiError::bad(
-        "UnknownOperationException",
-        format!("the sandbox does not serve `{operation}`"),
-    )
-    .into_response(Protocol::AwsJson)
+    ApiError::bad("UnknownOperationException", format!("the sandbox does not serve `{operation}`")).into_response(Protocol::AwsJson)
 }
 
 /// The text a fault `match` is checked against: the payload as UTF-8 (lossy) and the id.

@@ -53,9 +53,7 @@ fn is_aws_host(host: &str) -> bool {
 pub fn strip_host_prefix(uri: &str) -> Option<String> {
     let (scheme, rest) = uri.split_once("://")?;
     let (host, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-    let (prefix, bare) = PREFIXES
-        .iter()
-        .find_map(|p| host.strip_prefix(p).map(|bare| (*p, bare)))?;
+    let (prefix, bare) = PREFIXES.iter().find_map(|p| host.strip_prefix(p).map(|bare| (*p, bare)))?;
     if bare.is_empty() || is_aws_host(bare) {
         return None;
     }
@@ -69,31 +67,14 @@ mod tests {
 
     #[test]
     fn strips_the_prefix_from_custom_endpoints_only() {
+        assert_eq!(strip_host_prefix("http://data.127.0.0.1:4566/properties").as_deref(), Some("http://127.0.0.1:4566/properties"));
         assert_eq!(
-            strip_host_prefix("http://data.127.0.0.1:4566/properties").as_deref(),
-            Some("http://127.0.0.1:4566/properties")
-        );
-        assert_eq!(
-            strip_host_prefix("http://data.localhost:9000/properties/latest?propertyAlias=%2Fa")
-                .as_deref(),
+            strip_host_prefix("http://data.localhost:9000/properties/latest?propertyAlias=%2Fa").as_deref(),
             Some("http://localhost:9000/properties/latest?propertyAlias=%2Fa")
         );
-        assert_eq!(
-            strip_host_prefix("https://api.sitewise.example.com").as_deref(),
-            Some("https://sitewise.example.com")
-        );
-        assert_eq!(
-            strip_host_prefix("https://data.iotsitewise.eu-west-1.amazonaws.com/properties"),
-            None
-        );
-        assert_eq!(
-            strip_host_prefix("https://data.iotsitewise.cn-north-1.amazonaws.com.cn/properties"),
-            None
-        );
-        assert_eq!(
-            strip_host_prefix("http://127.0.0.1:4566/properties"),
-            None,
-            "no prefix, nothing to do"
-        );
+        assert_eq!(strip_host_prefix("https://api.sitewise.example.com").as_deref(), Some("https://sitewise.example.com"));
+        assert_eq!(strip_host_prefix("https://data.iotsitewise.eu-west-1.amazonaws.com/properties"), None);
+        assert_eq!(strip_host_prefix("https://data.iotsitewise.cn-north-1.amazonaws.com.cn/properties"), None);
+        assert_eq!(strip_host_prefix("http://127.0.0.1:4566/properties"), None, "no prefix, nothing to do");
     }
 }

@@ -55,31 +55,16 @@ impl Clients {
     pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
         let no_retries = RetryConfig::disabled;
         Self {
-            firehose: aws_sdk_firehose::Client::from_conf(
-                aws_sdk_firehose::config::Builder::from(sdk)
-                    .retry_config(no_retries())
-                    .build(),
-            ),
-            kinesis: aws_sdk_kinesis::Client::from_conf(
-                aws_sdk_kinesis::config::Builder::from(sdk)
-                    .retry_config(no_retries())
-                    .build(),
-            ),
+            firehose: aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::config::Builder::from(sdk).retry_config(no_retries()).build()),
+            kinesis: aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::config::Builder::from(sdk).retry_config(no_retries()).build()),
             iotanalytics: aws_sdk_iotanalytics::Client::from_conf(
-                aws_sdk_iotanalytics::config::Builder::from(sdk)
-                    .retry_config(no_retries())
-                    .build(),
+                aws_sdk_iotanalytics::config::Builder::from(sdk).retry_config(no_retries()).build(),
             ),
             ioteventsdata: aws_sdk_ioteventsdata::Client::from_conf(
-                aws_sdk_ioteventsdata::config::Builder::from(sdk)
-                    .retry_config(no_retries())
-                    .build(),
+                aws_sdk_ioteventsdata::config::Builder::from(sdk).retry_config(no_retries()).build(),
             ),
             iotsitewise: aws_sdk_iotsitewise::Client::from_conf(
-                aws_sdk_iotsitewise::config::Builder::from(sdk)
-                    .retry_config(no_retries())
-                    .interceptor(CustomEndpointHostPrefix)
-                    .build(),
+                aws_sdk_iotsitewise::config::Builder::from(sdk).retry_config(no_retries()).interceptor(CustomEndpointHostPrefix).build(),
             ),
         }
     }

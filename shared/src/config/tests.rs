@@ -27,13 +27,7 @@ dead_letter: archive
 #[test]
 fn a_good_file_validates_with_indices_resolved() {
     let c = parse(GOOD).expect("valid");
-    assert_eq!(
-        c.destinations
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>(),
-        ["archive", "mirror"]
-    );
+    assert_eq!(c.destinations.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["archive", "mirror"]);
     assert_eq!(c.routes[1].to, vec![1, 0], "duplicates in `to` collapse");
     assert!(c.routes[0].pattern.is_none());
     assert_eq!(c.dead_letter, Some(0));
@@ -42,9 +36,7 @@ fn a_good_file_validates_with_indices_resolved() {
 
 #[test]
 fn json_is_accepted() {
-    let c = parse(
-        r#"{"destinations": {"a": {"type": "firehose", "delivery_stream": "s"}}, "routes": [{"name": "r", "to": ["a"]}]}"#,
-    );
+    let c = parse(r#"{"destinations": {"a": {"type": "firehose", "delivery_stream": "s"}}, "routes": [{"name": "r", "to": ["a"]}]}"#);
     assert!(c.is_ok(), "{c:?}");
 }
 
@@ -52,10 +44,7 @@ fn json_is_accepted() {
 fn unknown_destination_in_a_route_is_named_with_its_place() {
     let p = problems("destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [a, b] } ]\nunmatched: c\n");
     assert_eq!(p[0].place, "routes[0].to[1]");
-    assert!(
-        p[0].message.contains("unknown destination `b` (known: a)"),
-        "{p:?}"
-    );
+    assert!(p[0].message.contains("unknown destination `b` (known: a)"), "{p:?}");
     assert_eq!(p[1].place, "unmatched");
 }
 
@@ -71,41 +60,23 @@ fn limits_above_the_api_maximum_are_rejected() {
     let places: Vec<_> = p.iter().map(|p| p.place.as_str()).collect();
     assert!(places.contains(&"destinations.a.max_record_bytes"), "{p:?}");
     assert!(places.contains(&"destinations.a.max_records"), "{p:?}");
-    assert!(
-        places.contains(&"destinations.k.max_request_bytes"),
-        "{p:?}"
-    );
-    assert!(
-        p.iter().any(|p| p.message.contains("maximum of 1024000")),
-        "{p:?}"
-    );
+    assert!(places.contains(&"destinations.k.max_request_bytes"), "{p:?}");
+    assert!(p.iter().any(|p| p.message.contains("maximum of 1024000")), "{p:?}");
 }
 
 #[test]
 fn missing_and_unknown_fields_fail_to_parse_with_a_location() {
-    let e = parse("destinations:\n  a: { type: kinesis }\n")
-        .unwrap_err()
-        .to_string();
+    let e = parse("destinations:\n  a: { type: kinesis }\n").unwrap_err().to_string();
     assert!(e.contains("fanout.yaml") && e.contains("stream"), "{e}");
-    let e = parse(
-        "destinations:\n  a:\n    type: firehose\n    delivery_stream: s\n    delivery_strem: t\n",
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("unknown field `delivery_strem`") && e.contains("line"),
-        "{e}"
-    );
-    let e = parse("destinations:\n  a: { type: sns, topic: t }\n")
-        .unwrap_err()
-        .to_string();
+    let e = parse("destinations:\n  a:\n    type: firehose\n    delivery_stream: s\n    delivery_strem: t\n").unwrap_err().to_string();
+    assert!(e.contains("unknown field `delivery_strem`") && e.contains("line"), "{e}");
+    let e = parse("destinations:\n  a: { type: sns, topic: t }\n").unwrap_err().to_string();
     assert!(e.contains("unknown variant `sns`"), "{e}");
 }
 
 #[test]
 fn aws_name_patterns_apply_unless_an_endpoint_is_set() {
-    let p =
-        problems("destinations:\n  y: { type: kinesis, stream: /ru-central1/b1g/etn/telemetry }\n");
+    let p = problems("destinations:\n  y: { type: kinesis, stream: /ru-central1/b1g/etn/telemetry }\n");
     assert_eq!(p[0].place, "destinations.y.stream");
     let yandex = "destinations:\n  y: { type: kinesis, stream: /ru-central1/b1g/etn/telemetry, endpoint_url: 'https://yds.serverless.yandexcloud.net', region: ru-central1 }\n";
     assert!(parse(yandex).is_ok());
@@ -132,18 +103,13 @@ fn partition_key_must_be_a_json_pointer() {
 fn route_rules_and_delivery_ranges() {
     let p = problems("destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [] }, { name: r, to: [a] } ]\ndelivery: { max_attempts: 0 }\n");
     let places: Vec<_> = p.iter().map(|p| p.place.as_str()).collect();
-    assert_eq!(
-        places,
-        ["routes[0].to", "routes[1].name", "delivery.max_attempts"]
-    );
+    assert_eq!(places, ["routes[0].to", "routes[1].name", "delivery.max_attempts"]);
 }
 
 #[test]
 fn every_problem_is_reported_at_once_in_the_message() {
-    let e = parse("destinations: { a: { type: firehose, delivery_stream: 'bad name' } }\nroutes: [ { name: r, to: [x] } ]\n").unwrap_err().to_string();
+    let e =
+        parse("destinations: { a: { type: firehose, delivery_stream: 'bad name' } }\nroutes: [ { name: r, to: [x] } ]\n").unwrap_err().to_string();
     assert!(e.starts_with("fanout.yaml: 2 problem(s):"), "{e}");
-    assert!(
-        e.contains("destinations.a.delivery_stream") && e.contains("routes[0].to[0]"),
-        "{e}"
-    );
+    assert!(e.contains("destinations.a.delivery_stream") && e.contains("routes[0].to[0]"), "{e}");
 }

@@ -23,11 +23,7 @@ struct Scripted {
 impl Scripted {
     fn new(max_items: usize) -> Self {
         Self {
-            limits: Limits {
-                max_items,
-                max_item_bytes: 100,
-                max_request_bytes: 1000,
-            },
+            limits: Limits { max_items, max_item_bytes: 100, max_request_bytes: 1000 },
             item_script: HashMap::new(),
             request_script: Mutex::new(Vec::new()),
             sent: Mutex::new(Vec::new()),
@@ -36,13 +32,7 @@ impl Scripted {
     }
 
     fn sends_of(&self, item: u32) -> usize {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .flatten()
-            .filter(|&&i| i == item)
-            .count()
+        self.sent.lock().unwrap().iter().flatten().filter(|&&i| i == item).count()
     }
 }
 
@@ -53,12 +43,7 @@ impl Destination for Scripted {
         self.limits
     }
 
-    fn prepare(
-        &self,
-        _record: &Record,
-        _purpose: Purpose,
-        _out: &mut Vec<Prepared<u32>>,
-    ) -> Result<(), ItemError> {
+    fn prepare(&self, _record: &Record, _purpose: Purpose, _out: &mut Vec<Prepared<u32>>) -> Result<(), ItemError> {
         unreachable!("the engine never prepares")
     }
 
@@ -80,17 +65,9 @@ impl Destination for Scripted {
         Ok(items
             .iter()
             .zip(attempts)
-            .map(|(i, n)| {
-                match self
-                    .item_script
-                    .get(i)
-                    .and_then(|s| s.get(n))
-                    .cloned()
-                    .flatten()
-                {
-                    Some(e) => Err(e),
-                    None => Ok(()),
-                }
+            .map(|(i, n)| match self.item_script.get(i).and_then(|s| s.get(n)).cloned().flatten() {
+                Some(e) => Err(e),
+                None => Ok(()),
             })
             .collect())
     }
@@ -101,12 +78,7 @@ fn items(n: u32) -> Vec<Prepared<u32>> {
 }
 
 fn policy(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(4),
-        max_in_flight: 4,
-    }
+    RetryPolicy { max_attempts, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(4), max_in_flight: 4 }
 }
 
 fn far() -> Instant {
@@ -130,26 +102,14 @@ async fn all_delivered_in_the_fewest_requests() {
 async fn only_failed_items_are_resent_and_repacked_together() {
     let mut dest = Scripted::new(4);
     dest.item_script.insert(1, vec![Some(throttled())]);
-    dest.item_script
-        .insert(6, vec![Some(throttled()), Some(throttled())]);
+    dest.item_script.insert(6, vec![Some(throttled()), Some(throttled())]);
     let (outcomes, stats) = deliver(&dest, &items(8), &policy(5), far()).await;
-    assert!(
-        outcomes.iter().all(|o| *o == ItemOutcome::Delivered),
-        "{outcomes:?}"
-    );
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered), "{outcomes:?}");
     let sent = dest.sent.lock().unwrap().clone();
-    assert_eq!(
-        sent.len(),
-        2 + 1 + 1,
-        "two first-round requests, then one per resend round"
-    );
+    assert_eq!(sent.len(), 2 + 1 + 1, "two first-round requests, then one per resend round");
     let mut second_round = sent[2].clone();
     second_round.sort();
-    assert_eq!(
-        second_round,
-        vec![1, 6],
-        "the resend round carries only the failed items, in one request"
-    );
+    assert_eq!(second_round, vec![1, 6], "the resend round carries only the failed items, in one request");
     assert_eq!(sent[3], vec![6]);
     assert_eq!(stats.retried, 3);
 }
@@ -161,10 +121,7 @@ async fn items_that_keep_failing_are_reported_failed_and_the_rest_delivered() {
     let (outcomes, _) = deliver(&dest, &items(5), &policy(3), far()).await;
     assert_eq!(outcomes[2], ItemOutcome::Failed(throttled()));
     assert_eq!(dest.sends_of(2), 3, "max_attempts bounds the sends");
-    assert!(outcomes
-        .iter()
-        .enumerate()
-        .all(|(i, o)| i == 2 || *o == ItemOutcome::Delivered));
+    assert!(outcomes.iter().enumerate().all(|(i, o)| i == 2 || *o == ItemOutcome::Delivered));
 }
 
 #[tokio::test]
@@ -181,25 +138,16 @@ async fn permanent_item_errors_are_not_resent() {
 #[tokio::test]
 async fn whole_request_errors_retry_transient_and_reject_permanent() {
     let dest = Scripted::new(10);
-    *dest.request_script.lock().unwrap() = vec![Some(RequestError {
-        code: "Http500".into(),
-        message: "oops".into(),
-        class: ErrorClass::Transient,
-    })];
+    *dest.request_script.lock().unwrap() = vec![Some(RequestError { code: "Http500".into(), message: "oops".into(), class: ErrorClass::Transient })];
     let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), far()).await;
     assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
     assert_eq!(stats.requests, 2);
 
     let dest = Scripted::new(10);
-    *dest.request_script.lock().unwrap() = vec![Some(RequestError {
-        code: "ResourceNotFoundException".into(),
-        message: "no stream".into(),
-        class: ErrorClass::Permanent,
-    })];
+    *dest.request_script.lock().unwrap() =
+        vec![Some(RequestError { code: "ResourceNotFoundException".into(), message: "no stream".into(), class: ErrorClass::Permanent })];
     let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), far()).await;
-    assert!(outcomes
-        .iter()
-        .all(|o| matches!(o, ItemOutcome::Rejected(e) if e.code == "ResourceNotFoundException")));
+    assert!(outcomes.iter().all(|o| matches!(o, ItemOutcome::Rejected(e) if e.code == "ResourceNotFoundException")));
     assert_eq!(stats.requests, 1);
 }
 
@@ -207,20 +155,11 @@ async fn whole_request_errors_retry_transient_and_reject_permanent() {
 async fn stops_before_the_deadline_and_reports_what_did_not_finish() {
     let mut dest = Scripted::new(10);
     dest.item_script.insert(0, vec![Some(throttled()); 1000]);
-    let policy = RetryPolicy {
-        max_attempts: 1000,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(40),
-        max_in_flight: 4,
-    };
+    let policy = RetryPolicy { max_attempts: 1000, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(40), max_in_flight: 4 };
     let start = Instant::now();
     let deadline = start + Duration::from_millis(300);
     let (outcomes, _) = deliver(&dest, &items(2), &policy, deadline).await;
-    assert!(
-        Instant::now() <= deadline + Duration::from_millis(50),
-        "returned {:?} after start",
-        start.elapsed()
-    );
+    assert!(Instant::now() <= deadline + Duration::from_millis(50), "returned {:?} after start", start.elapsed());
     assert_eq!(outcomes[0], ItemOutcome::Failed(throttled()));
     assert_eq!(outcomes[1], ItemOutcome::Delivered);
 }
@@ -231,26 +170,16 @@ async fn requests_in_flight_at_the_deadline_are_abandoned_as_failed() {
     dest.delay = Duration::from_secs(5);
     let deadline = Instant::now() + Duration::from_millis(100);
     let (outcomes, _) = deliver(&dest, &items(2), &policy(3), deadline).await;
-    assert!(outcomes
-        .iter()
-        .all(|o| matches!(o, ItemOutcome::Failed(e) if e.code == "DeadlineExceeded")));
+    assert!(outcomes.iter().all(|o| matches!(o, ItemOutcome::Failed(e) if e.code == "DeadlineExceeded")));
 }
 
 #[test]
 fn backoff_is_full_jitter_under_the_cap() {
-    let p = RetryPolicy {
-        max_attempts: 5,
-        base_delay: Duration::from_millis(100),
-        max_delay: Duration::from_millis(1000),
-        max_in_flight: 1,
-    };
+    let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(1000), max_in_flight: 1 };
     for _ in 0..200 {
         assert!(p.backoff(1) <= Duration::from_millis(100));
         assert!(p.backoff(3) <= Duration::from_millis(400));
         assert!(p.backoff(40) <= Duration::from_millis(1000));
     }
-    assert!(
-        (0..200).any(|_| p.backoff(3) > Duration::from_millis(200)),
-        "draws spread over the whole range"
-    );
+    assert!((0..200).any(|_| p.backoff(3) > Duration::from_millis(200)), "draws spread over the whole range");
 }

@@ -47,41 +47,13 @@ pub struct FirehoseConfig {
 impl FirehoseConfig {
     pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         if self.endpoint_url.is_none() {
-            check_name(
-                problems,
-                &format!("{place}.delivery_stream"),
-                &self.delivery_stream,
-                MAX_STREAM_NAME_LEN,
-                is_name_char,
-                "[a-zA-Z0-9_.-]+",
-            );
+            check_name(problems, &format!("{place}.delivery_stream"), &self.delivery_stream, MAX_STREAM_NAME_LEN, is_name_char, "[a-zA-Z0-9_.-]+");
         } else if self.delivery_stream.is_empty() {
-            problems.push(Problem {
-                place: format!("{place}.delivery_stream"),
-                message: "cannot be empty".into(),
-            });
+            problems.push(Problem { place: format!("{place}.delivery_stream"), message: "cannot be empty".into() });
         }
-        check_limit(
-            problems,
-            &format!("{place}.max_records"),
-            self.max_records,
-            MAX_RECORDS_PER_REQUEST,
-            "PutRecordBatch",
-        );
-        check_limit(
-            problems,
-            &format!("{place}.max_record_bytes"),
-            self.max_record_bytes,
-            MAX_RECORD_BYTES,
-            "PutRecordBatch",
-        );
-        check_limit(
-            problems,
-            &format!("{place}.max_request_bytes"),
-            self.max_request_bytes,
-            MAX_REQUEST_BYTES,
-            "PutRecordBatch",
-        );
+        check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecordBatch");
+        check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_RECORD_BYTES, "PutRecordBatch");
+        check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "PutRecordBatch");
     }
 
     /// The limits after the config's lowering.
@@ -109,25 +81,14 @@ pub struct Firehose {
 impl Firehose {
     /// A destination sending to `config.delivery_stream` through `client`.
     pub fn new(client: aws_sdk_firehose::Client, config: &FirehoseConfig) -> Self {
-        Self {
-            client,
-            stream: config.delivery_stream.clone(),
-            limits: config.limits(),
-        }
+        Self { client, stream: config.delivery_stream.clone(), limits: config.limits() }
     }
 
     /// The one entry a record becomes: its payload, unchanged (no copy).
-    pub fn prepare_one(
-        &self,
-        record: &Record,
-        _purpose: Purpose,
-    ) -> Result<Prepared<Bytes>, ItemError> {
+    pub fn prepare_one(&self, record: &Record, _purpose: Purpose) -> Result<Prepared<Bytes>, ItemError> {
         let size = record.data.len();
         check_size(size, &self.limits, "PutRecordBatch", "the record")?;
-        Ok(Prepared {
-            entry: record.data.clone(),
-            size,
-        })
+        Ok(Prepared { entry: record.data.clone(), size })
     }
 }
 
@@ -137,10 +98,7 @@ impl Firehose {
 /// reported rather than dead-lettered on a guess.
 pub fn classify_item_code(code: &str) -> ErrorClass {
     match code {
-        "InvalidArgumentException"
-        | "ResourceNotFoundException"
-        | "InvalidKMSResourceException"
-        | "AccessDeniedException" => ErrorClass::Permanent,
+        "InvalidArgumentException" | "ResourceNotFoundException" | "InvalidKMSResourceException" | "AccessDeniedException" => ErrorClass::Permanent,
         other => classify_code(other).unwrap_or(ErrorClass::Transient),
     }
 }
@@ -150,10 +108,7 @@ pub fn map_response(
     output: &aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput,
     sent: usize,
 ) -> Result<Vec<ItemResult>, RequestError> {
-    let entries = output
-        .request_responses()
-        .iter()
-        .map(|e| (e.error_code(), e.error_message()));
+    let entries = output.request_responses().iter().map(|e| (e.error_code(), e.error_message()));
     map_positional("PutRecordBatch", sent, entries, classify_item_code)
 }
 
@@ -164,12 +119,7 @@ impl Destination for Firehose {
         self.limits
     }
 
-    fn prepare(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-        out: &mut Vec<Prepared<Bytes>>,
-    ) -> Result<(), ItemError> {
+    fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<Bytes>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record, purpose)?);
         Ok(())
     }
@@ -177,25 +127,11 @@ impl Destination for Firehose {
     async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, RequestError> {
         let records = batch
             .iter()
-            .map(|data| {
-                FirehoseRecord::builder()
-                    .data(Blob::new(data.to_vec()))
-                    .build()
-            })
+            .map(|data| FirehoseRecord::builder().data(Blob::new(data.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError {
-                code: "ConstructionFailure".into(),
-                message: e.to_string(),
-                class: ErrorClass::Permanent,
-            })?;
-        let output = self
-            .client
-            .put_record_batch()
-            .delivery_stream_name(&self.stream)
-            .set_records(Some(records))
-            .send()
-            .await
-            .map_err(from_sdk_error)?;
+            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+        let output =
+            self.client.put_record_batch().delivery_stream_name(&self.stream).set_records(Some(records)).send().await.map_err(from_sdk_error)?;
         map_response(&output, batch.len())
     }
 }
@@ -208,16 +144,11 @@ mod tests {
     use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
 
     fn ok() -> PutRecordBatchResponseEntry {
-        PutRecordBatchResponseEntry::builder()
-            .record_id("r")
-            .build()
+        PutRecordBatchResponseEntry::builder().record_id("r").build()
     }
 
     fn failed(code: &str) -> PutRecordBatchResponseEntry {
-        PutRecordBatchResponseEntry::builder()
-            .error_code(code)
-            .error_message("msg")
-            .build()
+        PutRecordBatchResponseEntry::builder().error_code(code).error_message("msg").build()
     }
 
     #[test]
@@ -231,27 +162,14 @@ mod tests {
             .expect("output builds");
         let results = map_response(&out, 3).expect("same length");
         assert!(results[0].is_ok());
-        assert_eq!(
-            results[1].as_ref().unwrap_err().class,
-            ErrorClass::Transient
-        );
-        assert_eq!(
-            results[2].as_ref().unwrap_err().class,
-            ErrorClass::Permanent
-        );
-        assert_eq!(
-            results[2].as_ref().unwrap_err().code,
-            "InvalidArgumentException"
-        );
+        assert_eq!(results[1].as_ref().unwrap_err().class, ErrorClass::Transient);
+        assert_eq!(results[2].as_ref().unwrap_err().class, ErrorClass::Permanent);
+        assert_eq!(results[2].as_ref().unwrap_err().code, "InvalidArgumentException");
     }
 
     #[test]
     fn a_response_of_the_wrong_length_is_a_transient_request_error() {
-        let out = PutRecordBatchOutput::builder()
-            .failed_put_count(0)
-            .request_responses(ok())
-            .build()
-            .expect("output builds");
+        let out = PutRecordBatchOutput::builder().failed_put_count(0).request_responses(ok()).build().expect("output builds");
         let err = map_response(&out, 2).unwrap_err();
         assert_eq!(err.class, ErrorClass::Transient);
     }
@@ -273,31 +191,13 @@ mod tests {
             max_request_bytes: None,
             max_in_flight: None,
         };
-        let client = aws_sdk_firehose::Client::from_conf(
-            aws_sdk_firehose::Config::builder()
-                .behavior_version_latest()
-                .build(),
-        );
+        let client = aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::Config::builder().behavior_version_latest().build());
         let dest = Firehose::new(client, &config);
-        let big = Record::new(
-            RecordId::new("7"),
-            "kinesis",
-            Bytes::from_static(b"0123456789A"),
-        );
+        let big = Record::new(RecordId::new("7"), "kinesis", Bytes::from_static(b"0123456789A"));
         let err = dest.prepare_one(&big, Purpose::Route).unwrap_err();
         assert_eq!(err.code, "RecordTooLarge");
-        assert!(
-            err.message.contains("11 bytes") && err.message.contains("limit of 10"),
-            "{err}"
-        );
-        let fits = Record::new(
-            RecordId::new("8"),
-            "kinesis",
-            Bytes::from_static(b"0123456789"),
-        );
-        assert_eq!(
-            dest.prepare_one(&fits, Purpose::Route).expect("fits").size,
-            10
-        );
+        assert!(err.message.contains("11 bytes") && err.message.contains("limit of 10"), "{err}");
+        let fits = Record::new(RecordId::new("8"), "kinesis", Bytes::from_static(b"0123456789"));
+        assert_eq!(dest.prepare_one(&fits, Purpose::Route).expect("fits").size, 10);
     }
 }

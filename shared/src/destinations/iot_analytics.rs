@@ -57,43 +57,21 @@ pub struct IotAnalyticsConfig {
 impl IotAnalyticsConfig {
     pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         let c = &self.channel;
-        if c.is_empty()
-            || c.len() > 128
-            || c.starts_with("__")
-            || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-        {
+        if c.is_empty() || c.len() > 128 || c.starts_with("__") || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
             problems.push(Problem {
                 place: format!("{place}.channel"),
-                message: format!(
-                    "`{c}` does not match (^(?!_{{2}}))(^[a-zA-Z0-9_]+$) (1-128 characters)"
-                ),
+                message: format!("`{c}` does not match (^(?!_{{2}}))(^[a-zA-Z0-9_]+$) (1-128 characters)"),
             });
         }
-        check_limit(
-            problems,
-            &format!("{place}.max_messages"),
-            self.max_messages,
-            MAX_MESSAGES_PER_REQUEST,
-            "BatchPutMessage",
-        );
-        check_limit(
-            problems,
-            &format!("{place}.max_message_bytes"),
-            self.max_message_bytes,
-            MAX_MESSAGE_BYTES,
-            "IoT Analytics message",
-        );
+        check_limit(problems, &format!("{place}.max_messages"), self.max_messages, MAX_MESSAGES_PER_REQUEST, "BatchPutMessage");
+        check_limit(problems, &format!("{place}.max_message_bytes"), self.max_message_bytes, MAX_MESSAGE_BYTES, "IoT Analytics message");
     }
 
     /// The limits after the config's lowering.
     pub fn limits(&self) -> Limits {
         let max_items = self.max_messages.unwrap_or(MAX_MESSAGES_PER_REQUEST);
         let max_item_bytes = self.max_message_bytes.unwrap_or(MAX_MESSAGE_BYTES);
-        Limits {
-            max_items,
-            max_item_bytes,
-            max_request_bytes: max_items * max_item_bytes,
-        }
+        Limits { max_items, max_item_bytes, max_request_bytes: max_items * max_item_bytes }
     }
 }
 
@@ -108,12 +86,7 @@ pub fn is_field_name(name: &str) -> bool {
     }
     match bytes.get(1) {
         None => true,
-        Some(second) => {
-            second.is_ascii_alphanumeric()
-                && bytes[1..]
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        }
+        Some(second) => second.is_ascii_alphanumeric() && bytes[1..].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'),
     }
 }
 
@@ -123,18 +96,16 @@ pub fn field_name_problem(value: &Value, path: &str) -> Option<String> {
         Value::Object(map) => {
             let mut seen = HashSet::with_capacity(map.len());
             for (k, v) in map {
-                let here = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
+                let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
                 if !is_field_name(k) {
                     return Some(format!(
                         "field `{here}` breaks IoT Analytics' field-name rule ^[A-Za-z_]([A-Za-z0-9]*|[A-Za-z0-9][A-Za-z0-9_]*)$ (at most {MAX_FIELD_NAME_LEN} characters); set sanitize_field_names: true to rewrite names"
                     ));
                 }
                 if !seen.insert(k.to_ascii_lowercase()) {
-                    return Some(format!("field `{here}` duplicates another field name ignoring case (IoT Analytics field names are case-insensitive)"));
+                    return Some(format!(
+                        "field `{here}` duplicates another field name ignoring case (IoT Analytics field names are case-insensitive)"
+                    ));
                 }
                 if let Some(p) = field_name_problem(v, &here) {
                     return Some(p);
@@ -142,10 +113,7 @@ pub fn field_name_problem(value: &Value, path: &str) -> Option<String> {
             }
             None
         }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| field_name_problem(v, &format!("{path}[{i}]"))),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| field_name_problem(v, &format!("{path}[{i}]"))),
         _ => None,
     }
 }
@@ -155,16 +123,7 @@ pub fn field_name_problem(value: &Value, path: &str) -> Option<String> {
 /// character are dropped (the rule forbids them there), and the result is cut
 /// to 255 characters.
 pub fn sanitize_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     if out.is_empty() {
         out.push('_');
     }
@@ -228,50 +187,27 @@ pub struct IotAnalytics {
 impl IotAnalytics {
     /// A destination sending to `config.channel` through `client`.
     pub fn new(client: aws_sdk_iotanalytics::Client, config: &IotAnalyticsConfig) -> Self {
-        Self {
-            client,
-            channel: config.channel.clone(),
-            sanitize: config.sanitize_field_names,
-            limits: config.limits(),
-        }
+        Self { client, channel: config.channel.clone(), sanitize: config.sanitize_field_names, limits: config.limits() }
     }
 
     /// The one message a record becomes. The payload is sent unchanged (no
     /// copy) unless field names are sanitized.
-    pub fn prepare_one(
-        &self,
-        record: &Record,
-        _purpose: Purpose,
-    ) -> Result<Prepared<AnalyticsMessage>, ItemError> {
-        let json = record.json().ok_or_else(|| {
-            ItemError::permanent(
-                "InvalidPayload",
-                "IoT Analytics takes JSON objects; the payload is not JSON",
-            )
-        })?;
+    pub fn prepare_one(&self, record: &Record, _purpose: Purpose) -> Result<Prepared<AnalyticsMessage>, ItemError> {
+        let json =
+            record.json().ok_or_else(|| ItemError::permanent("InvalidPayload", "IoT Analytics takes JSON objects; the payload is not JSON"))?;
         if !json.is_object() {
-            return Err(ItemError::permanent(
-                "InvalidPayload",
-                "IoT Analytics takes JSON objects; the payload is JSON but not an object",
-            ));
+            return Err(ItemError::permanent("InvalidPayload", "IoT Analytics takes JSON objects; the payload is JSON but not an object"));
         }
         let payload = match field_name_problem(json, "") {
             None => record.data.clone(),
-            Some(_) if self.sanitize => Bytes::from(
-                serde_json::to_vec(&sanitize_fields(json))
-                    .map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?,
-            ),
+            Some(_) if self.sanitize => {
+                Bytes::from(serde_json::to_vec(&sanitize_fields(json)).map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?)
+            }
             Some(problem) => return Err(ItemError::permanent("InvalidFieldName", problem)),
         };
         check_size(payload.len(), &self.limits, "IoT Analytics", "the message")?;
         let size = payload.len();
-        Ok(Prepared {
-            entry: AnalyticsMessage {
-                message_id: message_id(&record.id, MAX_MESSAGE_ID_LEN),
-                payload,
-            },
-            size,
-        })
+        Ok(Prepared { entry: AnalyticsMessage { message_id: message_id(&record.id, MAX_MESSAGE_ID_LEN), payload }, size })
     }
 }
 
@@ -280,10 +216,7 @@ impl IotAnalytics {
 /// codes transient, anything else transient (retried, then reported).
 pub fn classify_item_code(code: &str) -> ErrorClass {
     match code {
-        "InvalidRequestException"
-        | "ResourceNotFoundException"
-        | "InvalidFieldName"
-        | "AccessDeniedException" => ErrorClass::Permanent,
+        "InvalidRequestException" | "ResourceNotFoundException" | "InvalidFieldName" | "AccessDeniedException" => ErrorClass::Permanent,
         other => classify_code(other).unwrap_or(ErrorClass::Transient),
     }
 }
@@ -293,15 +226,8 @@ pub fn map_response(
     output: &aws_sdk_iotanalytics::operation::batch_put_message::BatchPutMessageOutput,
     sent: &[&AnalyticsMessage],
 ) -> Vec<ItemResult> {
-    let errors = output
-        .batch_put_message_error_entries()
-        .iter()
-        .map(|e| (e.message_id(), e.error_code(), e.error_message()));
-    map_by_id(
-        sent.iter().map(|m| m.message_id.as_str()),
-        errors,
-        classify_item_code,
-    )
+    let errors = output.batch_put_message_error_entries().iter().map(|e| (e.message_id(), e.error_code(), e.error_message()));
+    map_by_id(sent.iter().map(|m| m.message_id.as_str()), errors, classify_item_code)
 }
 
 impl Destination for IotAnalytics {
@@ -311,12 +237,7 @@ impl Destination for IotAnalytics {
         self.limits
     }
 
-    fn prepare(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-        out: &mut Vec<Prepared<AnalyticsMessage>>,
-    ) -> Result<(), ItemError> {
+    fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<AnalyticsMessage>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record, purpose)?);
         Ok(())
     }
@@ -324,26 +245,10 @@ impl Destination for IotAnalytics {
     async fn send(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<ItemResult>, RequestError> {
         let messages = batch
             .iter()
-            .map(|m| {
-                Message::builder()
-                    .message_id(&m.message_id)
-                    .payload(Blob::new(m.payload.to_vec()))
-                    .build()
-            })
+            .map(|m| Message::builder().message_id(&m.message_id).payload(Blob::new(m.payload.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError {
-                code: "ConstructionFailure".into(),
-                message: e.to_string(),
-                class: ErrorClass::Permanent,
-            })?;
-        let output = self
-            .client
-            .batch_put_message()
-            .channel_name(&self.channel)
-            .set_messages(Some(messages))
-            .send()
-            .await
-            .map_err(from_sdk_error)?;
+            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+        let output = self.client.batch_put_message().channel_name(&self.channel).set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }
 }

@@ -64,10 +64,7 @@ impl IotEventsConfig {
         if !is_input_name(&self.input) {
             problems.push(Problem {
                 place: format!("{place}.input"),
-                message: format!(
-                    "`{}` does not match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (1-128 characters)",
-                    self.input
-                ),
+                message: format!("`{}` does not match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (1-128 characters)", self.input),
             });
         }
         for (field, pointer) in [("timestamp", &self.timestamp), ("payload", &self.payload)] {
@@ -75,13 +72,7 @@ impl IotEventsConfig {
                 check_pointer(problems, &format!("{place}.{field}"), p);
             }
         }
-        check_limit(
-            problems,
-            &format!("{place}.max_messages"),
-            self.max_messages,
-            MAX_MESSAGES_PER_REQUEST,
-            "BatchPutMessage",
-        );
+        check_limit(problems, &format!("{place}.max_messages"), self.max_messages, MAX_MESSAGES_PER_REQUEST, "BatchPutMessage");
         check_limit(
             problems,
             &format!("{place}.max_request_bytes"),
@@ -93,14 +84,8 @@ impl IotEventsConfig {
 
     /// The limits after the config's lowering.
     pub fn limits(&self) -> Limits {
-        let max_request_bytes = self
-            .max_request_bytes
-            .unwrap_or(MAX_PAYLOAD_BYTES_PER_REQUEST);
-        Limits {
-            max_items: self.max_messages.unwrap_or(MAX_MESSAGES_PER_REQUEST),
-            max_item_bytes: max_request_bytes,
-            max_request_bytes,
-        }
+        let max_request_bytes = self.max_request_bytes.unwrap_or(MAX_PAYLOAD_BYTES_PER_REQUEST);
+        Limits { max_items: self.max_messages.unwrap_or(MAX_MESSAGES_PER_REQUEST), max_item_bytes: max_request_bytes, max_request_bytes }
     }
 }
 
@@ -109,9 +94,7 @@ impl IotEventsConfig {
 pub(crate) fn epoch_millis(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => DateTime::from_str(s, Format::DateTime)
-            .ok()
-            .and_then(|d| d.to_millis().ok()),
+        Value::String(s) => DateTime::from_str(s, Format::DateTime).ok().and_then(|d| d.to_millis().ok()),
         _ => None,
     }
 }
@@ -140,37 +123,19 @@ pub struct IotEvents {
 impl IotEvents {
     /// A destination sending to `config.input` through `client`.
     pub fn new(client: aws_sdk_ioteventsdata::Client, config: &IotEventsConfig) -> Self {
-        Self {
-            client,
-            input: config.input.clone(),
-            timestamp: config.timestamp.clone(),
-            payload: config.payload.clone(),
-            limits: config.limits(),
-        }
+        Self { client, input: config.input.clone(), timestamp: config.timestamp.clone(), payload: config.payload.clone(), limits: config.limits() }
     }
 
     /// The one message a record becomes.
-    pub fn prepare_one(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-    ) -> Result<Prepared<EventsMessage>, ItemError> {
+    pub fn prepare_one(&self, record: &Record, purpose: Purpose) -> Result<Prepared<EventsMessage>, ItemError> {
         let mapped = purpose == Purpose::Route;
         let payload = match (&self.payload, mapped) {
             (Some(pointer), true) => {
                 let part = record
                     .json()
                     .and_then(|v| v.pointer(pointer))
-                    .ok_or_else(|| {
-                        ItemError::permanent(
-                            "PayloadMissing",
-                            format!("payload {pointer} cannot be read from the record"),
-                        )
-                    })?;
-                Bytes::from(
-                    serde_json::to_vec(part)
-                        .map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?,
-                )
+                    .ok_or_else(|| ItemError::permanent("PayloadMissing", format!("payload {pointer} cannot be read from the record")))?;
+                Bytes::from(serde_json::to_vec(part).map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?)
             }
             _ => record.data.clone(),
         };
@@ -179,36 +144,16 @@ impl IotEvents {
                 let v = record
                     .json()
                     .and_then(|v| v.pointer(pointer))
-                    .ok_or_else(|| {
-                        ItemError::permanent(
-                            "TimestampMissing",
-                            format!("timestamp {pointer} cannot be read from the record"),
-                        )
-                    })?;
+                    .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("timestamp {pointer} cannot be read from the record")))?;
                 Some(epoch_millis(v).ok_or_else(|| {
-                    ItemError::permanent(
-                        "TimestampInvalid",
-                        format!("timestamp {pointer} is {v}, not epoch milliseconds or RFC 3339"),
-                    )
+                    ItemError::permanent("TimestampInvalid", format!("timestamp {pointer} is {v}, not epoch milliseconds or RFC 3339"))
                 })?)
             }
             _ => record.arrival_ms,
         };
-        check_size(
-            payload.len(),
-            &self.limits,
-            "BatchPutMessage (payload per batch)",
-            "the message payload",
-        )?;
+        check_size(payload.len(), &self.limits, "BatchPutMessage (payload per batch)", "the message payload")?;
         let size = payload.len();
-        Ok(Prepared {
-            entry: EventsMessage {
-                message_id: message_id(&record.id, MAX_MESSAGE_ID_LEN),
-                payload,
-                time_in_millis,
-            },
-            size,
-        })
+        Ok(Prepared { entry: EventsMessage { message_id: message_id(&record.id, MAX_MESSAGE_ID_LEN), payload, time_in_millis }, size })
     }
 }
 
@@ -217,30 +162,15 @@ impl IotEvents {
 /// `ServiceUnavailableException` and `ThrottlingException` transient.
 pub fn classify_item_code(code: &str) -> ErrorClass {
     match code {
-        "ResourceNotFoundException" | "InvalidRequestException" | "AccessDeniedException" => {
-            ErrorClass::Permanent
-        }
+        "ResourceNotFoundException" | "InvalidRequestException" | "AccessDeniedException" => ErrorClass::Permanent,
         other => classify_code(other).unwrap_or(ErrorClass::Transient),
     }
 }
 
 /// Map a `BatchPutMessage` response to one result per sent message.
-pub fn map_response(
-    output: &aws_sdk_ioteventsdata::operation::batch_put_message::BatchPutMessageOutput,
-    sent: &[&EventsMessage],
-) -> Vec<ItemResult> {
-    let errors = output.batch_put_message_error_entries().iter().map(|e| {
-        (
-            e.message_id(),
-            e.error_code().map(|c| c.as_str()),
-            e.error_message(),
-        )
-    });
-    map_by_id(
-        sent.iter().map(|m| m.message_id.as_str()),
-        errors,
-        classify_item_code,
-    )
+pub fn map_response(output: &aws_sdk_ioteventsdata::operation::batch_put_message::BatchPutMessageOutput, sent: &[&EventsMessage]) -> Vec<ItemResult> {
+    let errors = output.batch_put_message_error_entries().iter().map(|e| (e.message_id(), e.error_code().map(|c| c.as_str()), e.error_message()));
+    map_by_id(sent.iter().map(|m| m.message_id.as_str()), errors, classify_item_code)
 }
 
 impl Destination for IotEvents {
@@ -250,12 +180,7 @@ impl Destination for IotEvents {
         self.limits
     }
 
-    fn prepare(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-        out: &mut Vec<Prepared<EventsMessage>>,
-    ) -> Result<(), ItemError> {
+    fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<EventsMessage>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record, purpose)?);
         Ok(())
     }
@@ -268,25 +193,12 @@ impl Destination for IotEvents {
                     .message_id(&m.message_id)
                     .input_name(&self.input)
                     .payload(Blob::new(m.payload.to_vec()))
-                    .set_timestamp(
-                        m.time_in_millis
-                            .map(|t| TimestampValue::builder().time_in_millis(t).build()),
-                    )
+                    .set_timestamp(m.time_in_millis.map(|t| TimestampValue::builder().time_in_millis(t).build()))
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError {
-                code: "ConstructionFailure".into(),
-                message: e.to_string(),
-                class: ErrorClass::Permanent,
-            })?;
-        let output = self
-            .client
-            .batch_put_message()
-            .set_messages(Some(messages))
-            .send()
-            .await
-            .map_err(from_sdk_error)?;
+            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+        let output = self.client.batch_put_message().set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }
 }
@@ -309,124 +221,58 @@ mod tests {
             max_request_bytes: None,
             max_in_flight: None,
         };
-        let client = aws_sdk_ioteventsdata::Client::from_conf(
-            aws_sdk_ioteventsdata::Config::builder()
-                .behavior_version_latest()
-                .build(),
-        );
+        let client = aws_sdk_ioteventsdata::Client::from_conf(aws_sdk_ioteventsdata::Config::builder().behavior_version_latest().build());
         IotEvents::new(client, &config)
     }
 
     fn record(data: &str) -> Record {
-        Record::new(
-            RecordId {
-                source_id: "4959".into(),
-                sub_sequence: Some(1),
-            },
-            "kinesis",
-            Bytes::from(data.to_owned()),
-        )
-        .with_arrival_ms(1_700_000_000_000)
+        Record::new(RecordId { source_id: "4959".into(), sub_sequence: Some(1) }, "kinesis", Bytes::from(data.to_owned()))
+            .with_arrival_ms(1_700_000_000_000)
     }
 
     #[test]
     fn timestamps_come_from_millis_rfc3339_or_the_arrival() {
         let d = dest(Some("/ts"), None);
+        assert_eq!(d.prepare_one(&record(r#"{"ts": 1700000000123}"#), Purpose::Route).unwrap().entry.time_in_millis, Some(1_700_000_000_123));
         assert_eq!(
-            d.prepare_one(&record(r#"{"ts": 1700000000123}"#), Purpose::Route)
-                .unwrap()
-                .entry
-                .time_in_millis,
-            Some(1_700_000_000_123)
-        );
-        assert_eq!(
-            d.prepare_one(
-                &record(r#"{"ts": "2023-11-14T22:13:20.5Z"}"#),
-                Purpose::Route
-            )
-            .unwrap()
-            .entry
-            .time_in_millis,
+            d.prepare_one(&record(r#"{"ts": "2023-11-14T22:13:20.5Z"}"#), Purpose::Route).unwrap().entry.time_in_millis,
             Some(1_700_000_000_500)
         );
-        let err = d
-            .prepare_one(&record(r#"{"ts": "yesterday"}"#), Purpose::Route)
-            .unwrap_err();
+        let err = d.prepare_one(&record(r#"{"ts": "yesterday"}"#), Purpose::Route).unwrap_err();
         assert_eq!(err.code, "TimestampInvalid");
         assert!(err.message.contains("/ts"), "{err}");
-        assert_eq!(
-            dest(None, None)
-                .prepare_one(&record("{}"), Purpose::Route)
-                .unwrap()
-                .entry
-                .time_in_millis,
-            Some(1_700_000_000_000)
-        );
+        assert_eq!(dest(None, None).prepare_one(&record("{}"), Purpose::Route).unwrap().entry.time_in_millis, Some(1_700_000_000_000));
     }
 
     #[test]
     fn the_payload_pointer_selects_what_is_sent() {
-        let p = dest(None, Some("/reading"))
-            .prepare_one(
-                &record(r#"{"meta": 1, "reading": {"t": 5}}"#),
-                Purpose::Route,
-            )
-            .unwrap();
+        let p = dest(None, Some("/reading")).prepare_one(&record(r#"{"meta": 1, "reading": {"t": 5}}"#), Purpose::Route).unwrap();
         assert_eq!(&p.entry.payload[..], br#"{"t":5}"#);
-        let err = dest(None, Some("/reading"))
-            .prepare_one(&record("{}"), Purpose::Route)
-            .unwrap_err();
-        assert_eq!(
-            (err.code.as_str(), err.class),
-            ("PayloadMissing", ErrorClass::Permanent)
-        );
+        let err = dest(None, Some("/reading")).prepare_one(&record("{}"), Purpose::Route).unwrap_err();
+        assert_eq!((err.code.as_str(), err.class), ("PayloadMissing", ErrorClass::Permanent));
     }
 
     #[test]
     fn ids_fit_the_pattern_and_payloads_the_batch_limit() {
-        let p = dest(None, None)
-            .prepare_one(&record("{}"), Purpose::Route)
-            .unwrap();
+        let p = dest(None, None).prepare_one(&record("{}"), Purpose::Route).unwrap();
         assert_eq!(p.entry.message_id, "4959-1");
         let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(1100));
-        assert_eq!(
-            dest(None, None)
-                .prepare_one(&record(&big), Purpose::Route)
-                .unwrap_err()
-                .code,
-            "RecordTooLarge"
-        );
+        assert_eq!(dest(None, None).prepare_one(&record(&big), Purpose::Route).unwrap_err().code, "RecordTooLarge");
     }
 
     #[test]
     fn errors_map_back_by_message_id() {
         let sent = [
-            EventsMessage {
-                message_id: "a".into(),
-                payload: Bytes::new(),
-                time_in_millis: None,
-            },
-            EventsMessage {
-                message_id: "b".into(),
-                payload: Bytes::new(),
-                time_in_millis: None,
-            },
+            EventsMessage { message_id: "a".into(), payload: Bytes::new(), time_in_millis: None },
+            EventsMessage { message_id: "b".into(), payload: Bytes::new(), time_in_millis: None },
         ];
         let out = BatchPutMessageOutput::builder()
-            .batch_put_message_error_entries(
-                BatchPutMessageErrorEntry::builder()
-                    .message_id("a")
-                    .error_code(ErrorCode::ThrottlingException)
-                    .build(),
-            )
+            .batch_put_message_error_entries(BatchPutMessageErrorEntry::builder().message_id("a").error_code(ErrorCode::ThrottlingException).build())
             .build();
         let r = map_response(&out, &sent.iter().collect::<Vec<_>>());
         assert_eq!(r[0].as_ref().unwrap_err().class, ErrorClass::Transient);
         assert!(r[1].is_ok());
-        assert_eq!(
-            classify_item_code("ResourceNotFoundException"),
-            ErrorClass::Permanent
-        );
+        assert_eq!(classify_item_code("ResourceNotFoundException"), ErrorClass::Permanent);
     }
 
     #[test]

@@ -15,9 +15,7 @@ use crate::config::{check_pointer, check_range, Problem};
 use crate::error::{from_sdk_error, ErrorClass, ItemError, RequestError};
 use crate::pack::Limits;
 use crate::record::Record;
-use aws_sdk_ioteventsdata::types::{
-    DetectorStateDefinition, TimerDefinition, UpdateDetectorRequest, VariableDefinition,
-};
+use aws_sdk_ioteventsdata::types::{DetectorStateDefinition, TimerDefinition, UpdateDetectorRequest, VariableDefinition};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Deserialize;
 use serde_json::Value;
@@ -75,78 +73,43 @@ pub struct DetectorConfig {
 
 fn is_name(s: &str) -> bool {
     let mut c = s.chars();
-    s.len() <= 128
-        && c.next().is_some_and(|f| f.is_ascii_alphabetic())
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+    s.len() <= 128 && c.next().is_some_and(|f| f.is_ascii_alphabetic()) && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 fn is_model_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
 }
 
 fn is_key_value(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
 }
 
 impl DetectorConfig {
     pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
-        let mut bad = |field: &str, message: String| {
-            problems.push(Problem {
-                place: format!("{place}.{field}"),
-                message,
-            })
-        };
+        let mut bad = |field: &str, message: String| problems.push(Problem { place: format!("{place}.{field}"), message });
         if !is_model_name(&self.detector_model) {
-            bad(
-                "detector_model",
-                format!(
-                    "`{}` does not match ^[a-zA-Z0-9_-]+$ (1-128 characters)",
-                    self.detector_model
-                ),
-            );
+            bad("detector_model", format!("`{}` does not match ^[a-zA-Z0-9_-]+$ (1-128 characters)", self.detector_model));
         }
         if !self.passthrough {
             if self.key.is_none() {
-                bad(
-                    "key",
-                    "a JSON Pointer to the detector key is required (or passthrough: true)".into(),
-                );
+                bad("key", "a JSON Pointer to the detector key is required (or passthrough: true)".into());
             }
             if self.state.is_none() {
-                bad(
-                    "state",
-                    "a state name or a JSON Pointer to it is required (or passthrough: true)"
-                        .into(),
-                );
+                bad("state", "a state name or a JSON Pointer to it is required (or passthrough: true)".into());
             }
         }
         for name in self.variables.keys() {
             if !is_name(name) {
-                bad(
-                    &format!("variables.{name}"),
-                    "variable names match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128 characters)".into(),
-                );
+                bad(&format!("variables.{name}"), "variable names match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128 characters)".into());
             }
         }
         for (name, source) in &self.timers {
             if !is_name(name) {
-                bad(
-                    &format!("timers.{name}"),
-                    "timer names match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128 characters)".into(),
-                );
+                bad(&format!("timers.{name}"), "timer names match ^[a-zA-Z][a-zA-Z0-9_]*$ (1-128 characters)".into());
             }
             if let TimerSource::Seconds(s) = source {
                 if *s < 0 || *s > i64::from(i32::MAX) {
-                    bad(
-                        &format!("timers.{name}"),
-                        format!("{s} seconds is outside 0..={}", i32::MAX),
-                    );
+                    bad(&format!("timers.{name}"), format!("{s} seconds is outside 0..={}", i32::MAX));
                 }
             }
         }
@@ -162,13 +125,7 @@ impl DetectorConfig {
             }
         }
         if let Some(n) = self.max_detectors {
-            check_range(
-                problems,
-                &format!("{place}.max_detectors"),
-                n,
-                1,
-                MAX_DETECTORS_PER_REQUEST,
-            );
+            check_range(problems, &format!("{place}.max_detectors"), n, 1, MAX_DETECTORS_PER_REQUEST);
         }
     }
 
@@ -218,81 +175,48 @@ fn read<'a>(record: &'a Record, pointer: &str, what: &str) -> Result<&'a Value, 
     record
         .json()
         .and_then(|v| v.pointer(pointer))
-        .ok_or_else(|| {
-            ItemError::permanent(
-                "FieldMissing",
-                format!("{what} {pointer} cannot be read from the record"),
-            )
-        })
+        .ok_or_else(|| ItemError::permanent("FieldMissing", format!("{what} {pointer} cannot be read from the record")))
 }
 
 /// Check an update against the API's rules; the error names the field.
 fn check_update(u: &DetectorUpdate) -> Result<(), ItemError> {
     let invalid = |m: String| Err(ItemError::permanent("InvalidDetectorUpdate", m));
     if !is_model_name(&u.model) {
-        return invalid(format!(
-            "detectorModelName `{}` does not match ^[a-zA-Z0-9_-]+$ (1-128)",
-            u.model
-        ));
+        return invalid(format!("detectorModelName `{}` does not match ^[a-zA-Z0-9_-]+$ (1-128)", u.model));
     }
     if !is_key_value(&u.key) {
-        return invalid(format!(
-            "keyValue `{}` does not match ^[a-zA-Z0-9\\-_:]+$ (1-128)",
-            u.key
-        ));
+        return invalid(format!("keyValue `{}` does not match ^[a-zA-Z0-9\\-_:]+$ (1-128)", u.key));
     }
     if u.state.is_empty() || u.state.chars().count() > 128 {
-        return invalid(format!(
-            "stateName must be 1-128 characters, it has {}",
-            u.state.chars().count()
-        ));
+        return invalid(format!("stateName must be 1-128 characters, it has {}", u.state.chars().count()));
     }
     for (name, value) in &u.variables {
         if !is_name(name) {
-            return invalid(format!(
-                "variable name `{name}` does not match ^[a-zA-Z][a-zA-Z0-9_]*$"
-            ));
+            return invalid(format!("variable name `{name}` does not match ^[a-zA-Z][a-zA-Z0-9_]*$"));
         }
         let n = value.chars().count();
         if n == 0 || n > MAX_VARIABLE_VALUE_CHARS {
-            return invalid(format!(
-                "variable `{name}` is {n} characters; values are 1-{MAX_VARIABLE_VALUE_CHARS}"
-            ));
+            return invalid(format!("variable `{name}` is {n} characters; values are 1-{MAX_VARIABLE_VALUE_CHARS}"));
         }
     }
     for (name, _) in &u.timers {
         if !is_name(name) {
-            return invalid(format!(
-                "timer name `{name}` does not match ^[a-zA-Z][a-zA-Z0-9_]*$"
-            ));
+            return invalid(format!("timer name `{name}` does not match ^[a-zA-Z][a-zA-Z0-9_]*$"));
         }
     }
     Ok(())
 }
 
 fn seconds(v: &Value, name: &str) -> Result<i32, ItemError> {
-    v.as_i64()
-        .and_then(|s| i32::try_from(s).ok())
-        .filter(|s| *s >= 0)
-        .ok_or_else(|| {
-            ItemError::permanent(
-                "InvalidDetectorUpdate",
-                format!(
-                    "timer `{name}` seconds must be a whole number 0..={}, found {v}",
-                    i32::MAX
-                ),
-            )
-        })
+    v.as_i64().and_then(|s| i32::try_from(s).ok()).filter(|s| *s >= 0).ok_or_else(|| {
+        ItemError::permanent("InvalidDetectorUpdate", format!("timer `{name}` seconds must be a whole number 0..={}, found {v}", i32::MAX))
+    })
 }
 
 impl IotEventsDetector {
     /// A destination updating detectors of `config.detector_model` through `client`.
     pub fn new(client: aws_sdk_ioteventsdata::Client, config: &DetectorConfig) -> Self {
-        Self {
-            client,
-            limits: config.limits(),
-            config: config.clone(),
-        }
+        Self { client, limits: config.limits(), config: config.clone() }
     }
 
     /// The update a record becomes, validated.
@@ -300,53 +224,30 @@ impl IotEventsDetector {
         let c = &self.config;
         let message_id = message_id(&record.id, MAX_MESSAGE_ID_LEN);
         let update = if c.passthrough {
-            let v = record.json().ok_or_else(|| {
-                ItemError::permanent(
-                    "InvalidDetectorUpdate",
-                    "passthrough needs a JSON detectors[] item; the payload is not JSON",
-                )
-            })?;
+            let v = record
+                .json()
+                .ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough needs a JSON detectors[] item; the payload is not JSON"))?;
             let field = |p: &str| v.pointer(p).map(text_of);
             DetectorUpdate {
                 message_id,
                 model: field("/detectorModelName").unwrap_or_else(|| c.detector_model.clone()),
-                key: field("/keyValue").ok_or_else(|| {
-                    ItemError::permanent(
-                        "InvalidDetectorUpdate",
-                        "passthrough item has no keyValue",
-                    )
+                key: field("/keyValue").ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough item has no keyValue"))?,
+                state: field("/state/stateName")
+                    .ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough item has no state.stateName"))?,
+                variables: v.pointer("/state/variables").and_then(Value::as_array).map_or(Ok(Vec::new()), |vars| {
+                    vars.iter()
+                        .map(|x| Ok((x.get("name").map(text_of).unwrap_or_default(), x.get("value").map(text_of).unwrap_or_default())))
+                        .collect::<Result<Vec<_>, ItemError>>()
                 })?,
-                state: field("/state/stateName").ok_or_else(|| {
-                    ItemError::permanent(
-                        "InvalidDetectorUpdate",
-                        "passthrough item has no state.stateName",
-                    )
+                timers: v.pointer("/state/timers").and_then(Value::as_array).map_or(Ok(Vec::new()), |ts| {
+                    ts.iter()
+                        .map(|t| {
+                            let name = t.get("name").map(text_of).unwrap_or_default();
+                            let s = seconds(t.get("seconds").unwrap_or(&Value::Null), &name)?;
+                            Ok((name, s))
+                        })
+                        .collect::<Result<Vec<_>, ItemError>>()
                 })?,
-                variables: v
-                    .pointer("/state/variables")
-                    .and_then(Value::as_array)
-                    .map_or(Ok(Vec::new()), |vars| {
-                        vars.iter()
-                            .map(|x| {
-                                Ok((
-                                    x.get("name").map(text_of).unwrap_or_default(),
-                                    x.get("value").map(text_of).unwrap_or_default(),
-                                ))
-                            })
-                            .collect::<Result<Vec<_>, ItemError>>()
-                    })?,
-                timers: v
-                    .pointer("/state/timers")
-                    .and_then(Value::as_array)
-                    .map_or(Ok(Vec::new()), |ts| {
-                        ts.iter()
-                            .map(|t| {
-                                let name = t.get("name").map(text_of).unwrap_or_default();
-                                let s = seconds(t.get("seconds").unwrap_or(&Value::Null), &name)?;
-                                Ok((name, s))
-                            })
-                            .collect::<Result<Vec<_>, ItemError>>()
-                    })?,
             }
         } else {
             let key = text_of(read(record, c.key.as_deref().unwrap_or_default(), "key")?);
@@ -357,38 +258,20 @@ impl IotEventsDetector {
             let variables = c
                 .variables
                 .iter()
-                .map(|(name, p)| {
-                    Ok((
-                        name.clone(),
-                        text_of(read(record, p, &format!("variable `{name}`"))?),
-                    ))
-                })
+                .map(|(name, p)| Ok((name.clone(), text_of(read(record, p, &format!("variable `{name}`"))?))))
                 .collect::<Result<_, ItemError>>()?;
             let timers = c
                 .timers
                 .iter()
                 .map(|(name, source)| match source {
                     TimerSource::Seconds(s) => Ok((name.clone(), *s as i32)),
-                    TimerSource::Pointer(p) => Ok((
-                        name.clone(),
-                        seconds(read(record, p, &format!("timer `{name}`"))?, name)?,
-                    )),
+                    TimerSource::Pointer(p) => Ok((name.clone(), seconds(read(record, p, &format!("timer `{name}`"))?, name)?)),
                 })
                 .collect::<Result<_, ItemError>>()?;
-            DetectorUpdate {
-                message_id,
-                model: c.detector_model.clone(),
-                key,
-                state,
-                variables,
-                timers,
-            }
+            DetectorUpdate { message_id, model: c.detector_model.clone(), key, state, variables, timers }
         };
         check_update(&update)?;
-        Ok(Prepared {
-            entry: update,
-            size: 1,
-        })
+        Ok(Prepared { entry: update, size: 1 })
     }
 }
 
@@ -402,53 +285,21 @@ pub fn map_response(
     output: &aws_sdk_ioteventsdata::operation::batch_update_detector::BatchUpdateDetectorOutput,
     sent: &[&DetectorUpdate],
 ) -> Vec<ItemResult> {
-    let errors = output
-        .batch_update_detector_error_entries()
-        .iter()
-        .map(|e| {
-            (
-                e.message_id(),
-                e.error_code().map(|c| c.as_str()),
-                e.error_message(),
-            )
-        });
-    map_by_id(
-        sent.iter().map(|u| u.message_id.as_str()),
-        errors,
-        classify_item_code,
-    )
+    let errors = output.batch_update_detector_error_entries().iter().map(|e| (e.message_id(), e.error_code().map(|c| c.as_str()), e.error_message()));
+    map_by_id(sent.iter().map(|u| u.message_id.as_str()), errors, classify_item_code)
 }
 
 fn construction(e: impl std::fmt::Display) -> RequestError {
-    RequestError {
-        code: "ConstructionFailure".into(),
-        message: e.to_string(),
-        class: ErrorClass::Permanent,
-    }
+    RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent }
 }
 
 fn to_sdk(u: &DetectorUpdate) -> Result<UpdateDetectorRequest, RequestError> {
-    let mut state = DetectorStateDefinition::builder()
-        .state_name(&u.state)
-        .set_variables(Some(Vec::new()))
-        .set_timers(Some(Vec::new()));
+    let mut state = DetectorStateDefinition::builder().state_name(&u.state).set_variables(Some(Vec::new())).set_timers(Some(Vec::new()));
     for (name, value) in &u.variables {
-        state = state.variables(
-            VariableDefinition::builder()
-                .name(name)
-                .value(value)
-                .build()
-                .map_err(construction)?,
-        );
+        state = state.variables(VariableDefinition::builder().name(name).value(value).build().map_err(construction)?);
     }
     for (name, seconds) in &u.timers {
-        state = state.timers(
-            TimerDefinition::builder()
-                .name(name)
-                .seconds(*seconds)
-                .build()
-                .map_err(construction)?,
-        );
+        state = state.timers(TimerDefinition::builder().name(name).seconds(*seconds).build().map_err(construction)?);
     }
     UpdateDetectorRequest::builder()
         .message_id(&u.message_id)
@@ -466,28 +317,14 @@ impl Destination for IotEventsDetector {
         self.limits
     }
 
-    fn prepare(
-        &self,
-        record: &Record,
-        _purpose: Purpose,
-        out: &mut Vec<Prepared<DetectorUpdate>>,
-    ) -> Result<(), ItemError> {
+    fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<DetectorUpdate>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record)?);
         Ok(())
     }
 
     async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {
-        let detectors = batch
-            .iter()
-            .map(|u| to_sdk(u))
-            .collect::<Result<Vec<_>, _>>()?;
-        let output = self
-            .client
-            .batch_update_detector()
-            .set_detectors(Some(detectors))
-            .send()
-            .await
-            .map_err(from_sdk_error)?;
+        let detectors = batch.iter().map(|u| to_sdk(u)).collect::<Result<Vec<_>, _>>()?;
+        let output = self.client.batch_update_detector().set_detectors(Some(detectors)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }
 }
@@ -525,43 +362,14 @@ pub struct DetectorSummary {
 }
 
 /// `DescribeDetector`; `Ok(None)` when the model or key does not exist.
-pub async fn describe_detector(
-    client: &aws_sdk_ioteventsdata::Client,
-    model: &str,
-    key: &str,
-) -> Result<Option<DetectorView>, RequestError> {
-    match client
-        .describe_detector()
-        .detector_model_name(model)
-        .key_value(key)
-        .send()
-        .await
-    {
+pub async fn describe_detector(client: &aws_sdk_ioteventsdata::Client, model: &str, key: &str) -> Result<Option<DetectorView>, RequestError> {
+    match client.describe_detector().detector_model_name(model).key_value(key).send().await {
         Ok(out) => Ok(out.detector().map(|d| DetectorView {
             detector_model: d.detector_model_name().unwrap_or(model).to_owned(),
             key: d.key_value().unwrap_or(key).to_owned(),
-            state: d
-                .state()
-                .map(|s| s.state_name().to_owned())
-                .unwrap_or_default(),
-            variables: d
-                .state()
-                .map(|s| {
-                    s.variables()
-                        .iter()
-                        .map(|v| (v.name().to_owned(), v.value().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            timers: d
-                .state()
-                .map(|s| {
-                    s.timers()
-                        .iter()
-                        .map(|t| (t.name().to_owned(), t.timestamp().as_secs_f64()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            state: d.state().map(|s| s.state_name().to_owned()).unwrap_or_default(),
+            variables: d.state().map(|s| s.variables().iter().map(|v| (v.name().to_owned(), v.value().to_owned())).collect()).unwrap_or_default(),
+            timers: d.state().map(|s| s.timers().iter().map(|t| (t.name().to_owned(), t.timestamp().as_secs_f64())).collect()).unwrap_or_default(),
             created: d.creation_time().map(|t| t.as_secs_f64()),
             updated: d.last_update_time().map(|t| t.as_secs_f64()),
         })),

@@ -63,19 +63,9 @@ impl KinesisConfig {
             (Some(name), None) => {
                 // Compatible services name streams their own way (Yandex: /ru-central1/<folder>/<db>/<stream>).
                 if self.endpoint_url.is_none() {
-                    check_name(
-                        problems,
-                        &format!("{place}.stream"),
-                        name,
-                        MAX_STREAM_NAME_LEN,
-                        is_name_char,
-                        "[a-zA-Z0-9_.-]+",
-                    );
+                    check_name(problems, &format!("{place}.stream"), name, MAX_STREAM_NAME_LEN, is_name_char, "[a-zA-Z0-9_.-]+");
                 } else if name.is_empty() {
-                    problems.push(Problem {
-                        place: format!("{place}.stream"),
-                        message: "cannot be empty".into(),
-                    });
+                    problems.push(Problem { place: format!("{place}.stream"), message: "cannot be empty".into() });
                 }
             }
             (None, Some(arn)) => {
@@ -86,21 +76,12 @@ impl KinesisConfig {
                     });
                 }
             }
-            _ => problems.push(Problem {
-                place: place.to_owned(),
-                message: "set exactly one of `stream` and `stream_arn`".into(),
-            }),
+            _ => problems.push(Problem { place: place.to_owned(), message: "set exactly one of `stream` and `stream_arn`".into() }),
         }
         if let Some(pointer) = &self.partition_key {
             check_pointer(problems, &format!("{place}.partition_key"), pointer);
         }
-        check_limit(
-            problems,
-            &format!("{place}.max_records"),
-            self.max_records,
-            MAX_RECORDS_PER_REQUEST,
-            "PutRecords",
-        );
+        check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecords");
         check_limit(
             problems,
             &format!("{place}.max_record_bytes"),
@@ -139,9 +120,7 @@ fn is_stream_arn(arn: &str) -> bool {
         && parts[2] == "kinesis"
         && parts[4].len() == 12
         && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("stream/")
-            .is_some_and(|n| !n.is_empty() && !n.contains(char::is_whitespace))
+        && parts[5].strip_prefix("stream/").is_some_and(|n| !n.is_empty() && !n.contains(char::is_whitespace))
         && arn.len() <= 2048
 }
 
@@ -177,54 +156,24 @@ impl Kinesis {
             (Some(arn), _) => Target::Arn(arn.clone()),
             (None, name) => Target::Name(name.clone().unwrap_or_default()),
         };
-        Self {
-            client,
-            target,
-            partition_key: config.partition_key.clone(),
-            limits: config.limits(),
-        }
+        Self { client, target, partition_key: config.partition_key.clone(), limits: config.limits() }
     }
 
     /// The one entry a record becomes: its payload (no copy) and partition key.
-    pub fn prepare_one(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-    ) -> Result<Prepared<KinesisEntry>, ItemError> {
+    pub fn prepare_one(&self, record: &Record, purpose: Purpose) -> Result<Prepared<KinesisEntry>, ItemError> {
         let partition_key = self.partition_key(record, purpose)?;
         let size = record.data.len() + partition_key.len();
-        check_size(
-            size,
-            &self.limits,
-            "PutRecords",
-            "the record with its partition key",
-        )?;
-        Ok(Prepared {
-            entry: KinesisEntry {
-                data: record.data.clone(),
-                partition_key,
-            },
-            size,
-        })
+        check_size(size, &self.limits, "PutRecords", "the record with its partition key")?;
+        Ok(Prepared { entry: KinesisEntry { data: record.data.clone(), partition_key }, size })
     }
 
     fn partition_key(&self, record: &Record, purpose: Purpose) -> Result<String, ItemError> {
         let key = match (&self.partition_key, purpose) {
             (Some(pointer), Purpose::Route) => {
-                let value = record
-                    .json()
-                    .and_then(|v| v.pointer(pointer))
-                    .ok_or_else(|| {
-                        let why = if record.json().is_none() {
-                            "the payload is not JSON"
-                        } else {
-                            "the field is missing"
-                        };
-                        ItemError::permanent(
-                            "PartitionKeyMissing",
-                            format!("partition_key {pointer} cannot be read: {why}"),
-                        )
-                    })?;
+                let value = record.json().and_then(|v| v.pointer(pointer)).ok_or_else(|| {
+                    let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
+                    ItemError::permanent("PartitionKeyMissing", format!("partition_key {pointer} cannot be read: {why}"))
+                })?;
                 match value {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
@@ -232,10 +181,7 @@ impl Kinesis {
                     other => {
                         return Err(ItemError::permanent(
                             "PartitionKeyInvalid",
-                            format!(
-                                "partition_key {pointer} is {}, not a string or number",
-                                json_kind(other)
-                            ),
+                            format!("partition_key {pointer} is {}, not a string or number", json_kind(other)),
                         ))
                     }
                 }
@@ -273,23 +219,14 @@ pub fn classify_item_code(code: &str) -> ErrorClass {
     match code {
         "KMSThrottlingException" => ErrorClass::Transient,
         c if c.starts_with("KMS") => ErrorClass::Permanent,
-        "InvalidArgumentException"
-        | "ResourceNotFoundException"
-        | "AccessDeniedException"
-        | "ValidationException" => ErrorClass::Permanent,
+        "InvalidArgumentException" | "ResourceNotFoundException" | "AccessDeniedException" | "ValidationException" => ErrorClass::Permanent,
         other => classify_code(other).unwrap_or(ErrorClass::Transient),
     }
 }
 
 /// Map a `PutRecords` response to one result per sent record.
-pub fn map_response(
-    output: &aws_sdk_kinesis::operation::put_records::PutRecordsOutput,
-    sent: usize,
-) -> Result<Vec<ItemResult>, RequestError> {
-    let entries = output
-        .records()
-        .iter()
-        .map(|e| (e.error_code(), e.error_message()));
+pub fn map_response(output: &aws_sdk_kinesis::operation::put_records::PutRecordsOutput, sent: usize) -> Result<Vec<ItemResult>, RequestError> {
+    let entries = output.records().iter().map(|e| (e.error_code(), e.error_message()));
     map_positional("PutRecords", sent, entries, classify_item_code)
 }
 
@@ -300,12 +237,7 @@ impl Destination for Kinesis {
         self.limits
     }
 
-    fn prepare(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-        out: &mut Vec<Prepared<KinesisEntry>>,
-    ) -> Result<(), ItemError> {
+    fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<KinesisEntry>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record, purpose)?);
         Ok(())
     }
@@ -313,18 +245,9 @@ impl Destination for Kinesis {
     async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, RequestError> {
         let records = batch
             .iter()
-            .map(|e| {
-                PutRecordsRequestEntry::builder()
-                    .data(Blob::new(e.data.to_vec()))
-                    .partition_key(&e.partition_key)
-                    .build()
-            })
+            .map(|e| PutRecordsRequestEntry::builder().data(Blob::new(e.data.to_vec())).partition_key(&e.partition_key).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError {
-                code: "ConstructionFailure".into(),
-                message: e.to_string(),
-                class: ErrorClass::Permanent,
-            })?;
+            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
         let request = self.client.put_records().set_records(Some(records));
         let request = match &self.target {
             Target::Name(name) => request.stream_name(name),
@@ -354,110 +277,60 @@ mod tests {
             max_request_bytes: None,
             max_in_flight: None,
         };
-        let client = aws_sdk_kinesis::Client::from_conf(
-            aws_sdk_kinesis::Config::builder()
-                .behavior_version_latest()
-                .build(),
-        );
+        let client = aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::Config::builder().behavior_version_latest().build());
         Kinesis::new(client, &config)
     }
 
     fn record(data: &'static str) -> Record {
-        Record::new(
-            RecordId::new("49590"),
-            "kinesis",
-            Bytes::from_static(data.as_bytes()),
-        )
-        .with_key("source-key")
+        Record::new(RecordId::new("49590"), "kinesis", Bytes::from_static(data.as_bytes())).with_key("source-key")
     }
 
     #[test]
     fn partition_key_comes_from_the_pointer_or_the_source_key() {
-        let by_pointer = dest(Some("/deviceId"), None)
-            .prepare_one(&record(r#"{"deviceId":"d-1"}"#), Purpose::Route)
-            .expect("prepared");
+        let by_pointer = dest(Some("/deviceId"), None).prepare_one(&record(r#"{"deviceId":"d-1"}"#), Purpose::Route).expect("prepared");
         assert_eq!(by_pointer.entry.partition_key, "d-1");
         assert_eq!(by_pointer.size, 18 + 3, "size counts the partition key");
-        let numeric = dest(Some("/n"), None)
-            .prepare_one(&record(r#"{"n":42}"#), Purpose::Route)
-            .expect("prepared");
+        let numeric = dest(Some("/n"), None).prepare_one(&record(r#"{"n":42}"#), Purpose::Route).expect("prepared");
         assert_eq!(numeric.entry.partition_key, "42");
-        let default = dest(None, None)
-            .prepare_one(&record("text"), Purpose::Route)
-            .expect("prepared");
+        let default = dest(None, None).prepare_one(&record("text"), Purpose::Route).expect("prepared");
         assert_eq!(default.entry.partition_key, "source-key");
     }
 
     #[test]
     fn dead_letter_envelopes_use_the_source_key_not_the_pointer() {
-        let p = dest(Some("/deviceId"), None)
-            .prepare_one(&record(r#"{"reason":"x"}"#), Purpose::DeadLetter)
-            .expect("prepared");
+        let p = dest(Some("/deviceId"), None).prepare_one(&record(r#"{"reason":"x"}"#), Purpose::DeadLetter).expect("prepared");
         assert_eq!(p.entry.partition_key, "source-key");
     }
 
     #[test]
     fn unreadable_partition_keys_are_permanent_errors_naming_the_pointer() {
-        let err = dest(Some("/deviceId"), None)
-            .prepare_one(&record(r#"{"other":1}"#), Purpose::Route)
-            .unwrap_err();
-        assert_eq!(
-            (err.code.as_str(), err.class),
-            ("PartitionKeyMissing", ErrorClass::Permanent)
-        );
-        assert!(
-            err.message.contains("/deviceId") && err.message.contains("missing"),
-            "{err}"
-        );
-        let err = dest(Some("/deviceId"), None)
-            .prepare_one(&record("not json"), Purpose::Route)
-            .unwrap_err();
+        let err = dest(Some("/deviceId"), None).prepare_one(&record(r#"{"other":1}"#), Purpose::Route).unwrap_err();
+        assert_eq!((err.code.as_str(), err.class), ("PartitionKeyMissing", ErrorClass::Permanent));
+        assert!(err.message.contains("/deviceId") && err.message.contains("missing"), "{err}");
+        let err = dest(Some("/deviceId"), None).prepare_one(&record("not json"), Purpose::Route).unwrap_err();
         assert!(err.message.contains("not JSON"), "{err}");
-        let err = dest(Some("/d"), None)
-            .prepare_one(&record(r#"{"d":{"x":1}}"#), Purpose::Route)
-            .unwrap_err();
+        let err = dest(Some("/d"), None).prepare_one(&record(r#"{"d":{"x":1}}"#), Purpose::Route).unwrap_err();
         assert_eq!(err.code, "PartitionKeyInvalid");
         let long = Box::leak(format!(r#"{{"d":"{}"}}"#, "k".repeat(257)).into_boxed_str());
-        let err = dest(Some("/d"), None)
-            .prepare_one(&record(long), Purpose::Route)
-            .unwrap_err();
+        let err = dest(Some("/d"), None).prepare_one(&record(long), Purpose::Route).unwrap_err();
         assert!(err.message.contains("257 characters"), "{err}");
     }
 
     #[test]
     fn the_record_limit_counts_the_partition_key() {
         // 10 bytes of data + 10 bytes of key ("source-key") = 20 > 19.
-        let err = dest(None, Some(19))
-            .prepare_one(&record("0123456789"), Purpose::Route)
-            .unwrap_err();
+        let err = dest(None, Some(19)).prepare_one(&record("0123456789"), Purpose::Route).unwrap_err();
         assert_eq!(err.code, "RecordTooLarge");
-        assert!(dest(None, Some(20))
-            .prepare_one(&record("0123456789"), Purpose::Route)
-            .is_ok());
+        assert!(dest(None, Some(20)).prepare_one(&record("0123456789"), Purpose::Route).is_ok());
     }
 
     #[test]
     fn failed_records_map_back_by_position() {
         let out = PutRecordsOutput::builder()
             .failed_record_count(1)
-            .records(
-                PutRecordsResultEntry::builder()
-                    .sequence_number("1")
-                    .shard_id("s")
-                    .build(),
-            )
-            .records(
-                PutRecordsResultEntry::builder()
-                    .error_code("ProvisionedThroughputExceededException")
-                    .error_message("slow")
-                    .build(),
-            )
-            .records(
-                PutRecordsResultEntry::builder()
-                    .error_code("KMSAccessDeniedException")
-                    .error_message("no")
-                    .build(),
-            )
+            .records(PutRecordsResultEntry::builder().sequence_number("1").shard_id("s").build())
+            .records(PutRecordsResultEntry::builder().error_code("ProvisionedThroughputExceededException").error_message("slow").build())
+            .records(PutRecordsResultEntry::builder().error_code("KMSAccessDeniedException").error_message("no").build())
             .build()
             .expect("output builds");
         let r = map_response(&out, 3).expect("same length");
@@ -468,15 +341,9 @@ mod tests {
 
     #[test]
     fn stream_arns_are_checked() {
-        assert!(is_stream_arn(
-            "arn:aws:kinesis:eu-west-1:123456789012:stream/telemetry"
-        ));
-        assert!(is_stream_arn(
-            "arn:aws-cn:kinesis:cn-north-1:123456789012:stream/t"
-        ));
+        assert!(is_stream_arn("arn:aws:kinesis:eu-west-1:123456789012:stream/telemetry"));
+        assert!(is_stream_arn("arn:aws-cn:kinesis:cn-north-1:123456789012:stream/t"));
         assert!(!is_stream_arn("arn:aws:kinesis:eu-west-1:1234:stream/t"));
-        assert!(!is_stream_arn(
-            "arn:aws:firehose:eu-west-1:123456789012:deliverystream/t"
-        ));
+        assert!(!is_stream_arn("arn:aws:firehose:eu-west-1:123456789012:deliverystream/t"));
     }
 }

@@ -53,12 +53,7 @@ pub trait Destination: Send + Sync {
     /// value) and push them to `out`. Pure. An `Err` is permanent: the record
     /// breaks a rule of this API and none of its entries is sent (the caller
     /// discards anything pushed before the error).
-    fn prepare(
-        &self,
-        record: &Record,
-        purpose: Purpose,
-        out: &mut Vec<Prepared<Self::Entry>>,
-    ) -> Result<(), ItemError>;
+    fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<Self::Entry>>) -> Result<(), ItemError>;
 
     /// Group items into requests. The default packs by count and bytes with
     /// [`crate::pack::pack`]; destinations whose requests have more structure
@@ -71,10 +66,7 @@ pub trait Destination: Send + Sync {
 
     /// Send one request. `Ok` holds exactly one result per entry, in order;
     /// `Err` means the whole request failed and every entry shares the error.
-    fn send(
-        &self,
-        batch: &[&Self::Entry],
-    ) -> impl Future<Output = Result<Vec<ItemResult>, RequestError>> + Send;
+    fn send(&self, batch: &[&Self::Entry]) -> impl Future<Output = Result<Vec<ItemResult>, RequestError>> + Send;
 }
 
 /// Map a positional per-entry response (`RequestResponses[i]`, `Records[i]`)
@@ -87,19 +79,12 @@ pub(crate) fn map_positional<'a>(
     classify: fn(&str) -> ErrorClass,
 ) -> Result<Vec<ItemResult>, RequestError> {
     if entries.len() != sent {
-        return Err(RequestError::bad_response(format!(
-            "{api} answered {} entries for {sent} sent",
-            entries.len()
-        )));
+        return Err(RequestError::bad_response(format!("{api} answered {} entries for {sent} sent", entries.len())));
     }
     Ok(entries
         .map(|(code, message)| match code {
             None => Ok(()),
-            Some(code) => Err(ItemError {
-                code: code.to_owned(),
-                message: message.unwrap_or_default().to_owned(),
-                class: classify(code),
-            }),
+            Some(code) => Err(ItemError { code: code.to_owned(), message: message.unwrap_or_default().to_owned(), class: classify(code) }),
         })
         .collect())
 }
@@ -113,17 +98,10 @@ pub(crate) fn message_id(id: &crate::record::RecordId, max_len: usize) -> String
         Some(sub) => format!("{}-{sub}", id.source_id),
         None => id.source_id.clone(),
     };
-    if !text.is_empty()
-        && text.len() <= max_len
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if !text.is_empty() && text.len() <= max_len && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return text;
     }
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     format!("h{hash:016x}")
 }
 
@@ -134,40 +112,22 @@ pub(crate) fn map_by_id<'a>(
     errors: impl Iterator<Item = (Option<&'a str>, Option<&'a str>, Option<&'a str>)>,
     classify: fn(&str) -> ErrorClass,
 ) -> Vec<ItemResult> {
-    let errors: std::collections::HashMap<&str, (&str, &str)> = errors
-        .filter_map(|(id, code, message)| {
-            Some((
-                id?,
-                (code.unwrap_or("UnknownError"), message.unwrap_or_default()),
-            ))
-        })
-        .collect();
+    let errors: std::collections::HashMap<&str, (&str, &str)> =
+        errors.filter_map(|(id, code, message)| Some((id?, (code.unwrap_or("UnknownError"), message.unwrap_or_default())))).collect();
     sent_ids
         .map(|id| match errors.get(id) {
             None => Ok(()),
-            Some((code, message)) => Err(ItemError {
-                code: (*code).to_owned(),
-                message: (*message).to_owned(),
-                class: classify(code),
-            }),
+            Some((code, message)) => Err(ItemError { code: (*code).to_owned(), message: (*message).to_owned(), class: classify(code) }),
         })
         .collect()
 }
 
 /// Reject a record whose prepared size exceeds the destination's item limit.
-pub(crate) fn check_size(
-    size: usize,
-    limits: &Limits,
-    api: &str,
-    what: &str,
-) -> Result<(), ItemError> {
+pub(crate) fn check_size(size: usize, limits: &Limits, api: &str, what: &str) -> Result<(), ItemError> {
     if size > limits.max_item_bytes {
         return Err(ItemError::permanent(
             "RecordTooLarge",
-            format!(
-                "{what} is {size} bytes, above the {api} limit of {} bytes",
-                limits.max_item_bytes
-            ),
+            format!("{what} is {size} bytes, above the {api} limit of {} bytes", limits.max_item_bytes),
         ));
     }
     Ok(())
@@ -207,24 +167,12 @@ impl AnyDestination {
         deadline: tokio::time::Instant,
     ) -> (Vec<ItemOutcome>, crate::deliver::SendStats) {
         match self {
-            AnyDestination::Firehose(d) => {
-                prepare_and_deliver(d, records, purpose, policy, deadline).await
-            }
-            AnyDestination::Kinesis(d) => {
-                prepare_and_deliver(d, records, purpose, policy, deadline).await
-            }
-            AnyDestination::IotAnalytics(d) => {
-                prepare_and_deliver(d, records, purpose, policy, deadline).await
-            }
-            AnyDestination::IotEvents(d) => {
-                prepare_and_deliver(d, records, purpose, policy, deadline).await
-            }
-            AnyDestination::IotEventsDetector(d) => {
-                prepare_and_deliver(d, records, purpose, policy, deadline).await
-            }
-            AnyDestination::Sitewise(d) => {
-                prepare_and_deliver(d, records, purpose, policy, deadline).await
-            }
+            AnyDestination::Firehose(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
+            AnyDestination::Kinesis(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
+            AnyDestination::IotAnalytics(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
+            AnyDestination::IotEvents(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
+            AnyDestination::IotEventsDetector(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
+            AnyDestination::Sitewise(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
         }
     }
 

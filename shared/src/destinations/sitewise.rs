@@ -19,9 +19,7 @@ use crate::config::{check_pointer, Problem};
 use crate::error::{from_sdk_error, ErrorClass, ItemError, RequestError};
 use crate::pack::Limits;
 use crate::record::Record;
-use aws_sdk_iotsitewise::types::{
-    AssetPropertyValue, PutAssetPropertyValueEntry, Quality, TimeInNanos, Variant,
-};
+use aws_sdk_iotsitewise::types::{AssetPropertyValue, PutAssetPropertyValueEntry, Quality, TimeInNanos, Variant};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde::Deserialize;
@@ -118,15 +116,10 @@ fn parse_template(t: &str) -> Result<Vec<Part>, String> {
         if open > 0 {
             parts.push(Part::Lit(rest[..open].to_owned()));
         }
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("`{t}` has a `{{` without `}}`"))?
-            + open;
+        let close = rest[open..].find('}').ok_or_else(|| format!("`{t}` has a `{{` without `}}`"))? + open;
         let pointer = &rest[open + 1..close];
         if !pointer.starts_with('/') {
-            return Err(format!(
-                "`{{{pointer}}}` in `{t}` is not a JSON Pointer (write {{/field}})"
-            ));
+            return Err(format!("`{{{pointer}}}` in `{t}` is not a JSON Pointer (write {{/field}})"));
         }
         parts.push(Part::Ptr(pointer.to_owned()));
         rest = &rest[close + 1..];
@@ -142,48 +135,27 @@ fn parse_template(t: &str) -> Result<Vec<Part>, String> {
 
 impl SitewiseConfig {
     pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
-        let mut bad = |field: String, message: String| {
-            problems.push(Problem {
-                place: format!("{place}.{field}"),
-                message,
-            })
-        };
+        let mut bad = |field: String, message: String| problems.push(Problem { place: format!("{place}.{field}"), message });
         if !self.passthrough && self.properties.is_empty() {
-            bad(
-                "properties".into(),
-                "list at least one property (or set passthrough: true)".into(),
-            );
+            bad("properties".into(), "list at least one property (or set passthrough: true)".into());
         }
         for (i, p) in self.properties.iter().enumerate() {
             let here = format!("properties[{i}]");
             match (&p.alias, &p.asset_id, &p.property_id) {
                 (Some(_), None, None) | (None, Some(_), Some(_)) => {}
-                _ => bad(
-                    here.clone(),
-                    "name the property by `alias`, or by `asset_id` and `property_id`".into(),
-                ),
+                _ => bad(here.clone(), "name the property by `alias`, or by `asset_id` and `property_id`".into()),
             }
-            for (field, t) in [
-                ("alias", &p.alias),
-                ("asset_id", &p.asset_id),
-                ("property_id", &p.property_id),
-            ] {
+            for (field, t) in [("alias", &p.alias), ("asset_id", &p.asset_id), ("property_id", &p.property_id)] {
                 if let Some(Err(m)) = t.as_deref().map(parse_template) {
                     bad(format!("{here}.{field}"), m);
                 }
             }
             if !p.value.starts_with('/') {
-                bad(
-                    format!("{here}.value"),
-                    format!("`{}` is not a JSON Pointer (like /temperature)", p.value),
-                );
+                bad(format!("{here}.value"), format!("`{}` is not a JSON Pointer (like /temperature)", p.value));
             }
             if let Some(q) = &p.quality {
                 if !q.starts_with('/') && !matches!(q.as_str(), "GOOD" | "BAD" | "UNCERTAIN") {
-                    bad(
-                        format!("{here}.quality"),
-                        format!("`{q}` is not GOOD, BAD, UNCERTAIN or a JSON Pointer"),
-                    );
+                    bad(format!("{here}.quality"), format!("`{q}` is not GOOD, BAD, UNCERTAIN or a JSON Pointer"));
                 }
             }
         }
@@ -196,11 +168,7 @@ impl SitewiseConfig {
 
     /// The limits (the real packing is by entries; see the module docs).
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_items: MAX_ENTRIES_PER_REQUEST * MAX_VALUES_PER_ENTRY,
-            max_item_bytes: usize::MAX / 2,
-            max_request_bytes: usize::MAX / 2,
-        }
+        Limits { max_items: MAX_ENTRIES_PER_REQUEST * MAX_VALUES_PER_ENTRY, max_item_bytes: usize::MAX / 2, max_request_bytes: usize::MAX / 2 }
     }
 }
 
@@ -257,10 +225,7 @@ pub struct SitewiseValue {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// (seconds, nanos) from a JSON timestamp: numbers by magnitude (seconds,
@@ -278,15 +243,10 @@ pub fn parse_timestamp(v: &Value) -> Option<(i64, i32)> {
                 Some((i.div_euclid(div), (i.rem_euclid(div) * scale) as i32))
             } else {
                 let f = n.as_f64()?;
-                Some((
-                    f.floor() as i64,
-                    ((f - f.floor()) * 1e9).round().min(999_999_999.0) as i32,
-                ))
+                Some((f.floor() as i64, ((f - f.floor()) * 1e9).round().min(999_999_999.0) as i32))
             }
         }
-        Value::String(s) => DateTime::from_str(s, Format::DateTime)
-            .ok()
-            .map(|d| (d.secs(), d.subsec_nanos() as i32)),
+        Value::String(s) => DateTime::from_str(s, Format::DateTime).ok().map(|d| (d.secs(), d.subsec_nanos() as i32)),
         _ => None,
     }
 }
@@ -303,72 +263,47 @@ fn quality(q: &str) -> Option<&'static str> {
 /// Check one value against SiteWise's rules; the error names the property and the rule.
 pub fn check_value(v: &SitewiseValue, now: i64) -> Result<(), ItemError> {
     let label = v.property.label();
-    if label.is_empty()
-        || label.chars().count() > MAX_ALIAS_CHARS
-        || label.chars().any(char::is_control)
-    {
-        return Err(ItemError::permanent("InvalidProperty", format!("property `{label}`: aliases are 1-{MAX_ALIAS_CHARS} characters with no control characters")));
+    if label.is_empty() || label.chars().count() > MAX_ALIAS_CHARS || label.chars().any(char::is_control) {
+        return Err(ItemError::permanent(
+            "InvalidProperty",
+            format!("property `{label}`: aliases are 1-{MAX_ALIAS_CHARS} characters with no control characters"),
+        ));
     }
     match &v.value {
         SitewiseVariant::Double(d) if !d.is_nan() && d.abs() > MAX_DOUBLE => {
-            return Err(ItemError::permanent(
-                "ValueOutOfRange",
-                format!("property `{label}`: double {d} is outside ±1e10"),
-            ));
+            return Err(ItemError::permanent("ValueOutOfRange", format!("property `{label}`: double {d} is outside ±1e10")));
         }
-        SitewiseVariant::String(s)
-            if s.chars().count() > MAX_STRING_CHARS || s.chars().any(|c| c.is_control()) =>
-        {
-            return Err(ItemError::permanent("InvalidValue", format!("property `{label}`: strings are at most {MAX_STRING_CHARS} characters with no control characters")));
+        SitewiseVariant::String(s) if s.chars().count() > MAX_STRING_CHARS || s.chars().any(|c| c.is_control()) => {
+            return Err(ItemError::permanent(
+                "InvalidValue",
+                format!("property `{label}`: strings are at most {MAX_STRING_CHARS} characters with no control characters"),
+            ));
         }
         _ => {}
     }
     if !(0..=999_999_999).contains(&v.nanos) {
-        return Err(ItemError::permanent(
-            "InvalidTimestamp",
-            format!(
-                "property `{label}`: offsetInNanos {} is outside 0-999999999",
-                v.nanos
-            ),
-        ));
+        return Err(ItemError::permanent("InvalidTimestamp", format!("property `{label}`: offsetInNanos {} is outside 0-999999999", v.nanos)));
     }
     if v.seconds < now - MAX_PAST_SECS || v.seconds > now + MAX_FUTURE_SECS {
-        let when = DateTime::from_secs(v.seconds)
-            .fmt(Format::DateTime)
-            .unwrap_or_else(|_| v.seconds.to_string());
+        let when = DateTime::from_secs(v.seconds).fmt(Format::DateTime).unwrap_or_else(|_| v.seconds.to_string());
         return Err(ItemError::permanent(
             "TimestampOutOfRange",
-            format!(
-                "property `{label}`: timestamp {when} is outside [now - 7 days, now + 10 minutes]"
-            ),
+            format!("property `{label}`: timestamp {when} is outside [now - 7 days, now + 10 minutes]"),
         ));
     }
     Ok(())
 }
 
-fn variant_from(
-    value: &Value,
-    ty: Option<ValueType>,
-    label: &str,
-) -> Result<SitewiseVariant, ItemError> {
-    let wrong = |want: &str| {
-        ItemError::permanent(
-            "InvalidValue",
-            format!("property `{label}`: {value} is not {want}"),
-        )
-    };
+fn variant_from(value: &Value, ty: Option<ValueType>, label: &str) -> Result<SitewiseVariant, ItemError> {
+    let wrong = |want: &str| ItemError::permanent("InvalidValue", format!("property `{label}`: {value} is not {want}"));
     Ok(match (ty, value) {
-        (Some(ValueType::Double) | None, Value::Number(n)) => {
-            SitewiseVariant::Double(n.as_f64().ok_or_else(|| wrong("a double"))?)
-        }
+        (Some(ValueType::Double) | None, Value::Number(n)) => SitewiseVariant::Double(n.as_f64().ok_or_else(|| wrong("a double"))?),
         (Some(ValueType::Integer), Value::Number(n)) => {
             let i = n.as_i64().ok_or_else(|| wrong("an integer"))?;
-            SitewiseVariant::Integer(i32::try_from(i).map_err(|_| {
-                ItemError::permanent(
-                    "ValueOutOfRange",
-                    format!("property `{label}`: integer {i} is outside 32 bits"),
-                )
-            })?)
+            SitewiseVariant::Integer(
+                i32::try_from(i)
+                    .map_err(|_| ItemError::permanent("ValueOutOfRange", format!("property `{label}`: integer {i} is outside 32 bits")))?,
+            )
         }
         (Some(ValueType::String) | None, Value::String(s)) => SitewiseVariant::String(s.clone()),
         (Some(ValueType::String), other) => SitewiseVariant::String(other.to_string()),
@@ -394,16 +329,9 @@ impl Sitewise {
         let templates = config
             .properties
             .iter()
-            .map(|p| {
-                [&p.alias, &p.asset_id, &p.property_id]
-                    .map(|t| t.as_deref().and_then(|t| parse_template(t).ok()))
-            })
+            .map(|p| [&p.alias, &p.asset_id, &p.property_id].map(|t| t.as_deref().and_then(|t| parse_template(t).ok())))
             .collect();
-        Self {
-            client,
-            config: config.clone(),
-            templates,
-        }
+        Self { client, config: config.clone(), templates }
     }
 
     fn render(parts: &[Part], record: &Record, what: &str) -> Result<String, ItemError> {
@@ -414,12 +342,7 @@ impl Sitewise {
                 Part::Ptr(p) => match record.json().and_then(|v| v.pointer(p)) {
                     Some(Value::String(s)) => out.push_str(s),
                     Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
-                    _ => {
-                        return Err(ItemError::permanent(
-                            "PropertyUnresolved",
-                            format!("{what}: {p} cannot be read from the record as text"),
-                        ))
-                    }
+                    _ => return Err(ItemError::permanent("PropertyUnresolved", format!("{what}: {p} cannot be read from the record as text"))),
                 },
             }
         }
@@ -431,73 +354,44 @@ impl Sitewise {
         if self.config.passthrough {
             return passthrough_values(record, now);
         }
-        let default_time = record.arrival_ms.map_or((now, 0), |ms| {
-            (
-                ms.div_euclid(1000),
-                (ms.rem_euclid(1000) * 1_000_000) as i32,
-            )
-        });
+        let default_time = record.arrival_ms.map_or((now, 0), |ms| (ms.div_euclid(1000), (ms.rem_euclid(1000) * 1_000_000) as i32));
         let mut out = Vec::with_capacity(self.config.properties.len());
         for (mapping, [alias, asset, prop]) in self.config.properties.iter().zip(&self.templates) {
             let property = match (alias, asset, prop) {
                 (Some(a), _, _) => PropertyRef::Alias(Self::render(a, record, "alias")?),
-                (None, Some(a), Some(p)) => PropertyRef::Ids {
-                    asset: Self::render(a, record, "asset_id")?,
-                    property: Self::render(p, record, "property_id")?,
-                },
-                _ => {
-                    return Err(ItemError::permanent(
-                        "InvalidProperty",
-                        "the property mapping has no alias or ids",
-                    ))
+                (None, Some(a), Some(p)) => {
+                    PropertyRef::Ids { asset: Self::render(a, record, "asset_id")?, property: Self::render(p, record, "property_id")? }
                 }
+                _ => return Err(ItemError::permanent("InvalidProperty", "the property mapping has no alias or ids")),
             };
             let label = property.label();
-            let raw = record
-                .json()
-                .and_then(|v| v.pointer(&mapping.value))
-                .filter(|v| !v.is_null())
-                .ok_or_else(|| {
-                    ItemError::permanent(
-                        "MissingValue",
-                        format!(
-                            "property `{label}`: value {} is missing from the record",
-                            mapping.value
-                        ),
-                    )
-                })?;
+            let raw = record.json().and_then(|v| v.pointer(&mapping.value)).filter(|v| !v.is_null()).ok_or_else(|| {
+                ItemError::permanent("MissingValue", format!("property `{label}`: value {} is missing from the record", mapping.value))
+            })?;
             let value = variant_from(raw, mapping.value_type, &label)?;
             let (seconds, nanos) = match &mapping.timestamp {
                 None => default_time,
                 Some(p) => {
-                    let v = record.json().and_then(|v| v.pointer(p)).ok_or_else(|| {
-                        ItemError::permanent(
-                            "TimestampMissing",
-                            format!("property `{label}`: timestamp {p} is missing"),
-                        )
-                    })?;
-                    parse_timestamp(v).ok_or_else(|| ItemError::permanent("TimestampInvalid", format!("property `{label}`: timestamp {p} is {v}, not epoch time or RFC 3339")))?
+                    let v = record
+                        .json()
+                        .and_then(|v| v.pointer(p))
+                        .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("property `{label}`: timestamp {p} is missing")))?;
+                    parse_timestamp(v).ok_or_else(|| {
+                        ItemError::permanent("TimestampInvalid", format!("property `{label}`: timestamp {p} is {v}, not epoch time or RFC 3339"))
+                    })?
                 }
             };
             let quality = match mapping.quality.as_deref() {
                 None => "GOOD",
                 Some(p) if p.starts_with('/') => {
-                    let q = record
-                        .json()
-                        .and_then(|v| v.pointer(p))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    quality(q).ok_or_else(|| ItemError::permanent("InvalidQuality", format!("property `{label}`: quality {p} is `{q}`, not GOOD, BAD or UNCERTAIN")))?
+                    let q = record.json().and_then(|v| v.pointer(p)).and_then(Value::as_str).unwrap_or_default();
+                    quality(q).ok_or_else(|| {
+                        ItemError::permanent("InvalidQuality", format!("property `{label}`: quality {p} is `{q}`, not GOOD, BAD or UNCERTAIN"))
+                    })?
                 }
                 Some(constant) => quality(constant).unwrap_or("GOOD"),
             };
-            let v = SitewiseValue {
-                property,
-                value,
-                seconds,
-                nanos,
-                quality,
-            };
+            let v = SitewiseValue { property, value, seconds, nanos, quality };
             check_value(&v, now)?;
             out.push(v);
         }
@@ -507,16 +401,12 @@ impl Sitewise {
 
 fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, ItemError> {
     let invalid = |m: String| ItemError::permanent("InvalidEntry", m);
-    let json = record
-        .json()
-        .ok_or_else(|| invalid("passthrough needs JSON entries; the payload is not JSON".into()))?;
+    let json = record.json().ok_or_else(|| invalid("passthrough needs JSON entries; the payload is not JSON".into()))?;
     let entries = json
         .get("entries")
         .unwrap_or(json)
         .as_array()
-        .ok_or_else(|| {
-            invalid("passthrough needs an array of entries, or {\"entries\": [...]}".into())
-        })?;
+        .ok_or_else(|| invalid("passthrough needs an array of entries, or {\"entries\": [...]}".into()))?;
     let mut out = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let property = match (
@@ -525,60 +415,33 @@ fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, I
             e.get("propertyId").and_then(Value::as_str),
         ) {
             (Some(a), _, _) => PropertyRef::Alias(a.to_owned()),
-            (None, Some(a), Some(p)) => PropertyRef::Ids {
-                asset: a.to_owned(),
-                property: p.to_owned(),
-            },
-            _ => {
-                return Err(invalid(format!(
-                    "entries[{i}] has no propertyAlias, or assetId and propertyId"
-                )))
-            }
+            (None, Some(a), Some(p)) => PropertyRef::Ids { asset: a.to_owned(), property: p.to_owned() },
+            _ => return Err(invalid(format!("entries[{i}] has no propertyAlias, or assetId and propertyId"))),
         };
         let label = property.label();
-        for (j, pv) in e
-            .get("propertyValues")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .enumerate()
-        {
-            let variant = pv
-                .get("value")
-                .and_then(Value::as_object)
-                .ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}] has no value")))?;
+        for (j, pv) in e.get("propertyValues").and_then(Value::as_array).map_or(&[][..], Vec::as_slice).iter().enumerate() {
+            let variant =
+                pv.get("value").and_then(Value::as_object).ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}] has no value")))?;
             let value = match variant.iter().next() {
                 Some((k, v)) if k == "doubleValue" => variant_from(v, Some(ValueType::Double), &label)?,
                 Some((k, v)) if k == "integerValue" => variant_from(v, Some(ValueType::Integer), &label)?,
                 Some((k, Value::String(s))) if k == "stringValue" => SitewiseVariant::String(s.clone()),
                 Some((k, Value::Bool(b))) if k == "booleanValue" => SitewiseVariant::Boolean(*b),
-                _ => return Err(invalid(format!("entries[{i}].propertyValues[{j}].value must hold one of doubleValue, integerValue, stringValue, booleanValue"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "entries[{i}].propertyValues[{j}].value must hold one of doubleValue, integerValue, stringValue, booleanValue"
+                    )))
+                }
             };
             let seconds = pv
                 .pointer("/timestamp/timeInSeconds")
                 .and_then(Value::as_i64)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "entries[{i}].propertyValues[{j}] has no timestamp.timeInSeconds"
-                    ))
-                })?;
-            let nanos = pv
-                .pointer("/timestamp/offsetInNanos")
-                .and_then(Value::as_i64)
-                .unwrap_or(0) as i32;
+                .ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}] has no timestamp.timeInSeconds")))?;
+            let nanos = pv.pointer("/timestamp/offsetInNanos").and_then(Value::as_i64).unwrap_or(0) as i32;
             let q = pv.get("quality").and_then(Value::as_str).unwrap_or("GOOD");
-            let quality = quality(q).ok_or_else(|| {
-                invalid(format!(
-                    "entries[{i}].propertyValues[{j}].quality `{q}` is not GOOD, BAD or UNCERTAIN"
-                ))
-            })?;
-            let v = SitewiseValue {
-                property: property.clone(),
-                value,
-                seconds,
-                nanos,
-                quality,
-            };
+            let quality =
+                quality(q).ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}].quality `{q}` is not GOOD, BAD or UNCERTAIN")))?;
+            let v = SitewiseValue { property: property.clone(), value, seconds, nanos, quality };
             check_value(&v, now)?;
             out.push(v);
         }
@@ -600,11 +463,7 @@ pub fn group_entries<'a>(values: impl Iterator<Item = &'a SitewiseValue>) -> Vec
     for (i, v) in values.enumerate() {
         let stamp = (v.seconds, v.nanos);
         let candidates = open.entry(v.property.label()).or_default();
-        match candidates
-            .iter()
-            .copied()
-            .find(|&e| entries[e].len() < MAX_VALUES_PER_ENTRY && !stamps[e].contains(&stamp))
-        {
+        match candidates.iter().copied().find(|&e| entries[e].len() < MAX_VALUES_PER_ENTRY && !stamps[e].contains(&stamp)) {
             Some(e) => {
                 entries[e].push(i);
                 stamps[e].push(stamp);
@@ -652,33 +511,26 @@ pub fn map_response(
             .strip_prefix('e')
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|k| entries.get(k))
-            .ok_or_else(|| {
-                RequestError::bad_response(format!(
-                    "errorEntries names entry `{id}`, which was not sent"
-                ))
-            })?;
+            .ok_or_else(|| RequestError::bad_response(format!("errorEntries names entry `{id}`, which was not sent")))?;
         let mut named = vec![false; entry.len()];
         for error in error_entry.errors() {
             let code = error.error_code().as_str();
             for ts in error.timestamps() {
                 let stamp = (ts.time_in_seconds(), ts.offset_in_nanos().unwrap_or(0));
-                if let Some(pos) = entry
-                    .iter()
-                    .position(|&i| (batch[i].seconds, batch[i].nanos) == stamp)
-                {
+                if let Some(pos) = entry.iter().position(|&i| (batch[i].seconds, batch[i].nanos) == stamp) {
                     named[pos] = true;
-                    results[entry[pos]] = Err(ItemError {
-                        code: code.to_owned(),
-                        message: error.error_message().to_owned(),
-                        class: classify_item_code(code),
-                    });
+                    results[entry[pos]] =
+                        Err(ItemError { code: code.to_owned(), message: error.error_message().to_owned(), class: classify_item_code(code) });
                 }
             }
         }
         if !partial {
             for (pos, &i) in entry.iter().enumerate() {
                 if !named[pos] {
-                    results[i] = Err(ItemError::transient("EntryNotIngested", "another value of the same entry failed and enablePartialEntryProcessing is false"));
+                    results[i] = Err(ItemError::transient(
+                        "EntryNotIngested",
+                        "another value of the same entry failed and enablePartialEntryProcessing is false",
+                    ));
                 }
             }
         }
@@ -686,10 +538,7 @@ pub fn map_response(
     Ok(results)
 }
 
-fn to_sdk(
-    entry_id: String,
-    values: &[&SitewiseValue],
-) -> Result<PutAssetPropertyValueEntry, RequestError> {
+fn to_sdk(entry_id: String, values: &[&SitewiseValue]) -> Result<PutAssetPropertyValueEntry, RequestError> {
     let construction = |e: aws_smithy_types::error::operation::BuildError| RequestError {
         code: "ConstructionFailure".into(),
         message: e.to_string(),
@@ -708,18 +557,8 @@ fn to_sdk(
             SitewiseVariant::Boolean(b) => Variant::builder().boolean_value(*b),
         }
         .build();
-        let ts = TimeInNanos::builder()
-            .time_in_seconds(v.seconds)
-            .offset_in_nanos(v.nanos)
-            .build()
-            .map_err(construction)?;
-        entry = entry.property_values(
-            AssetPropertyValue::builder()
-                .value(variant)
-                .timestamp(ts)
-                .quality(Quality::from(v.quality))
-                .build(),
-        );
+        let ts = TimeInNanos::builder().time_in_seconds(v.seconds).offset_in_nanos(v.nanos).build().map_err(construction)?;
+        entry = entry.property_values(AssetPropertyValue::builder().value(variant).timestamp(ts).quality(Quality::from(v.quality)).build());
     }
     entry.build().map_err(construction)
 }
@@ -731,25 +570,13 @@ impl Destination for Sitewise {
         self.config.limits()
     }
 
-    fn prepare(
-        &self,
-        record: &Record,
-        _purpose: Purpose,
-        out: &mut Vec<Prepared<SitewiseValue>>,
-    ) -> Result<(), ItemError> {
-        out.extend(
-            self.values(record, now_secs())?
-                .into_iter()
-                .map(|entry| Prepared { entry, size: 1 }),
-        );
+    fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<SitewiseValue>>) -> Result<(), ItemError> {
+        out.extend(self.values(record, now_secs())?.into_iter().map(|entry| Prepared { entry, size: 1 }));
         Ok(())
     }
 
     fn pack(&self, items: &[&Prepared<SitewiseValue>]) -> Vec<Vec<usize>> {
-        group_entries(items.iter().map(|p| &p.entry))
-            .chunks(MAX_ENTRIES_PER_REQUEST)
-            .map(|c| c.concat())
-            .collect()
+        group_entries(items.iter().map(|p| &p.entry)).chunks(MAX_ENTRIES_PER_REQUEST).map(|c| c.concat()).collect()
     }
 
     async fn send(&self, batch: &[&SitewiseValue]) -> Result<Vec<ItemResult>, RequestError> {
@@ -757,12 +584,7 @@ impl Destination for Sitewise {
         let sdk_entries = entries
             .iter()
             .enumerate()
-            .map(|(k, idx)| {
-                to_sdk(
-                    format!("e{k}"),
-                    &idx.iter().map(|&i| batch[i]).collect::<Vec<_>>(),
-                )
-            })
+            .map(|(k, idx)| to_sdk(format!("e{k}"), &idx.iter().map(|&i| batch[i]).collect::<Vec<_>>()))
             .collect::<Result<Vec<_>, _>>()?;
         let output = self
             .client
@@ -772,12 +594,7 @@ impl Destination for Sitewise {
             .send()
             .await
             .map_err(from_sdk_error)?;
-        map_response(
-            &output,
-            batch,
-            &entries,
-            self.config.enable_partial_entry_processing,
-        )
+        map_response(&output, batch, &entries, self.config.enable_partial_entry_processing)
     }
 }
 

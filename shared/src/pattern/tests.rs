@@ -7,35 +7,22 @@ use std::sync::Arc;
 fn record(data: &str) -> Record {
     let mut attrs = Map::new();
     attrs.insert("shard_id".into(), json!("shardId-000000000001"));
-    Record::new(RecordId::new("1"), "kinesis", Bytes::from(data.to_owned()))
-        .with_key("device-7")
-        .with_attributes(Arc::new(attrs))
+    Record::new(RecordId::new("1"), "kinesis", Bytes::from(data.to_owned())).with_key("device-7").with_attributes(Arc::new(attrs))
 }
 
 fn matches(pattern: Value, data: &str) -> bool {
-    Pattern::compile(&pattern)
-        .expect("test pattern compiles")
-        .matches(&record(data))
+    Pattern::compile(&pattern).expect("test pattern compiles").matches(&record(data))
 }
 
 #[test]
 fn exact_values_of_every_json_type() {
     assert!(matches(json!({"data": {"s": ["a"]}}), r#"{"s":"a"}"#));
     assert!(!matches(json!({"data": {"s": ["a"]}}), r#"{"s":"b"}"#));
-    assert!(
-        matches(json!({"data": {"n": [300]}}), r#"{"n":3.0e2}"#),
-        "numbers compare by value"
-    );
+    assert!(matches(json!({"data": {"n": [300]}}), r#"{"n":3.0e2}"#), "numbers compare by value");
     assert!(matches(json!({"data": {"b": [true]}}), r#"{"b":true}"#));
-    assert!(
-        !matches(json!({"data": {"b": [true]}}), r#"{"b":"true"}"#),
-        "no type coercion"
-    );
+    assert!(!matches(json!({"data": {"b": [true]}}), r#"{"b":"true"}"#), "no type coercion");
     assert!(matches(json!({"data": {"z": [null]}}), r#"{"z":null}"#));
-    assert!(
-        !matches(json!({"data": {"z": [null]}}), r#"{}"#),
-        "null does not match a missing field"
-    );
+    assert!(!matches(json!({"data": {"z": [null]}}), r#"{}"#), "null does not match a missing field");
 }
 
 #[test]
@@ -54,86 +41,32 @@ fn fields_are_anded() {
 
 #[test]
 fn prefix_and_suffix_with_and_without_case() {
-    assert!(matches(
-        json!({"data": {"s": [{"prefix": "tem"}]}}),
-        r#"{"s":"temp"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"prefix": "tem"}]}}),
-        r#"{"s":"TEMP"}"#
-    ));
-    assert!(matches(
-        json!({"data": {"s": [{"prefix": {"equals-ignore-case": "tem"}}]}}),
-        r#"{"s":"TEMP"}"#
-    ));
-    assert!(matches(
-        json!({"data": {"s": [{"suffix": ".png"}]}}),
-        r#"{"s":"a.png"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"suffix": ".png"}]}}),
-        r#"{"s":"a.jpg"}"#
-    ));
-    assert!(matches(
-        json!({"data": {"s": [{"suffix": {"equals-ignore-case": ".PNG"}}]}}),
-        r#"{"s":"a.png"}"#
-    ));
-    assert!(
-        !matches(json!({"data": {"n": [{"prefix": "1"}]}}), r#"{"n":12}"#),
-        "prefix applies to strings only"
-    );
+    assert!(matches(json!({"data": {"s": [{"prefix": "tem"}]}}), r#"{"s":"temp"}"#));
+    assert!(!matches(json!({"data": {"s": [{"prefix": "tem"}]}}), r#"{"s":"TEMP"}"#));
+    assert!(matches(json!({"data": {"s": [{"prefix": {"equals-ignore-case": "tem"}}]}}), r#"{"s":"TEMP"}"#));
+    assert!(matches(json!({"data": {"s": [{"suffix": ".png"}]}}), r#"{"s":"a.png"}"#));
+    assert!(!matches(json!({"data": {"s": [{"suffix": ".png"}]}}), r#"{"s":"a.jpg"}"#));
+    assert!(matches(json!({"data": {"s": [{"suffix": {"equals-ignore-case": ".PNG"}}]}}), r#"{"s":"a.png"}"#));
+    assert!(!matches(json!({"data": {"n": [{"prefix": "1"}]}}), r#"{"n":12}"#), "prefix applies to strings only");
 }
 
 #[test]
 fn equals_ignore_case_and_wildcard() {
-    assert!(matches(
-        json!({"data": {"s": [{"equals-ignore-case": "alarm"}]}}),
-        r#"{"s":"ALARM"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"equals-ignore-case": "alarm"}]}}),
-        r#"{"s":"alarms"}"#
-    ));
-    assert!(matches(
-        json!({"data": {"s": [{"wildcard": "plant/*/temp"}]}}),
-        r#"{"s":"plant/7/temp"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"wildcard": "plant/*/temp"}]}}),
-        r#"{"s":"plant/7/pressure"}"#
-    ));
+    assert!(matches(json!({"data": {"s": [{"equals-ignore-case": "alarm"}]}}), r#"{"s":"ALARM"}"#));
+    assert!(!matches(json!({"data": {"s": [{"equals-ignore-case": "alarm"}]}}), r#"{"s":"alarms"}"#));
+    assert!(matches(json!({"data": {"s": [{"wildcard": "plant/*/temp"}]}}), r#"{"s":"plant/7/temp"}"#));
+    assert!(!matches(json!({"data": {"s": [{"wildcard": "plant/*/temp"}]}}), r#"{"s":"plant/7/pressure"}"#));
 }
 
 #[test]
 fn anything_but_values_prefix_suffix_and_case() {
-    assert!(matches(
-        json!({"data": {"s": [{"anything-but": ["a", "b"]}]}}),
-        r#"{"s":"c"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"anything-but": ["a", "b"]}]}}),
-        r#"{"s":"a"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"n": [{"anything-but": 5}]}}),
-        r#"{"n":5.0}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"anything-but": {"prefix": "int"}}]}}),
-        r#"{"s":"internal"}"#
-    ));
-    assert!(matches(
-        json!({"data": {"s": [{"anything-but": {"suffix": ".tmp"}}]}}),
-        r#"{"s":"a.txt"}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"s": [{"anything-but": {"equals-ignore-case": ["X"]}}]}}),
-        r#"{"s":"x"}"#
-    ));
-    assert!(
-        !matches(json!({"data": {"s": [{"anything-but": ["a"]}]}}), r#"{}"#),
-        "anything-but needs the field"
-    );
+    assert!(matches(json!({"data": {"s": [{"anything-but": ["a", "b"]}]}}), r#"{"s":"c"}"#));
+    assert!(!matches(json!({"data": {"s": [{"anything-but": ["a", "b"]}]}}), r#"{"s":"a"}"#));
+    assert!(!matches(json!({"data": {"n": [{"anything-but": 5}]}}), r#"{"n":5.0}"#));
+    assert!(!matches(json!({"data": {"s": [{"anything-but": {"prefix": "int"}}]}}), r#"{"s":"internal"}"#));
+    assert!(matches(json!({"data": {"s": [{"anything-but": {"suffix": ".tmp"}}]}}), r#"{"s":"a.txt"}"#));
+    assert!(!matches(json!({"data": {"s": [{"anything-but": {"equals-ignore-case": ["X"]}}]}}), r#"{"s":"x"}"#));
+    assert!(!matches(json!({"data": {"s": [{"anything-but": ["a"]}]}}), r#"{}"#), "anything-but needs the field");
 }
 
 #[test]
@@ -141,53 +74,26 @@ fn numeric_ranges() {
     let hot = json!({"data": {"t": [{"numeric": [">", 50]}]}});
     assert!(matches(hot.clone(), r#"{"t":50.5}"#));
     assert!(!matches(hot.clone(), r#"{"t":50}"#));
-    assert!(
-        !matches(hot, r#"{"t":"60"}"#),
-        "numeric applies to numbers only"
-    );
+    assert!(!matches(hot, r#"{"t":"60"}"#), "numeric applies to numbers only");
     let band = json!({"data": {"t": [{"numeric": [">=", 0, "<", 10]}]}});
     assert!(matches(band.clone(), r#"{"t":0}"#));
     assert!(!matches(band, r#"{"t":10}"#));
-    assert!(matches(
-        json!({"data": {"t": [{"numeric": ["=", 3]}]}}),
-        r#"{"t":3.0}"#
-    ));
+    assert!(matches(json!({"data": {"t": [{"numeric": ["=", 3]}]}}), r#"{"t":3.0}"#));
 }
 
 #[test]
 fn exists_true_and_false() {
-    assert!(matches(
-        json!({"data": {"a": [{"exists": true}]}}),
-        r#"{"a":0}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"a": [{"exists": true}]}}),
-        r#"{"b":0}"#
-    ));
-    assert!(matches(
-        json!({"data": {"a": [{"exists": false}]}}),
-        r#"{"b":0}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"a": [{"exists": false}]}}),
-        r#"{"a":0}"#
-    ));
+    assert!(matches(json!({"data": {"a": [{"exists": true}]}}), r#"{"a":0}"#));
+    assert!(!matches(json!({"data": {"a": [{"exists": true}]}}), r#"{"b":0}"#));
+    assert!(matches(json!({"data": {"a": [{"exists": false}]}}), r#"{"b":0}"#));
+    assert!(!matches(json!({"data": {"a": [{"exists": false}]}}), r#"{"a":0}"#));
 }
 
 #[test]
 fn arrays_in_the_record_match_when_any_element_does() {
-    assert!(matches(
-        json!({"data": {"tags": ["hot"]}}),
-        r#"{"tags":["cold","hot"]}"#
-    ));
-    assert!(!matches(
-        json!({"data": {"tags": ["hot"]}}),
-        r#"{"tags":["cold"]}"#
-    ));
-    assert!(matches(
-        json!({"data": {"r": {"v": [{"numeric": [">", 5]}]}}}),
-        r#"{"r":[{"v":1},{"v":9}]}"#
-    ));
+    assert!(matches(json!({"data": {"tags": ["hot"]}}), r#"{"tags":["cold","hot"]}"#));
+    assert!(!matches(json!({"data": {"tags": ["hot"]}}), r#"{"tags":["cold"]}"#));
+    assert!(matches(json!({"data": {"r": {"v": [{"numeric": [">", 5]}]}}}), r#"{"r":[{"v":1},{"v":9}]}"#));
 }
 
 #[test]
@@ -201,10 +107,7 @@ fn nested_objects_and_missing_parents() {
 #[test]
 fn or_at_top_and_nested_levels() {
     let p = json!({"$or": [{"data": {"a": [1]}}, {"key": ["device-7"]}]});
-    assert!(
-        matches(p.clone(), r#"{"a":2}"#),
-        "second alternative via key"
-    );
+    assert!(matches(p.clone(), r#"{"a":2}"#), "second alternative via key");
     let q = json!({"data": {"$or": [{"a": [1]}, {"b": [2]}]}});
     assert!(matches(q.clone(), r#"{"b":2}"#));
     assert!(!matches(q, r#"{"a":2,"b":3}"#));
@@ -214,19 +117,13 @@ fn or_at_top_and_nested_levels() {
 fn source_key_and_attributes_are_visible() {
     assert!(matches(json!({"source": ["kinesis"]}), "{}"));
     assert!(matches(json!({"key": [{"prefix": "device-"}]}), "{}"));
-    assert!(matches(
-        json!({"attributes": {"shard_id": [{"suffix": "01"}]}}),
-        "{}"
-    ));
+    assert!(matches(json!({"attributes": {"shard_id": [{"suffix": "01"}]}}), "{}"));
     assert!(!matches(json!({"source": ["sqs"]}), "{}"));
 }
 
 #[test]
 fn non_json_payloads_have_no_data_fields() {
-    assert!(!matches(
-        json!({"data": {"a": [{"exists": true}]}}),
-        "plain text"
-    ));
+    assert!(!matches(json!({"data": {"a": [{"exists": true}]}}), "plain text"));
     assert!(matches(json!({"data": [{"exists": false}]}), "plain text"));
     assert!(matches(json!({"source": ["kinesis"]}), "plain text"));
 }
@@ -249,10 +146,6 @@ fn compile_errors_name_the_place_and_the_rule() {
 
 #[test]
 fn reads_data_only_when_a_data_field_is_named() {
-    assert!(Pattern::compile(&json!({"data": {"a": [1]}}))
-        .unwrap()
-        .reads_data());
-    assert!(!Pattern::compile(&json!({"key": ["k"]}))
-        .unwrap()
-        .reads_data());
+    assert!(Pattern::compile(&json!({"data": {"a": [1]}})).unwrap().reads_data());
+    assert!(!Pattern::compile(&json!({"key": ["k"]})).unwrap().reads_data());
 }

@@ -40,62 +40,29 @@ pub fn decode(event: KinesisEvent) -> Vec<Record> {
         .records
         .into_iter()
         .map(|r| {
-            let shard_id = r
-                .event_id
-                .as_deref()
-                .and_then(|id| id.split_once(':'))
-                .map(|(shard, _)| shard);
+            let shard_id = r.event_id.as_deref().and_then(|id| id.split_once(':')).map(|(shard, _)| shard);
             let attributes = match &shared {
-                Some(a)
-                    if same_attributes(
-                        a,
-                        r.event_source_arn.as_deref(),
-                        r.aws_region.as_deref(),
-                        shard_id,
-                    ) =>
-                {
-                    Arc::clone(a)
-                }
+                Some(a) if same_attributes(a, r.event_source_arn.as_deref(), r.aws_region.as_deref(), shard_id) => Arc::clone(a),
                 _ => {
                     let mut m = Map::new();
-                    m.insert(
-                        "event_source_arn".into(),
-                        r.event_source_arn
-                            .clone()
-                            .map_or(Value::Null, Value::String),
-                    );
-                    m.insert(
-                        "aws_region".into(),
-                        r.aws_region.clone().map_or(Value::Null, Value::String),
-                    );
-                    m.insert(
-                        "shard_id".into(),
-                        shard_id.map_or(Value::Null, |s| Value::String(s.to_owned())),
-                    );
+                    m.insert("event_source_arn".into(), r.event_source_arn.clone().map_or(Value::Null, Value::String));
+                    m.insert("aws_region".into(), r.aws_region.clone().map_or(Value::Null, Value::String));
+                    m.insert("shard_id".into(), shard_id.map_or(Value::Null, |s| Value::String(s.to_owned())));
                     let a = Arc::new(m);
                     shared = Some(Arc::clone(&a));
                     a
                 }
             };
             let k = r.kinesis;
-            Record::new(
-                RecordId::new(k.sequence_number),
-                SOURCE,
-                Bytes::from(k.data.0),
-            )
-            .with_key(k.partition_key)
-            .with_arrival_ms(k.approximate_arrival_timestamp.0.timestamp_millis())
-            .with_attributes(attributes)
+            Record::new(RecordId::new(k.sequence_number), SOURCE, Bytes::from(k.data.0))
+                .with_key(k.partition_key)
+                .with_arrival_ms(k.approximate_arrival_timestamp.0.timestamp_millis())
+                .with_attributes(attributes)
         })
         .collect()
 }
 
-fn same_attributes(
-    a: &Map<String, Value>,
-    arn: Option<&str>,
-    region: Option<&str>,
-    shard: Option<&str>,
-) -> bool {
+fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&str>, shard: Option<&str>) -> bool {
     a.get("event_source_arn").and_then(Value::as_str) == arn
         && a.get("aws_region").and_then(Value::as_str) == region
         && a.get("shard_id").and_then(Value::as_str) == shard
@@ -103,22 +70,14 @@ fn same_attributes(
 
 /// The partial batch response: every failed record's sequence number, once,
 /// in batch order; empty when all succeeded. Never a null or empty identifier.
-pub fn respond(
-    records: &[Record],
-    report: &Report,
-) -> Result<KinesisEventResponse, KinesisHandlerError> {
+pub fn respond(records: &[Record], report: &Report) -> Result<KinesisEventResponse, KinesisHandlerError> {
     let mut response = KinesisEventResponse::default();
     for index in report.failed() {
         let id = &records[index].id.source_id;
         if id.is_empty() {
             return Err(KinesisHandlerError::Unreportable { index });
         }
-        if response
-            .batch_item_failures
-            .last()
-            .and_then(|f| f.item_identifier.as_deref())
-            == Some(id.as_str())
-        {
+        if response.batch_item_failures.last().and_then(|f| f.item_identifier.as_deref()) == Some(id.as_str()) {
             continue; // KPL sub-records of one parent share its sequence number
         }
         let mut failure = KinesisBatchItemFailure::default();
@@ -140,29 +99,15 @@ pub struct Invocation {
 }
 
 /// Decode, route and deliver, respond; keep the records and the report.
-pub async fn invoke(
-    fanout: &Fanout,
-    event: KinesisEvent,
-    lambda_deadline: SystemTime,
-) -> Invocation {
+pub async fn invoke(fanout: &Fanout, event: KinesisEvent, lambda_deadline: SystemTime) -> Invocation {
     let records = decode(event);
-    let report = fanout
-        .process(&records, fanout.stop_at(lambda_deadline))
-        .await;
+    let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
-    Invocation {
-        records,
-        report,
-        response,
-    }
+    Invocation { records, report, response }
 }
 
 /// The Kinesis function's handler: decode, route and deliver, respond.
-pub async fn handle(
-    fanout: &Fanout,
-    event: KinesisEvent,
-    lambda_deadline: SystemTime,
-) -> Result<KinesisEventResponse, KinesisHandlerError> {
+pub async fn handle(fanout: &Fanout, event: KinesisEvent, lambda_deadline: SystemTime) -> Result<KinesisEventResponse, KinesisHandlerError> {
     invoke(fanout, event, lambda_deadline).await.response
 }
 

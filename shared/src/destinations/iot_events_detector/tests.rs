@@ -10,31 +10,19 @@ fn config(yaml: &str) -> DetectorConfig {
 }
 
 fn dest(yaml: &str) -> IotEventsDetector {
-    let client = aws_sdk_ioteventsdata::Client::from_conf(
-        aws_sdk_ioteventsdata::Config::builder()
-            .behavior_version_latest()
-            .build(),
-    );
+    let client = aws_sdk_ioteventsdata::Client::from_conf(aws_sdk_ioteventsdata::Config::builder().behavior_version_latest().build());
     IotEventsDetector::new(client, &config(yaml))
 }
 
 fn record(data: &str) -> Record {
-    Record::new(
-        RecordId::new("4959"),
-        "kinesis",
-        Bytes::from(data.to_owned()),
-    )
+    Record::new(RecordId::new("4959"), "kinesis", Bytes::from(data.to_owned()))
 }
 
 const MAPPED: &str = "detector_model: pump\nkey: /deviceId\nstate: /status\nvariables: { temperature: /t, site: /meta/site }\ntimers: { cooldown: 60, recheck: /recheck }\n";
 
 #[test]
 fn a_record_becomes_a_detector_update_by_the_mapping() {
-    let p = dest(MAPPED)
-        .prepare_one(&record(
-            r#"{"deviceId":"p-1","status":"Hot","t":97.5,"meta":{"site":"a"},"recheck":30}"#,
-        ))
-        .expect("mapped");
+    let p = dest(MAPPED).prepare_one(&record(r#"{"deviceId":"p-1","status":"Hot","t":97.5,"meta":{"site":"a"},"recheck":30}"#)).expect("mapped");
     assert_eq!(
         p.entry,
         DetectorUpdate {
@@ -42,49 +30,25 @@ fn a_record_becomes_a_detector_update_by_the_mapping() {
             model: "pump".into(),
             key: "p-1".into(),
             state: "Hot".into(),
-            variables: vec![
-                ("site".into(), "a".into()),
-                ("temperature".into(), "97.5".into())
-            ],
+            variables: vec![("site".into(), "a".into()), ("temperature".into(), "97.5".into())],
             timers: vec![("cooldown".into(), 60), ("recheck".into(), 30)],
         }
     );
-    let constant = dest("detector_model: pump\nkey: /deviceId\nstate: Normal\n")
-        .prepare_one(&record(r#"{"deviceId":"p-2"}"#))
-        .expect("mapped");
+    let constant = dest("detector_model: pump\nkey: /deviceId\nstate: Normal\n").prepare_one(&record(r#"{"deviceId":"p-2"}"#)).expect("mapped");
     assert_eq!(constant.entry.state, "Normal");
 }
 
 #[test]
 fn broken_rules_are_permanent_failures_naming_the_field() {
     let d = dest(MAPPED);
-    let err = d
-        .prepare_one(&record(
-            r#"{"deviceId":"p 1","status":"Hot","t":1,"meta":{"site":"a"},"recheck":1}"#,
-        ))
-        .unwrap_err();
+    let err = d.prepare_one(&record(r#"{"deviceId":"p 1","status":"Hot","t":1,"meta":{"site":"a"},"recheck":1}"#)).unwrap_err();
     assert!(err.message.contains("keyValue `p 1`"), "{err}");
-    let err = d
-        .prepare_one(&record(
-            r#"{"deviceId":"p1","status":"Hot","meta":{"site":"a"},"recheck":1}"#,
-        ))
-        .unwrap_err();
+    let err = d.prepare_one(&record(r#"{"deviceId":"p1","status":"Hot","meta":{"site":"a"},"recheck":1}"#)).unwrap_err();
     assert_eq!(err.code, "FieldMissing");
     assert!(err.message.contains("variable `temperature` /t"), "{err}");
-    let long = format!(
-        r#"{{"deviceId":"p1","status":"Hot","t":"{}","meta":{{"site":"a"}},"recheck":1}}"#,
-        "x".repeat(1025)
-    );
-    assert!(d
-        .prepare_one(&record(&long))
-        .unwrap_err()
-        .message
-        .contains("1025 characters"));
-    let err = d
-        .prepare_one(&record(
-            r#"{"deviceId":"p1","status":"Hot","t":1,"meta":{"site":"a"},"recheck":-5}"#,
-        ))
-        .unwrap_err();
+    let long = format!(r#"{{"deviceId":"p1","status":"Hot","t":"{}","meta":{{"site":"a"}},"recheck":1}}"#, "x".repeat(1025));
+    assert!(d.prepare_one(&record(&long)).unwrap_err().message.contains("1025 characters"));
+    let err = d.prepare_one(&record(r#"{"deviceId":"p1","status":"Hot","t":1,"meta":{"site":"a"},"recheck":-5}"#)).unwrap_err();
     assert!(err.message.contains("timer `recheck`"), "{err}");
 }
 
@@ -93,78 +57,37 @@ fn passthrough_takes_the_api_item_shape() {
     let d = dest("detector_model: pump\npassthrough: true\n");
     let item = r#"{"keyValue":"p-9","state":{"stateName":"Idle","variables":[{"name":"rpm","value":"0"}],"timers":[{"name":"t1","seconds":5}]}}"#;
     let u = d.prepare_one(&record(item)).expect("passthrough").entry;
-    assert_eq!(
-        (u.model.as_str(), u.key.as_str(), u.state.as_str()),
-        ("pump", "p-9", "Idle")
-    );
-    assert_eq!(
-        (u.variables, u.timers),
-        (vec![("rpm".into(), "0".into())], vec![("t1".into(), 5)])
-    );
-    assert!(d
-        .prepare_one(&record(r#"{"state":{"stateName":"x"}}"#))
-        .unwrap_err()
-        .message
-        .contains("no keyValue"));
+    assert_eq!((u.model.as_str(), u.key.as_str(), u.state.as_str()), ("pump", "p-9", "Idle"));
+    assert_eq!((u.variables, u.timers), (vec![("rpm".into(), "0".into())], vec![("t1".into(), 5)]));
+    assert!(d.prepare_one(&record(r#"{"state":{"stateName":"x"}}"#)).unwrap_err().message.contains("no keyValue"));
 }
 
 #[test]
 fn config_validation_names_bad_names_and_missing_fields() {
     let mut problems = Vec::new();
-    config("detector_model: 'pump model'\nvariables: { 1x: /a }\ntimers: { t: -1 }\n")
-        .validate("destinations.d", &mut problems);
+    config("detector_model: 'pump model'\nvariables: { 1x: /a }\ntimers: { t: -1 }\n").validate("destinations.d", &mut problems);
     let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
     assert_eq!(
         places,
-        [
-            "destinations.d.detector_model",
-            "destinations.d.key",
-            "destinations.d.state",
-            "destinations.d.variables.1x",
-            "destinations.d.timers.t"
-        ]
+        ["destinations.d.detector_model", "destinations.d.key", "destinations.d.state", "destinations.d.variables.1x", "destinations.d.timers.t"]
     );
 }
 
 #[tokio::test]
 async fn list_detectors_follows_next_token_to_the_end() {
     let summary = |k: &str| {
-        SdkSummary::builder()
-            .detector_model_name("pump")
-            .key_value(k)
-            .state(DetectorStateSummary::builder().state_name("Idle").build())
-            .build()
+        SdkSummary::builder().detector_model_name("pump").key_value(k).state(DetectorStateSummary::builder().state_name("Idle").build()).build()
     };
-    let rule =
-        mock!(aws_sdk_ioteventsdata::Client::list_detectors).then_compute_output(move |input| {
-            match input.next_token() {
-                None => ListDetectorsOutput::builder()
-                    .detector_summaries(summary("a"))
-                    .detector_summaries(summary("b"))
-                    .next_token("t1")
-                    .build(),
-                Some("t1") => ListDetectorsOutput::builder()
-                    .detector_summaries(summary("c"))
-                    .build(),
-                Some(other) => panic!("unexpected token {other}"),
-            }
-        });
+    let rule = mock!(aws_sdk_ioteventsdata::Client::list_detectors).then_compute_output(move |input| match input.next_token() {
+        None => ListDetectorsOutput::builder().detector_summaries(summary("a")).detector_summaries(summary("b")).next_token("t1").build(),
+        Some("t1") => ListDetectorsOutput::builder().detector_summaries(summary("c")).build(),
+        Some(other) => panic!("unexpected token {other}"),
+    });
     let client = mock_client!(aws_sdk_ioteventsdata, RuleMode::MatchAny, &[&rule]);
-    let all = list_detectors(&client, "pump", Some("Idle"), Some(2))
-        .await
-        .expect("listed");
-    assert_eq!(
-        all.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
-        ["a", "b", "c"]
-    );
+    let all = list_detectors(&client, "pump", Some("Idle"), Some(2)).await.expect("listed");
+    assert_eq!(all.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
     assert_eq!(rule.num_calls(), 2);
-    let err = list_detectors(&client, "pump", None, Some(251))
-        .await
-        .unwrap_err();
+    let err = list_detectors(&client, "pump", None, Some(251)).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent);
-    assert_eq!(
-        rule.num_calls(),
-        2,
-        "an out-of-range maxResults is refused before any call"
-    );
+    assert_eq!(rule.num_calls(), 2, "an out-of-range maxResults is refused before any call");
 }

@@ -1,13 +1,8 @@
 use super::*;
 use crate::deliver::{deliver, ItemOutcome, RetryPolicy};
 use crate::record::RecordId;
-use aws_sdk_iotsitewise::operation::batch_put_asset_property_value::{
-    BatchPutAssetPropertyValueInput, BatchPutAssetPropertyValueOutput,
-};
-use aws_sdk_iotsitewise::types::{
-    BatchPutAssetPropertyError, BatchPutAssetPropertyErrorEntry,
-    BatchPutAssetPropertyValueErrorCode,
-};
+use aws_sdk_iotsitewise::operation::batch_put_asset_property_value::{BatchPutAssetPropertyValueInput, BatchPutAssetPropertyValueOutput};
+use aws_sdk_iotsitewise::types::{BatchPutAssetPropertyError, BatchPutAssetPropertyErrorEntry, BatchPutAssetPropertyValueErrorCode};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -15,36 +10,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn client() -> aws_sdk_iotsitewise::Client {
-    aws_sdk_iotsitewise::Client::from_conf(
-        aws_sdk_iotsitewise::Config::builder()
-            .behavior_version_latest()
-            .build(),
-    )
+    aws_sdk_iotsitewise::Client::from_conf(aws_sdk_iotsitewise::Config::builder().behavior_version_latest().build())
 }
 
 fn dest(yaml: &str) -> Sitewise {
-    Sitewise::new(
-        client(),
-        &serde_yaml::from_str(yaml).expect("sitewise config"),
-    )
+    Sitewise::new(client(), &serde_yaml::from_str(yaml).expect("sitewise config"))
 }
 
 const NOW: i64 = 1_800_000_000;
 
 fn record(data: &str) -> Record {
-    Record::new(
-        RecordId::new("4959"),
-        "kinesis",
-        Bytes::from(data.to_owned()),
-    )
-    .with_arrival_ms(NOW * 1000 - 5_000)
+    Record::new(RecordId::new("4959"), "kinesis", Bytes::from(data.to_owned())).with_arrival_ms(NOW * 1000 - 5_000)
 }
 
 const TWO: &str = "properties:\n  - { alias: '/plant/{/site}/{/deviceId}/temperature', value: /temperature }\n  - { alias: '/plant/{/site}/{/deviceId}/pressure', value: /pressure, type: integer, quality: /q }\n";
 
 #[test]
 fn a_record_yields_one_value_per_property() {
-    let values = dest(TWO).values(&record(r#"{"site":"a","deviceId":"d-1","temperature":57.5,"pressure":1012,"q":"UNCERTAIN"}"#), NOW).expect("valid");
+    let values =
+        dest(TWO).values(&record(r#"{"site":"a","deviceId":"d-1","temperature":57.5,"pressure":1012,"q":"UNCERTAIN"}"#), NOW).expect("valid");
     assert_eq!(
         values,
         vec![
@@ -68,38 +52,17 @@ fn a_record_yields_one_value_per_property() {
 
 #[test]
 fn timestamps_by_magnitude_or_rfc3339() {
-    assert_eq!(
-        parse_timestamp(&serde_json::json!(1_800_000_000)),
-        Some((1_800_000_000, 0))
-    );
-    assert_eq!(
-        parse_timestamp(&serde_json::json!(1_800_000_000_123i64)),
-        Some((1_800_000_000, 123_000_000))
-    );
-    assert_eq!(
-        parse_timestamp(&serde_json::json!(1_800_000_000_123_456i64)),
-        Some((1_800_000_000, 123_456_000))
-    );
-    assert_eq!(
-        parse_timestamp(&serde_json::json!(1_800_000_000_123_456_789i64)),
-        Some((1_800_000_000, 123_456_789))
-    );
-    assert_eq!(
-        parse_timestamp(&serde_json::json!(1_800_000_000.25)),
-        Some((1_800_000_000, 250_000_000))
-    );
-    assert_eq!(
-        parse_timestamp(&serde_json::json!("2027-01-15T08:00:00.5Z")),
-        Some((1_800_000_000, 500_000_000))
-    );
+    assert_eq!(parse_timestamp(&serde_json::json!(1_800_000_000)), Some((1_800_000_000, 0)));
+    assert_eq!(parse_timestamp(&serde_json::json!(1_800_000_000_123i64)), Some((1_800_000_000, 123_000_000)));
+    assert_eq!(parse_timestamp(&serde_json::json!(1_800_000_000_123_456i64)), Some((1_800_000_000, 123_456_000)));
+    assert_eq!(parse_timestamp(&serde_json::json!(1_800_000_000_123_456_789i64)), Some((1_800_000_000, 123_456_789)));
+    assert_eq!(parse_timestamp(&serde_json::json!(1_800_000_000.25)), Some((1_800_000_000, 250_000_000)));
+    assert_eq!(parse_timestamp(&serde_json::json!("2027-01-15T08:00:00.5Z")), Some((1_800_000_000, 500_000_000)));
     assert_eq!(parse_timestamp(&serde_json::json!("soon")), None);
 }
 
 fn one(yaml_value: &str, payload: &str) -> Result<Vec<SitewiseValue>, ItemError> {
-    dest(&format!(
-        "properties:\n  - {{ alias: /p/x, value: /v{yaml_value} }}\n"
-    ))
-    .values(&record(payload), NOW)
+    dest(&format!("properties:\n  - {{ alias: /p/x, value: /v{yaml_value} }}\n")).values(&record(payload), NOW)
 }
 
 #[test]
@@ -107,69 +70,21 @@ fn every_value_rule_is_a_permanent_error_naming_the_property_and_rule() {
     let cases = [
         ("", r#"{}"#, "MissingValue", "value /v is missing"),
         ("", r#"{"v": 2e10}"#, "ValueOutOfRange", "outside ±1e10"),
-        (
-            ", type: integer",
-            r#"{"v": 3000000000}"#,
-            "ValueOutOfRange",
-            "outside 32 bits",
-        ),
-        (
-            ", type: integer",
-            r#"{"v": 1.5}"#,
-            "InvalidValue",
-            "not an integer",
-        ),
-        (
-            "",
-            r#"{"v": "bell\u0007"}"#,
-            "InvalidValue",
-            "no control characters",
-        ),
-        (
-            "",
-            &format!(r#"{{"v": "{}"}}"#, "x".repeat(1025)),
-            "InvalidValue",
-            "at most 1024",
-        ),
-        (
-            ", timestamp: /t",
-            &format!(r#"{{"v": 1, "t": {}}}"#, NOW - 8 * 86_400),
-            "TimestampOutOfRange",
-            "now - 7 days",
-        ),
-        (
-            ", timestamp: /t",
-            &format!(r#"{{"v": 1, "t": {}}}"#, NOW + 601),
-            "TimestampOutOfRange",
-            "now + 10 minutes",
-        ),
-        (
-            ", quality: /q",
-            r#"{"v": 1, "q": "OK"}"#,
-            "InvalidQuality",
-            "not GOOD, BAD or UNCERTAIN",
-        ),
+        (", type: integer", r#"{"v": 3000000000}"#, "ValueOutOfRange", "outside 32 bits"),
+        (", type: integer", r#"{"v": 1.5}"#, "InvalidValue", "not an integer"),
+        ("", r#"{"v": "bell\u0007"}"#, "InvalidValue", "no control characters"),
+        ("", &format!(r#"{{"v": "{}"}}"#, "x".repeat(1025)), "InvalidValue", "at most 1024"),
+        (", timestamp: /t", &format!(r#"{{"v": 1, "t": {}}}"#, NOW - 8 * 86_400), "TimestampOutOfRange", "now - 7 days"),
+        (", timestamp: /t", &format!(r#"{{"v": 1, "t": {}}}"#, NOW + 601), "TimestampOutOfRange", "now + 10 minutes"),
+        (", quality: /q", r#"{"v": 1, "q": "OK"}"#, "InvalidQuality", "not GOOD, BAD or UNCERTAIN"),
     ];
     for (mapping, payload, code, rule) in cases {
         let err = one(mapping, payload).unwrap_err();
-        assert_eq!(
-            (err.code.as_str(), err.class),
-            (code, ErrorClass::Permanent),
-            "{payload}: {err}"
-        );
-        assert!(
-            err.message.contains("property `/p/x`") && err.message.contains(rule),
-            "{payload}: {err}"
-        );
+        assert_eq!((err.code.as_str(), err.class), (code, ErrorClass::Permanent), "{payload}: {err}");
+        assert!(err.message.contains("property `/p/x`") && err.message.contains(rule), "{payload}: {err}");
     }
-    assert!(one(
-        ", timestamp: /t",
-        &format!(r#"{{"v": 1, "t": {}}}"#, NOW + 599)
-    )
-    .is_ok());
-    let err = dest(TWO)
-        .values(&record(r#"{"temperature": 1, "pressure": 2}"#), NOW)
-        .unwrap_err();
+    assert!(one(", timestamp: /t", &format!(r#"{{"v": 1, "t": {}}}"#, NOW + 599)).is_ok());
+    let err = dest(TWO).values(&record(r#"{"temperature": 1, "pressure": 2}"#), NOW).unwrap_err();
     assert_eq!(err.code, "PropertyUnresolved");
 }
 
@@ -182,21 +97,11 @@ fn passthrough_takes_the_api_entries_shape() {
     let values = d.values(&record(&payload), NOW).expect("valid");
     assert_eq!(values.len(), 2);
     assert_eq!(values[1].value, SitewiseVariant::Boolean(true));
-    assert!(d
-        .values(&record(r#"[{"propertyValues":[]}]"#), NOW)
-        .unwrap_err()
-        .message
-        .contains("no propertyAlias"));
+    assert!(d.values(&record(r#"[{"propertyValues":[]}]"#), NOW).unwrap_err().message.contains("no propertyAlias"));
 }
 
 fn value(property: &str, seconds: i64) -> SitewiseValue {
-    SitewiseValue {
-        property: PropertyRef::Alias(property.into()),
-        value: SitewiseVariant::Double(1.0),
-        seconds,
-        nanos: 0,
-        quality: "GOOD",
-    }
+    SitewiseValue { property: PropertyRef::Alias(property.into()), value: SitewiseVariant::Double(1.0), seconds, nanos: 0, quality: "GOOD" }
 }
 
 proptest! {
@@ -238,154 +143,62 @@ proptest! {
     }
 }
 
-fn error_output(
-    entry: &str,
-    code: BatchPutAssetPropertyValueErrorCode,
-    stamps: &[i64],
-) -> BatchPutAssetPropertyValueOutput {
-    let mut error = BatchPutAssetPropertyError::builder()
-        .error_code(code)
-        .error_message("mocked");
+fn error_output(entry: &str, code: BatchPutAssetPropertyValueErrorCode, stamps: &[i64]) -> BatchPutAssetPropertyValueOutput {
+    let mut error = BatchPutAssetPropertyError::builder().error_code(code).error_message("mocked");
     for s in stamps {
-        error = error.timestamps(
-            TimeInNanos::builder()
-                .time_in_seconds(*s)
-                .offset_in_nanos(0)
-                .build()
-                .unwrap(),
-        );
+        error = error.timestamps(TimeInNanos::builder().time_in_seconds(*s).offset_in_nanos(0).build().unwrap());
     }
     BatchPutAssetPropertyValueOutput::builder()
-        .error_entries(
-            BatchPutAssetPropertyErrorEntry::builder()
-                .entry_id(entry)
-                .errors(error.build().unwrap())
-                .build()
-                .unwrap(),
-        )
+        .error_entries(BatchPutAssetPropertyErrorEntry::builder().entry_id(entry).errors(error.build().unwrap()).build().unwrap())
         .build()
         .unwrap()
 }
 
 #[test]
 fn errors_map_back_through_entry_ids_and_timestamps() {
-    let values = [
-        value("/a", NOW),
-        value("/a", NOW - 1),
-        value("/b", NOW),
-        value("/b", NOW - 1),
-    ];
+    let values = [value("/a", NOW), value("/a", NOW - 1), value("/b", NOW), value("/b", NOW - 1)];
     let batch: Vec<&SitewiseValue> = values.iter().collect();
     let entries = group_entries(batch.iter().copied());
     assert_eq!(entries, vec![vec![0, 1], vec![2, 3]]);
-    let out = error_output(
-        "e1",
-        BatchPutAssetPropertyValueErrorCode::TimestampOutOfRangeException,
-        &[NOW - 1],
-    );
+    let out = error_output("e1", BatchPutAssetPropertyValueErrorCode::TimestampOutOfRangeException, &[NOW - 1]);
     let partial = map_response(&out, &batch, &entries, true).expect("mapped");
     assert!(partial[0].is_ok() && partial[1].is_ok() && partial[2].is_ok());
-    assert_eq!(
-        partial[3].as_ref().unwrap_err().code,
-        "TimestampOutOfRangeException"
-    );
-    assert_eq!(
-        partial[3].as_ref().unwrap_err().class,
-        ErrorClass::Permanent
-    );
+    assert_eq!(partial[3].as_ref().unwrap_err().code, "TimestampOutOfRangeException");
+    assert_eq!(partial[3].as_ref().unwrap_err().class, ErrorClass::Permanent);
     let whole = map_response(&out, &batch, &entries, false).expect("mapped");
     assert!(whole[0].is_ok() && whole[1].is_ok());
     assert_eq!(whole[2].as_ref().unwrap_err().code, "EntryNotIngested");
-    assert_eq!(
-        whole[2].as_ref().unwrap_err().class,
-        ErrorClass::Transient,
-        "resent without the bad value, it succeeds"
-    );
+    assert_eq!(whole[2].as_ref().unwrap_err().class, ErrorClass::Transient, "resent without the bad value, it succeeds");
     assert!(
-        map_response(
-            &error_output(
-                "e7",
-                BatchPutAssetPropertyValueErrorCode::ThrottlingException,
-                &[NOW]
-            ),
-            &batch,
-            &entries,
-            true
-        )
-        .is_err(),
+        map_response(&error_output("e7", BatchPutAssetPropertyValueErrorCode::ThrottlingException, &[NOW]), &batch, &entries, true).is_err(),
         "an unknown entry id is a bad response"
     );
-    assert_eq!(
-        classify_item_code("ConflictingOperationException"),
-        ErrorClass::Transient
-    );
-    assert_eq!(
-        classify_item_code("ResourceNotFoundException"),
-        ErrorClass::Permanent
-    );
+    assert_eq!(classify_item_code("ConflictingOperationException"), ErrorClass::Transient);
+    assert_eq!(classify_item_code("ResourceNotFoundException"), ErrorClass::Permanent);
 }
 
 #[tokio::test]
 async fn only_the_throttled_values_are_resent() {
     let sent: Arc<Mutex<Vec<Vec<i64>>>> = Arc::default();
     let log = Arc::clone(&sent);
-    let rule = mock!(aws_sdk_iotsitewise::Client::batch_put_asset_property_value)
-        .then_compute_output(move |input: &BatchPutAssetPropertyValueInput| {
-            let stamps: Vec<i64> = input
-                .entries()
-                .iter()
-                .flat_map(|e| {
-                    e.property_values()
-                        .iter()
-                        .filter_map(|v| v.timestamp().map(|t| t.time_in_seconds()))
-                })
-                .collect();
+    let rule =
+        mock!(aws_sdk_iotsitewise::Client::batch_put_asset_property_value).then_compute_output(move |input: &BatchPutAssetPropertyValueInput| {
+            let stamps: Vec<i64> =
+                input.entries().iter().flat_map(|e| e.property_values().iter().filter_map(|v| v.timestamp().map(|t| t.time_in_seconds()))).collect();
             let mut log = log.lock().unwrap();
             log.push(stamps);
             if log.len() == 1 {
-                error_output(
-                    "e0",
-                    BatchPutAssetPropertyValueErrorCode::ThrottlingException,
-                    &[NOW - 2],
-                )
+                error_output("e0", BatchPutAssetPropertyValueErrorCode::ThrottlingException, &[NOW - 2])
             } else {
-                BatchPutAssetPropertyValueOutput::builder()
-                    .set_error_entries(Some(Vec::new()))
-                    .build()
-                    .unwrap()
+                BatchPutAssetPropertyValueOutput::builder().set_error_entries(Some(Vec::new())).build().unwrap()
             }
         });
     let client = mock_client!(aws_sdk_iotsitewise, RuleMode::MatchAny, &[&rule]);
-    let d = Sitewise::new(
-        client,
-        &serde_yaml::from_str("passthrough: true\n").unwrap(),
-    );
-    let items: Vec<Prepared<SitewiseValue>> = (0..4)
-        .map(|t| Prepared {
-            entry: value("/a", NOW - t),
-            size: 1,
-        })
-        .collect();
-    let policy = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        max_in_flight: 2,
-    };
-    let (outcomes, stats) = deliver(
-        &d,
-        &items,
-        &policy,
-        tokio::time::Instant::now() + Duration::from_secs(10),
-    )
-    .await;
-    assert!(
-        outcomes.iter().all(|o| *o == ItemOutcome::Delivered),
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        *sent.lock().unwrap(),
-        vec![vec![NOW, NOW - 1, NOW - 2, NOW - 3], vec![NOW - 2]]
-    );
+    let d = Sitewise::new(client, &serde_yaml::from_str("passthrough: true\n").unwrap());
+    let items: Vec<Prepared<SitewiseValue>> = (0..4).map(|t| Prepared { entry: value("/a", NOW - t), size: 1 }).collect();
+    let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2), max_in_flight: 2 };
+    let (outcomes, stats) = deliver(&d, &items, &policy, tokio::time::Instant::now() + Duration::from_secs(10)).await;
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered), "{outcomes:?}");
+    assert_eq!(*sent.lock().unwrap(), vec![vec![NOW, NOW - 1, NOW - 2, NOW - 3], vec![NOW - 2]]);
     assert_eq!(stats.requests, 2);
 }

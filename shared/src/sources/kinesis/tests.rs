@@ -3,42 +3,22 @@ use crate::error::ItemError;
 use crate::fanout::{DestinationOutcome, DestinationReport, RecordStatus};
 
 fn sample() -> KinesisEvent {
-    serde_json::from_str(include_str!("../../../../events/kinesis.json"))
-        .expect("the sample event parses")
+    serde_json::from_str(include_str!("../../../../events/kinesis.json")).expect("the sample event parses")
 }
 
 #[test]
 fn decode_keeps_identity_key_arrival_and_payload() {
-    let raw: Value =
-        serde_json::from_str(include_str!("../../../../events/kinesis.json")).expect("json");
+    let raw: Value = serde_json::from_str(include_str!("../../../../events/kinesis.json")).expect("json");
     let records = decode(sample());
     assert_eq!(records.len(), 6);
     let r = &records[1];
-    assert_eq!(
-        Some(r.id.source_id.as_str()),
-        raw.pointer("/Records/1/kinesis/sequenceNumber")
-            .and_then(Value::as_str)
-    );
+    assert_eq!(Some(r.id.source_id.as_str()), raw.pointer("/Records/1/kinesis/sequenceNumber").and_then(Value::as_str));
     assert_eq!(r.key.as_deref(), Some("sensor-002"));
     assert_eq!(r.arrival_ms, Some(1_795_323_601_123));
-    assert_eq!(
-        r.json()
-            .and_then(|v| v.pointer("/temperature"))
-            .and_then(Value::as_f64),
-        Some(57.2)
-    );
-    assert_eq!(
-        r.attributes.get("shard_id").and_then(Value::as_str),
-        Some("shardId-000000000000")
-    );
-    assert!(
-        Arc::ptr_eq(&records[0].attributes, &records[5].attributes),
-        "batch attributes are shared, not rebuilt"
-    );
-    assert!(
-        records[5].json().is_none(),
-        "the CSV record has no JSON view"
-    );
+    assert_eq!(r.json().and_then(|v| v.pointer("/temperature")).and_then(Value::as_f64), Some(57.2));
+    assert_eq!(r.attributes.get("shard_id").and_then(Value::as_str), Some("shardId-000000000000"));
+    assert!(Arc::ptr_eq(&records[0].attributes, &records[5].attributes), "batch attributes are shared, not rebuilt");
+    assert!(records[5].json().is_none(), "the CSV record has no JSON view");
     assert_eq!(&records[5].data[..], b"legacy,gw-9,temp=19.0");
 }
 
@@ -47,12 +27,7 @@ fn report(status: Vec<RecordStatus>) -> Report {
         .iter()
         .enumerate()
         .filter(|(_, s)| **s == RecordStatus::Failed)
-        .map(|(i, _)| {
-            (
-                i as u32,
-                DestinationOutcome::Failed(ItemError::transient("InternalFailure", "x")),
-            )
-        })
+        .map(|(i, _)| (i as u32, DestinationOutcome::Failed(ItemError::transient("InternalFailure", "x"))))
         .collect();
     Report {
         status,
@@ -72,41 +47,16 @@ fn respond_names_each_failed_record_once_and_nothing_else() {
     // Two sub-records of one aggregate share the parent's sequence number.
     records[3].id.source_id = records[2].id.source_id.clone();
     use RecordStatus::*;
-    let response = respond(
-        &records,
-        &report(vec![
-            Delivered,
-            Failed,
-            Failed,
-            Failed,
-            DeadLettered,
-            Unrouted,
-        ]),
-    )
-    .expect("reportable");
-    let ids: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_deref().expect("never null"))
-        .collect();
-    assert_eq!(
-        ids,
-        [
-            records[1].id.source_id.as_str(),
-            records[2].id.source_id.as_str()
-        ]
-    );
+    let response = respond(&records, &report(vec![Delivered, Failed, Failed, Failed, DeadLettered, Unrouted])).expect("reportable");
+    let ids: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_deref().expect("never null")).collect();
+    assert_eq!(ids, [records[1].id.source_id.as_str(), records[2].id.source_id.as_str()]);
 }
 
 #[test]
 fn respond_is_empty_when_all_succeeded_and_serialises_without_nulls() {
     let records = decode(sample());
-    let response =
-        respond(&records, &report(vec![RecordStatus::Delivered; 6])).expect("reportable");
-    assert_eq!(
-        serde_json::to_value(&response).expect("json"),
-        serde_json::json!({"batchItemFailures": []})
-    );
+    let response = respond(&records, &report(vec![RecordStatus::Delivered; 6])).expect("reportable");
+    assert_eq!(serde_json::to_value(&response).expect("json"), serde_json::json!({"batchItemFailures": []}));
 }
 
 #[test]
@@ -115,8 +65,5 @@ fn a_failed_record_without_a_sequence_number_fails_the_whole_batch() {
     records[0].id.source_id.clear();
     let mut status = vec![RecordStatus::Delivered; 6];
     status[0] = RecordStatus::Failed;
-    assert!(matches!(
-        respond(&records, &report(status)),
-        Err(KinesisHandlerError::Unreportable { index: 0 })
-    ));
+    assert!(matches!(respond(&records, &report(status)), Err(KinesisHandlerError::Unreportable { index: 0 })));
 }
