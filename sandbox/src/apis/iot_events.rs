@@ -5,8 +5,8 @@
 //!
 //! Rules (IoT Events Data API reference and quotas): `messageId` 1-64 of
 //! `[a-zA-Z0-9_-]`, unique in the request; `inputName` 1-128 of
-//! `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`; at most 10 messages per BatchPutMessage
-//! (documented quota); `detectorModelName` 1-128 of `[a-zA-Z0-9_-]`;
+//! `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`; at most 10 messages and 1 KiB of payload
+//! per BatchPutMessage (API reference); `detectorModelName` 1-128 of `[a-zA-Z0-9_-]`;
 //! `keyValue` 1-128 of `[a-zA-Z0-9_:-]`; `stateName` 1-128; variable and
 //! timer names `^[a-zA-Z][a-zA-Z0-9_]*$` (1-128), variable values 1-1024;
 //! `maxResults` 1-250.
@@ -29,8 +29,10 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-/// Most messages per BatchPutMessage (documented quota).
+/// Most messages per BatchPutMessage (API reference).
 pub const MAX_MESSAGES: usize = 10;
+/// Most message payload bytes per BatchPutMessage (API reference: 1 KiB per batch).
+pub const MAX_PAYLOAD_BYTES: usize = 1024;
 /// Longest variable value.
 pub const MAX_VARIABLE_VALUE: usize = 1024;
 /// `maxResults` range of ListDetectors.
@@ -106,6 +108,17 @@ fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<
     let messages = array(body, "messages", "InvalidRequestException")?;
     check_len(messages, "messages", 1, MAX_MESSAGES, "InvalidRequestException")?;
     let ids = unique_message_ids(messages, "messages")?;
+    let total = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| blob(m.get("payload"), &format!("messages.{}.member.payload", i + 1), "InvalidRequestException").map(|b| b.len()))
+        .sum::<Result<usize, _>>()?;
+    if total > MAX_PAYLOAD_BYTES {
+        return Err(ApiError::bad(
+            "InvalidRequestException",
+            format!("message payloads total {total} bytes; a batch takes at most {MAX_PAYLOAD_BYTES}"),
+        ));
+    }
     let mut errors = Vec::new();
     let mut logged = Vec::with_capacity(ids.len());
     let mut target = String::new();

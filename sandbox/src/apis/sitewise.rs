@@ -12,9 +12,10 @@
 //! strings at most 1,024 characters with no control characters; quality
 //! GOOD, BAD or UNCERTAIN. Per-value errors come back in `errorEntries`,
 //! grouped by code with the failed values' timestamps. With
-//! `enablePartialEntryProcessing` false (the default) one bad value fails its
-//! whole entry: the other values of that entry are reported too, as
-//! `InvalidRequestException` ("not ingested ...").
+//! `enablePartialEntryProcessing` false (the API's default) one bad value
+//! fails its whole entry: nothing of the entry is stored and only the bad
+//! values are listed (the API reference: "an invalid TQV fails ingestion of
+//! the entire entry that contains it").
 
 use super::{fault_text, World};
 use crate::faults::{Api, Faults};
@@ -151,7 +152,7 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
         let id = e.get("entryId").and_then(Value::as_str).unwrap_or_default();
         let values = e.get("propertyValues").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         // (code, message) per value; None = accepted.
-        let mut results: Vec<Option<(String, String)>> = match property_key(e) {
+        let results: Vec<Option<(String, String)>> = match property_key(e) {
             Err(m) => vec![Some(("InvalidRequestException".into(), m)); values.len()],
             Ok(key) if !world.exists(Api::Sitewise, &key) => {
                 vec![Some(("ResourceNotFoundException".into(), format!("no property with alias or id {key}"))); values.len()]
@@ -169,14 +170,9 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
                     .collect()
             }
         };
-        if !partial && results.iter().any(Option::is_some) {
-            for r in results.iter_mut().filter(|r| r.is_none()) {
-                *r = Some((
-                    "InvalidRequestException".into(),
-                    "not ingested: another value in this entry failed and enablePartialEntryProcessing is false".into(),
-                ));
-            }
-        }
+        // With partial processing off, one bad value fails its whole entry: nothing
+        // of it is stored, and (as AWS documents it) only the bad values are listed.
+        let entry_failed = !partial && results.iter().any(Option::is_some);
         let key = property_key(e).unwrap_or_default();
         let mut grouped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for (v, r) in values.iter().zip(&results) {
@@ -185,6 +181,9 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
                 Some((code, message)) => {
                     grouped.entry((code.clone(), message.clone())).or_default().push(ts);
                     logged.push((format!("{id}@{}", v.pointer("/timestamp/timeInSeconds").unwrap_or(&Value::Null)), Some(code.clone())));
+                }
+                None if entry_failed => {
+                    logged.push((format!("{id}@{}", v.pointer("/timestamp/timeInSeconds").unwrap_or(&Value::Null)), Some("EntryNotIngested".into())))
                 }
                 None => {
                     let stored = json!({"entryId": id, "property": key, "value": v["value"], "timestamp": ts, "quality": v.get("quality").cloned().unwrap_or(json!("GOOD"))});
