@@ -72,6 +72,22 @@ pub struct InvokeRequest {
     pub target: Target,
     /// The invocation's time budget (the Lambda timeout).
     pub deadline: Duration,
+    /// Keep the event's arrival times; by default records are stamped with
+    /// the current time, as if they had just arrived (sample events are old,
+    /// and SiteWise takes only the last 7 days).
+    pub keep_arrival: bool,
+}
+
+/// Stamp every record of a Kinesis event with `now` as its arrival time.
+pub fn restamp_kinesis(event: &mut Value, now: SystemTime) {
+    let secs = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) {
+        for r in records {
+            if let Some(k) = r.get_mut("kinesis").and_then(Value::as_object_mut) {
+                k.insert("approximateArrivalTimestamp".into(), json!(secs));
+            }
+        }
+    }
 }
 
 /// What happened to one record.
@@ -177,8 +193,12 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
     let deadline = SystemTime::now() + request.deadline;
     let (records, report, response) = match request.source {
         Source::Kinesis => {
-            let event: aws_lambda_events::event::kinesis::KinesisEvent = serde_json::from_str(&text)
-                .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") })?;
+            let not_kinesis = |e: serde_json::Error| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") };
+            let mut raw: Value = serde_json::from_str(&text).map_err(not_kinesis)?;
+            if !request.keep_arrival {
+                restamp_kinesis(&mut raw, SystemTime::now());
+            }
+            let event: aws_lambda_events::event::kinesis::KinesisEvent = serde_json::from_value(raw).map_err(not_kinesis)?;
             let run = fanout::sources::kinesis::invoke(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use fanout_local::invoke::{invoke, InvokeRequest, Source, Target};
 use fanout_sandbox::faults::FaultSpec;
 use fanout_sandbox::{Sandbox, SandboxOptions};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,6 +47,9 @@ enum Command {
         /// Print one JSON object: {"response": ..., "destinations": {...}}.
         #[arg(long)]
         json: bool,
+        /// Keep the event's arrival times (by default records are stamped as arriving now).
+        #[arg(long)]
+        keep_arrival: bool,
     },
     /// Run the sandbox alone, for `cargo lambda watch`, `sam local` or any SDK client.
     Serve {
@@ -91,7 +95,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json } => {
+        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json, keep_arrival } => {
             if fail.is_some() && (endpoint.is_some() || aws) {
                 return Err("--fail injects faults into the embedded sandbox; it cannot be used with --endpoint or --aws".into());
             }
@@ -100,7 +104,7 @@ async fn run(command: Command) -> Result<(), String> {
                 (None, true) => Target::Aws,
                 (None, false) => Target::Sandbox(faults(fail.as_deref())?),
             };
-            let result = invoke(InvokeRequest { source, event, config, target, deadline: Duration::from_millis(deadline_ms) })
+            let result = invoke(InvokeRequest { source, event, config, target, deadline: Duration::from_millis(deadline_ms), keep_arrival })
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
@@ -113,12 +117,20 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Serve { port, fail, data_dir, no_auto_create } => {
             let options = SandboxOptions { auto_create: !no_auto_create, faults: faults(fail.as_deref())?, data_dir, ..SandboxOptions::default() };
             let sandbox = Sandbox::start(options, port).await.map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-            println!("fanout sandbox listening on {}", sandbox.endpoint);
-            println!("  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1", sandbox.endpoint);
-            println!(
-                "  read back: curl {}/_sandbox/items    faults: curl -X PUT --data 'kinesis:rate=0.1' {}/_sandbox/faults",
-                sandbox.endpoint, sandbox.endpoint
+            // Written without println!, so a closed stdout (a piped reader that went away) is not a panic.
+            let mut stdout = std::io::stdout();
+            let _ = writeln!(stdout, "fanout sandbox listening on {}", sandbox.endpoint);
+            let _ = writeln!(
+                stdout,
+                "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1",
+                sandbox.endpoint
             );
+            let _ = writeln!(
+                stdout,
+                "  read back: curl {0}/_sandbox/items    faults: curl -X PUT --data 'kinesis:rate=0.1' {0}/_sandbox/faults",
+                sandbox.endpoint
+            );
+            let _ = stdout.flush();
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(())
         }

@@ -31,16 +31,17 @@ pub fn report(result: &InvokeResult) -> String {
         let _ = writeln!(out, "{:<id_width$}  {:<13}  {where_}", r.id, status(r.status));
     }
     let name_width = result.destinations.iter().map(|d| d.name.len()).max().unwrap_or(11).max(11);
+    let kind_width = result.destinations.iter().map(|d| d.kind.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
-        "\n{:<name_width$}  {:<9}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
+        "\n{:<name_width$}  {:<kind_width$}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
         "DESTINATION", "TYPE", "RECORDS", "REQUESTS", "BYTES", "RETRIES", "FAILED", "DEAD-LETTERED"
     );
     for d in &result.destinations {
         let c = &d.counts;
         let _ = writeln!(
             out,
-            "{:<name_width$}  {:<9}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
+            "{:<name_width$}  {:<kind_width$}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
             d.name, d.kind, c.routed, c.requests, c.bytes, c.retried, c.failed, c.dead_lettered
         );
     }

@@ -25,18 +25,41 @@ fn sequence_numbers(event: &serde_json::Value) -> Vec<String> {
     event["Records"].as_array().expect("records").iter().map(|r| r["kinesis"]["sequenceNumber"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
+/// Where the example config sends a payload, worked out from the payload itself.
+fn expected_destinations(payload: &[u8]) -> Vec<&'static str> {
+    let v: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
+    let mut to = vec!["archive"];
+    if let Some(t) = v["temperature"].as_f64() {
+        to.extend(["analytics", "detector-input", "plant-metrics"]);
+        if t > 50.0 {
+            to.push("hot-readings");
+        }
+    }
+    if v["alarm"] == serde_json::json!(true) {
+        to.push("alarms");
+    }
+    to.sort();
+    to
+}
+
 #[test]
 fn the_main_job_prints_where_every_record_went() {
     let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
     let event = example_event();
+    let mut all = std::collections::BTreeSet::new();
     for (seq, payload) in sequence_numbers(&event).iter().zip(event_payloads(&event)) {
         let line = text.lines().find(|l| l.starts_with(seq.as_str())).unwrap_or_else(|| panic!("no line for {seq}:\n{text}"));
-        let hot = serde_json::from_slice::<serde_json::Value>(&payload).ok().and_then(|v| v["temperature"].as_f64()).is_some_and(|t| t > 50.0);
-        let expected = if hot { "delivered      archive, hot-readings" } else { "delivered      archive" };
-        assert!(line.ends_with(expected), "{line}");
+        let mut cols = line.split_whitespace();
+        assert_eq!((cols.next(), cols.next()), (Some(seq.as_str()), Some("delivered")), "{line}");
+        let mut got: Vec<String> = cols.collect::<Vec<_>>().join(" ").split(", ").map(str::to_owned).collect();
+        got.sort();
+        let want = expected_destinations(&payload);
+        assert_eq!(got, want, "{line}");
+        all.extend(want);
     }
+    assert_eq!(all.len(), 6, "the sample reaches every routed destination: {all:?}");
     assert!(text.contains("firehose/telemetry-archive: 6 item(s)"), "{text}");
     assert!(text.trim_end().ends_with(r#"{"batchItemFailures":[]}"#), "{text}");
 }
@@ -74,7 +97,7 @@ fn transient_failures_that_retries_fix_are_not_reported() {
     let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--fail", "firehose:rate=0.5;kinesis:rate=0.5;seed=5", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["response"], serde_json::json!({"batchItemFailures": []}));
-    let retries: u64 = ["archive", "hot-readings"].iter().filter_map(|d| json["destinations"][d]["retries"].as_u64()).sum();
+    let retries: u64 = ["archive", "hot-readings"].iter().filter_map(|d| json["destinations"][*d]["retries"].as_u64()).sum();
     assert!(retries > 0, "the faults fired: {json}");
 }
 
@@ -95,8 +118,13 @@ fn validate_shows_routes_and_where_each_record_would_go() {
     let text = stdout(&out);
     assert!(text.contains("fanout.yaml: valid"));
     assert!(text.contains(r#"hot                  {"data":{"temperature":[{"numeric":[">",50]}]}} -> hot-readings"#), "{text}");
-    let routed_to_both = text.lines().filter(|l| l.ends_with("-> archive, hot-readings")).count();
-    assert_eq!(routed_to_both, 2, "{text}");
+    let event = example_event();
+    for (seq, payload) in sequence_numbers(&event).iter().zip(event_payloads(&event)) {
+        let line = text.lines().find(|l| l.trim_start().starts_with(seq.as_str())).unwrap_or_else(|| panic!("no line for {seq}"));
+        let mut got: Vec<&str> = line.rsplit("-> ").next().unwrap_or_default().split(", ").collect();
+        got.sort();
+        assert_eq!(got, expected_destinations(&payload), "{line}");
+    }
     let dir = std::env::temp_dir().join(format!("fanout-local-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let bad = dir.join("bad.yaml");

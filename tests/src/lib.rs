@@ -2,6 +2,7 @@
 //! 127.0.0.1, resources for the example `fanout.yaml`, read-back helpers, and
 //! a Lambda Runtime API stand-in to run the real function binaries under.
 
+pub mod configs;
 pub mod invariant;
 pub mod moto;
 pub mod runtime_api;

@@ -19,7 +19,8 @@ fn is_hot(payload: &[u8]) -> bool {
 async fn the_example_event_lands_in_moto_kinesis_and_firehose() {
     let moto = Moto::start();
     moto.provision_example().await;
-    let fanout = Fanout::new(Config::load(&repo_root().join("fanout.yaml")).expect("example config"), &Clients::from_sdk_config(&moto.sdk_config()));
+    let config = Config::parse(fanout_tests::configs::MOTO, Path::new("moto.yaml")).expect("moto config");
+    let fanout = Fanout::new(config, &Clients::from_sdk_config(&moto.sdk_config()));
     let event = example_event();
     let response =
         fanout::sources::kinesis::handle(&fanout, serde_json::from_value(event.clone()).expect("event"), SystemTime::now() + Duration::from_secs(30))

@@ -46,7 +46,8 @@ async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api(
     let moto = Moto::start();
     moto.provision_example().await;
     let runtime = RuntimeApi::start().await;
-    let _function = start_function(&runtime, &moto.endpoint, &repo_root().join("fanout.yaml"), Stdio::null(), &[]);
+    let config = fanout_tests::configs::write("runtime-example", fanout_tests::configs::MOTO);
+    let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
@@ -70,7 +71,7 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     let dir = std::env::temp_dir().join(format!("fanout-rt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config = dir.join("fanout.yaml");
-    let example = std::fs::read_to_string(repo_root().join("fanout.yaml")).expect("example config");
+    let example = fanout_tests::configs::MOTO;
     std::fs::write(&config, example.replace("dead_letter: errors", "")).expect("write config");
     let runtime = RuntimeApi::start().await;
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);

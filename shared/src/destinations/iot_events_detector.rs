@@ -271,7 +271,9 @@ impl IotEventsDetector {
             DetectorUpdate { message_id, model: c.detector_model.clone(), key, state, variables, timers }
         };
         check_update(&update)?;
-        Ok(Prepared { entry: update, size: 1 })
+        // Sizes only feed the byte counts (detectors are limited by count): roughly the update's JSON.
+        let size = 96 + update.key.len() + update.state.len() + update.variables.iter().map(|(n, v)| n.len() + v.len() + 24).sum::<usize>();
+        Ok(Prepared { entry: update, size })
     }
 }
 

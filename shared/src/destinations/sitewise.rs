@@ -571,7 +571,8 @@ impl Destination for Sitewise {
     }
 
     fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<SitewiseValue>>) -> Result<(), ItemError> {
-        out.extend(self.values(record, now_secs())?.into_iter().map(|entry| Prepared { entry, size: 1 }));
+        // Sizes only feed the byte counts (SiteWise limits are counts): the property name plus the TQV's JSON.
+        out.extend(self.values(record, now_secs())?.into_iter().map(|entry| Prepared { size: entry.property.label().len() + 96, entry }));
         Ok(())
     }
 
