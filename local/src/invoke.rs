@@ -159,7 +159,7 @@ pub enum LocalError {
         message: String,
     },
     /// The source has no handler yet.
-    #[error("the `{0}` source is not supported yet (fanout-local invoke supports: kinesis)")]
+    #[error("the `{0}` source is not supported yet (fanout-local invoke supports: kinesis, sqs)")]
     Unsupported(&'static str),
     /// The sandbox could not start.
     #[error("the embedded sandbox could not start: {0}")]
@@ -205,6 +205,16 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
                 Err(e) => {
                     json!({"errorType": "KinesisHandlerError", "errorMessage": e.to_string()})
                 }
+            };
+            (run.records, run.report, response)
+        }
+        Source::Sqs => {
+            let event = serde_json::from_str(&text)
+                .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not an SQS event: {e}") })?;
+            let run = fanout::sources::sqs::invoke(&fanout, event, deadline).await;
+            let response = match &run.response {
+                Ok(r) => serde_json::to_value(r).unwrap_or_default(),
+                Err(e) => json!({"errorType": "SqsHandlerError", "errorMessage": e.to_string()}),
             };
             (run.records, run.report, response)
         }

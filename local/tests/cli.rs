@@ -103,9 +103,9 @@ fn transient_failures_that_retries_fix_are_not_reported() {
 
 #[test]
 fn sources_not_built_yet_say_so_and_bad_flags_are_refused() {
-    let out = fanout_local(&["invoke", "sqs", "events/kinesis.json"]);
+    let out = fanout_local(&["invoke", "http", "events/kinesis.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the `sqs` source is not supported yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the `http` source is not supported yet"));
     let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--endpoint", "http://127.0.0.1:9", "--fail", "kinesis:rate=1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fail injects faults into the embedded sandbox"));

@@ -37,6 +37,9 @@ pub struct ConfigFile {
     /// Retry and concurrency settings.
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    /// How the SQS function reads message bodies.
+    #[serde(default)]
+    pub sqs: crate::sources::sqs::SqsSourceConfig,
 }
 
 /// One route as written.
@@ -200,6 +203,8 @@ pub struct Config {
     pub unmatched: Option<usize>,
     /// Retry and concurrency settings.
     pub delivery: DeliveryConfig,
+    /// How the SQS function reads message bodies.
+    pub sqs: crate::sources::sqs::SqsSourceConfig,
 }
 
 /// One thing wrong in a config file.
@@ -355,6 +360,7 @@ impl Config {
             dead_letter,
             unmatched,
             delivery: raw.delivery,
+            sqs: raw.sqs,
         })
     }
 

@@ -17,6 +17,9 @@ use futures_util::future::join_all;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// The pseudo-destination under which records a source could not decode appear.
+pub const SOURCE_REJECTS: &str = "(source)";
+
 /// A configured destination, ready to send.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -128,6 +131,42 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report for `n` records that nothing has happened to yet.
+    pub fn empty(n: usize) -> Self {
+        Report { status: vec![RecordStatus::Delivered; n], destinations: Vec::new() }
+    }
+
+    /// Fold in the report of a sub-batch whose record `i` is record `map[i]` here.
+    pub fn merge(&mut self, part: Report, map: &[usize]) {
+        for (i, s) in part.status.into_iter().enumerate() {
+            self.status[map[i]] = s;
+        }
+        for d in part.destinations {
+            let at = match self.destinations.iter().position(|x| x.name == d.name) {
+                Some(at) => at,
+                None => {
+                    self.destinations.push(DestinationReport {
+                        name: d.name.clone(),
+                        kind: d.kind,
+                        outcomes: Vec::new(),
+                        stats: SendStats::default(),
+                        dead_letter_stats: SendStats::default(),
+                    });
+                    self.destinations.len() - 1
+                }
+            };
+            let mine = &mut self.destinations[at];
+            mine.outcomes.extend(d.outcomes.into_iter().map(|(i, o)| (map[i as usize] as u32, o)));
+            mine.outcomes.sort_by_key(|(i, _)| *i);
+            for (a, b) in [(&mut mine.stats, d.stats), (&mut mine.dead_letter_stats, d.dead_letter_stats)] {
+                a.requests += b.requests;
+                a.items_sent += b.items_sent;
+                a.bytes += b.bytes;
+                a.retried += b.retried;
+            }
+        }
+    }
+
     /// Indices of the records to report failed to the source, ascending.
     pub fn failed(&self) -> impl Iterator<Item = usize> + '_ {
         self.status.iter().enumerate().filter(|(_, s)| **s == RecordStatus::Failed).map(|(i, _)| i)
@@ -177,6 +216,16 @@ impl Fanout {
         Self { config, targets }
     }
 
+    /// What a function's `main` does once at cold start: the config from
+    /// `FANOUT_CONFIG` / `FANOUT_CONFIG_FILE`, the standard AWS configuration
+    /// (credential chain, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`), and
+    /// every SDK client.
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let config = Config::load_from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(config, &Clients::from_sdk_config(&sdk)))
+    }
+
     /// The validated config.
     pub fn config(&self) -> &Config {
         &self.config
@@ -196,7 +245,24 @@ impl Fanout {
     /// Route and deliver `records`, stopping at `stop_at`. Never fails: every
     /// record ends `Delivered`, `Unrouted`, `DeadLettered` or `Failed`.
     pub async fn process(&self, records: &[Record], stop_at: Instant) -> Report {
-        let routing = route(&self.config.routes, self.config.unmatched, self.targets.len(), records);
+        self.process_with_rejects(records, Vec::new(), stop_at).await
+    }
+
+    /// Like [`Fanout::process`], for sources that could not decode some
+    /// records: `rejects` (record index, permanent error) are not routed;
+    /// they appear under the pseudo-destination `(source)` and go to the
+    /// dead-letter destination like any refused record, else are reported.
+    pub async fn process_with_rejects(&self, records: &[Record], rejects: Vec<(u32, ItemError)>, stop_at: Instant) -> Report {
+        let mut routing = route(&self.config.routes, self.config.unmatched, self.targets.len(), records);
+        if !rejects.is_empty() {
+            let mut rejected = vec![false; records.len()];
+            for (i, _) in &rejects {
+                rejected[*i as usize] = true;
+            }
+            for list in routing.per_destination.iter_mut().chain(std::iter::once(&mut routing.unrouted)) {
+                list.retain(|&i| !rejected[i as usize]);
+            }
+        }
         let deliveries = join_all(self.targets.iter().zip(&routing.per_destination).map(|(target, indices)| async move {
             if indices.is_empty() {
                 return (Vec::new(), SendStats::default());
@@ -226,6 +292,23 @@ impl Fanout {
                     }
                 };
                 report.outcomes.push((record, outcome));
+            }
+            destinations.push(report);
+        }
+        if !rejects.is_empty() {
+            let d = destinations.len();
+            let mut report = DestinationReport {
+                name: SOURCE_REJECTS.into(),
+                kind: "source",
+                outcomes: Vec::with_capacity(rejects.len()),
+                stats: SendStats::default(),
+                dead_letter_stats: SendStats::default(),
+            };
+            let mut rejects = rejects;
+            rejects.sort_by_key(|(i, _)| *i);
+            for (pos, (i, e)) in rejects.into_iter().enumerate() {
+                refused.push((d, pos, e.clone()));
+                report.outcomes.push((i, DestinationOutcome::Failed(e)));
             }
             destinations.push(report);
         }

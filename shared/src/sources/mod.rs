@@ -3,3 +3,4 @@
 //! answer that source expects.
 
 pub mod kinesis;
+pub mod sqs;

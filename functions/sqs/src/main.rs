@@ -1,0 +1,21 @@
+//! `sqs-fanout`: an SQS-triggered Lambda function (standard and FIFO queues).
+//! Wiring only: the config and SDK clients are built once here, and every
+//! invocation goes to `fanout::sources::sqs::handle`.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use fanout::Fanout;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
+        lambda_runtime::tracing::error!("{e}");
+        std::process::exit(1)
+    });
+    let fanout = &fanout;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        fanout::sources::sqs::handle(fanout, event.payload, event.context.deadline()).await.map_err(Error::from)
+    }))
+    .await
+}
