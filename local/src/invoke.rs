@@ -159,7 +159,7 @@ pub enum LocalError {
         message: String,
     },
     /// The source has no handler yet.
-    #[error("the `{0}` source is not supported yet (fanout-local invoke supports: kinesis, sqs)")]
+    #[error("the `{0}` source is not supported yet (fanout-local invoke supports: kinesis, sqs, iot)")]
     Unsupported(&'static str),
     /// The sandbox could not start.
     #[error("the embedded sandbox could not start: {0}")]
@@ -215,6 +215,16 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => json!({"errorType": "SqsHandlerError", "errorMessage": e.to_string()}),
+            };
+            (run.records, run.report, response)
+        }
+        Source::Iot => {
+            let event: Value =
+                serde_json::from_str(&text).map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not JSON: {e}") })?;
+            let run = fanout::sources::iot::invoke(&fanout, event, "local", deadline).await;
+            let response = match &run.response {
+                Ok(r) => serde_json::to_value(r).unwrap_or_default(),
+                Err(e) => json!({"errorType": "IotHandlerError", "errorMessage": e.to_string()}),
             };
             (run.records, run.report, response)
         }

@@ -40,6 +40,9 @@ pub struct ConfigFile {
     /// How the SQS function reads message bodies.
     #[serde(default)]
     pub sqs: crate::sources::sqs::SqsSourceConfig,
+    /// Which fields of an IoT rule's result hold the topic and client id.
+    #[serde(default)]
+    pub iot: crate::sources::iot::IotSourceConfig,
 }
 
 /// One route as written.
@@ -205,6 +208,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// How the SQS function reads message bodies.
     pub sqs: crate::sources::sqs::SqsSourceConfig,
+    /// Which fields of an IoT rule's result hold the topic and client id.
+    pub iot: crate::sources::iot::IotSourceConfig,
 }
 
 /// One thing wrong in a config file.
@@ -361,6 +366,7 @@ impl Config {
             unmatched,
             delivery: raw.delivery,
             sqs: raw.sqs,
+            iot: raw.iot,
         })
     }
 

@@ -2,5 +2,6 @@
 //! [`crate::record::Record`]s and turning a [`crate::fanout::Report`] into the
 //! answer that source expects.
 
+pub mod iot;
 pub mod kinesis;
 pub mod sqs;

@@ -1,0 +1,20 @@
+//! `iot-fanout`: a Lambda function invoked asynchronously by an IoT rule with
+//! the rule's SELECT result. Wiring only: the config and SDK clients are built
+//! once here, and every invocation goes to `fanout::sources::iot::handle`.
+
+use fanout::Fanout;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
+        lambda_runtime::tracing::error!("{e}");
+        std::process::exit(1)
+    });
+    let fanout = &fanout;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        fanout::sources::iot::handle(fanout, event.payload, &event.context.request_id, event.context.deadline()).await.map_err(Error::from)
+    }))
+    .await
+}
