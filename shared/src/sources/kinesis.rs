@@ -7,6 +7,7 @@
 //! there, so records after it that did succeed are delivered again: delivery
 //! is at least once, and duplicates arise only from such replays.
 
+use super::kpl;
 use crate::fanout::{Fanout, Report};
 use crate::record::{Record, RecordId};
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -31,15 +32,17 @@ pub enum KinesisHandlerError {
     },
 }
 
-/// Decode a Kinesis event. Payloads are moved, not copied. Attributes visible
+/// Decode a Kinesis event. Payloads are moved, not copied. KPL aggregates
+/// ([`super::kpl`]) become one record per user record, each with its own
+/// partition key and the identity (sequence number, sub-sequence number);
+/// their failures are reported through the parent's sequence number. Attributes visible
 /// to patterns: `event_source_arn`, `aws_region`, `shard_id` (shared by the
 /// records of one batch, so built once per distinct value).
 pub fn decode(event: KinesisEvent) -> Vec<Record> {
     let mut shared: Option<Arc<Map<String, Value>>> = None;
-    event
-        .records
-        .into_iter()
-        .map(|r| {
+    let mut out = Vec::with_capacity(event.records.len());
+    for r in event.records {
+        let record = {
             let shard_id = r.event_id.as_deref().and_then(|id| id.split_once(':')).map(|(shard, _)| shard);
             let attributes = match &shared {
                 Some(a) if same_attributes(a, r.event_source_arn.as_deref(), r.aws_region.as_deref(), shard_id) => Arc::clone(a),
@@ -54,12 +57,25 @@ pub fn decode(event: KinesisEvent) -> Vec<Record> {
                 }
             };
             let k = r.kinesis;
-            Record::new(RecordId::new(k.sequence_number), SOURCE, Bytes::from(k.data.0))
-                .with_key(k.partition_key)
-                .with_arrival_ms(k.approximate_arrival_timestamp.0.timestamp_millis())
-                .with_attributes(attributes)
-        })
-        .collect()
+            let data = Bytes::from(k.data.0);
+            let arrival = k.approximate_arrival_timestamp.0.timestamp_millis();
+            if let Some(subs) = kpl::deaggregate(&data) {
+                for (i, sub) in subs.into_iter().enumerate() {
+                    let id = RecordId { source_id: k.sequence_number.clone(), sub_sequence: Some(i as u32) };
+                    out.push(
+                        Record::new(id, SOURCE, sub.data)
+                            .with_key(sub.partition_key)
+                            .with_arrival_ms(arrival)
+                            .with_attributes(Arc::clone(&attributes)),
+                    );
+                }
+                continue;
+            }
+            Record::new(RecordId::new(k.sequence_number), SOURCE, data).with_key(k.partition_key).with_arrival_ms(arrival).with_attributes(attributes)
+        };
+        out.push(record);
+    }
+    out
 }
 
 fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&str>, shard: Option<&str>) -> bool {

@@ -4,4 +4,5 @@
 
 pub mod iot;
 pub mod kinesis;
+pub mod kpl;
 pub mod sqs;

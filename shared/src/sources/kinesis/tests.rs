@@ -67,3 +67,17 @@ fn a_failed_record_without_a_sequence_number_fails_the_whole_batch() {
     status[0] = RecordStatus::Failed;
     assert!(matches!(respond(&records, &report(status)), Err(KinesisHandlerError::Unreportable { index: 0 })));
 }
+
+#[test]
+fn kpl_aggregates_in_the_sample_unpack_into_sub_records() {
+    let event: KinesisEvent = serde_json::from_str(include_str!("../../../../events/kinesis-kpl.json")).expect("the KPL sample parses");
+    let raw: Value = serde_json::from_str(include_str!("../../../../events/kinesis-kpl.json")).expect("json");
+    let records = decode(event);
+    assert_eq!(records.len(), 3 + 2 + 1, "two aggregates of 3 and 2 user records, and one ordinary record");
+    let parent = raw.pointer("/Records/0/kinesis/sequenceNumber").and_then(Value::as_str).expect("seq");
+    let first: Vec<(Option<u32>, Option<&str>)> = records[..3].iter().map(|r| (r.id.sub_sequence, r.key.as_deref())).collect();
+    assert_eq!(first, vec![(Some(0), Some("sensor-201")), (Some(1), Some("sensor-202")), (Some(2), Some("sensor-201"))]);
+    assert!(records[..3].iter().all(|r| r.id.source_id == parent));
+    assert_eq!(records[1].json().and_then(|v| v.pointer("/temperature")).and_then(Value::as_f64), Some(58.9));
+    assert_eq!((records[5].id.sub_sequence, records[5].key.as_deref()), (None, Some("sensor-205")), "an ordinary record stays whole");
+}
