@@ -37,17 +37,6 @@ impl FromStr for Source {
     }
 }
 
-impl Source {
-    fn name(self) -> &'static str {
-        match self {
-            Source::Kinesis => "kinesis",
-            Source::Sqs => "sqs",
-            Source::Http => "http",
-            Source::Iot => "iot",
-        }
-    }
-}
-
 /// Where requests go.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -158,9 +147,6 @@ pub enum LocalError {
         /// What is wrong.
         message: String,
     },
-    /// The source has no handler yet.
-    #[error("the `{0}` source is not supported yet (fanout-local invoke supports: kinesis, sqs, iot)")]
-    Unsupported(&'static str),
     /// The sandbox could not start.
     #[error("the embedded sandbox could not start: {0}")]
     Sandbox(#[from] std::io::Error),
@@ -228,7 +214,19 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             };
             (run.records, run.report, response)
         }
-        other => return Err(LocalError::Unsupported(other.name())),
+        Source::Http => {
+            let bad = |e: serde_json::Error| LocalError::Event {
+                path: request.event.clone(),
+                message: format!("not an API Gateway (REST v1 or HTTP API v2) event: {e}"),
+            };
+            let http_request = http_fanout::request_from_event(&text).map_err(bad)?;
+            let (answer, processed) = fanout::sources::http::invoke(&fanout, http_fanout::to_request(&http_request), deadline).await;
+            let mut headers: serde_json::Map<String, Value> = answer.headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+            headers.insert("content-type".into(), json!("application/json"));
+            let response = json!({"statusCode": answer.status, "headers": headers, "body": answer.body.to_string()});
+            let (records, report) = processed.unwrap_or_else(|| (Vec::new(), fanout::Report::empty(0)));
+            (records, report, response)
+        }
     };
     let rows = records
         .iter()

@@ -102,13 +102,30 @@ fn transient_failures_that_retries_fix_are_not_reported() {
 }
 
 #[test]
-fn sources_not_built_yet_say_so_and_bad_flags_are_refused() {
-    let out = fanout_local(&["invoke", "http", "events/kinesis.json"]);
+fn wrong_events_and_bad_flags_are_refused() {
+    let out = fanout_local(&["invoke", "sqs", "events/iot-rule.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the `http` source is not supported yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("events/iot-rule.json: not an SQS event"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--endpoint", "http://127.0.0.1:9", "--fail", "kinesis:rate=1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fail injects faults into the embedded sandbox"));
+}
+
+#[test]
+fn every_sample_event_runs_through_its_source() {
+    for (source, event, expect) in [
+        ("sqs", "events/sqs.json", r#""batchItemFailures":[]"#),
+        ("sqs", "events/sqs-fifo.json", r#""batchItemFailures":[]"#),
+        ("iot", "events/iot-rule.json", r#""delivered":2"#),
+        ("kinesis", "events/kinesis-kpl.json", r#""batchItemFailures":[]"#),
+        ("http", "events/apigw-v1-records.json", r#""statusCode":200"#),
+        ("http", "events/apigw-v2-records.json", r#""statusCode":200"#),
+        ("http", "events/apigw-v2-list-detectors.json", r#""statusCode":404"#),
+    ] {
+        let out = fanout_local(&["invoke", source, event, "--json"]);
+        assert!(out.status.success(), "{event}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout(&out).contains(expect), "{event}: {}", stdout(&out));
+    }
 }
 
 #[test]

@@ -43,6 +43,9 @@ pub struct ConfigFile {
     /// Which fields of an IoT rule's result hold the topic and client id.
     #[serde(default)]
     pub iot: crate::sources::iot::IotSourceConfig,
+    /// Limits of the HTTP function.
+    #[serde(default)]
+    pub http: crate::sources::http::HttpSourceConfig,
 }
 
 /// One route as written.
@@ -210,6 +213,8 @@ pub struct Config {
     pub sqs: crate::sources::sqs::SqsSourceConfig,
     /// Which fields of an IoT rule's result hold the topic and client id.
     pub iot: crate::sources::iot::IotSourceConfig,
+    /// Limits of the HTTP function.
+    pub http: crate::sources::http::HttpSourceConfig,
 }
 
 /// One thing wrong in a config file.
@@ -367,6 +372,7 @@ impl Config {
             delivery: raw.delivery,
             sqs: raw.sqs,
             iot: raw.iot,
+            http: raw.http,
         })
     }
 

@@ -39,6 +39,7 @@ pub struct Target {
 pub struct Fanout {
     config: Config,
     targets: Vec<Target>,
+    clients: Clients,
 }
 
 /// What happened to one record at one destination.
@@ -213,7 +214,7 @@ impl Fanout {
                 Target { name: name.clone(), kind: dest.kind(), destination, policy }
             })
             .collect();
-        Self { config, targets }
+        Self { config, targets, clients: clients.clone() }
     }
 
     /// What a function's `main` does once at cold start: the config from
@@ -224,6 +225,11 @@ impl Fanout {
         let config = Config::load_from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(config, &Clients::from_sdk_config(&sdk)))
+    }
+
+    /// The SDK clients (for reads such as detector state).
+    pub fn clients(&self) -> &Clients {
+        &self.clients
     }
 
     /// The validated config.

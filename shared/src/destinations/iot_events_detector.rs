@@ -227,28 +227,7 @@ impl IotEventsDetector {
             let v = record
                 .json()
                 .ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough needs a JSON detectors[] item; the payload is not JSON"))?;
-            let field = |p: &str| v.pointer(p).map(text_of);
-            DetectorUpdate {
-                message_id,
-                model: field("/detectorModelName").unwrap_or_else(|| c.detector_model.clone()),
-                key: field("/keyValue").ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough item has no keyValue"))?,
-                state: field("/state/stateName")
-                    .ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough item has no state.stateName"))?,
-                variables: v.pointer("/state/variables").and_then(Value::as_array).map_or(Ok(Vec::new()), |vars| {
-                    vars.iter()
-                        .map(|x| Ok((x.get("name").map(text_of).unwrap_or_default(), x.get("value").map(text_of).unwrap_or_default())))
-                        .collect::<Result<Vec<_>, ItemError>>()
-                })?,
-                timers: v.pointer("/state/timers").and_then(Value::as_array).map_or(Ok(Vec::new()), |ts| {
-                    ts.iter()
-                        .map(|t| {
-                            let name = t.get("name").map(text_of).unwrap_or_default();
-                            let s = seconds(t.get("seconds").unwrap_or(&Value::Null), &name)?;
-                            Ok((name, s))
-                        })
-                        .collect::<Result<Vec<_>, ItemError>>()
-                })?,
-            }
+            update_from_item(v, &c.detector_model, message_id)?
         } else {
             let key = text_of(read(record, c.key.as_deref().unwrap_or_default(), "key")?);
             let state = match c.state.as_deref().unwrap_or_default() {
@@ -275,6 +254,43 @@ impl IotEventsDetector {
         let size = 96 + update.key.len() + update.state.len() + update.variables.iter().map(|(n, v)| n.len() + v.len() + 24).sum::<usize>();
         Ok(Prepared { entry: update, size })
     }
+}
+
+/// A `detectors[]` item in the API's shape (`detectorModelName` optional,
+/// `keyValue`, `state{stateName, variables[], timers[]}`) as an update, validated.
+pub fn update_from_item(v: &Value, default_model: &str, message_id: String) -> Result<DetectorUpdate, ItemError> {
+    let field = |p: &str| v.pointer(p).map(text_of);
+    let update = DetectorUpdate {
+        message_id,
+        model: field("/detectorModelName").unwrap_or_else(|| default_model.to_owned()),
+        key: field("/keyValue").ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "the item has no keyValue"))?,
+        state: field("/state/stateName").ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "the item has no state.stateName"))?,
+        variables: v
+            .pointer("/state/variables")
+            .and_then(Value::as_array)
+            .map(|vars| {
+                vars.iter().map(|x| (x.get("name").map(text_of).unwrap_or_default(), x.get("value").map(text_of).unwrap_or_default())).collect()
+            })
+            .unwrap_or_default(),
+        timers: v.pointer("/state/timers").and_then(Value::as_array).map_or(Ok(Vec::new()), |ts| {
+            ts.iter()
+                .map(|t| {
+                    let name = t.get("name").map(text_of).unwrap_or_default();
+                    let s = seconds(t.get("seconds").unwrap_or(&Value::Null), &name)?;
+                    Ok((name, s))
+                })
+                .collect::<Result<Vec<_>, ItemError>>()
+        })?,
+    };
+    check_update(&update)?;
+    Ok(update)
+}
+
+/// Send updates with `BatchUpdateDetector` (one request): one result per update.
+pub async fn send_updates(client: &aws_sdk_ioteventsdata::Client, updates: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {
+    let detectors = updates.iter().map(|u| to_sdk(u)).collect::<Result<Vec<_>, _>>()?;
+    let output = client.batch_update_detector().set_detectors(Some(detectors)).send().await.map_err(from_sdk_error)?;
+    Ok(map_response(&output, updates))
 }
 
 /// Classify `batchUpdateDetectorErrorEntries[].errorCode`.
@@ -325,9 +341,7 @@ impl Destination for IotEventsDetector {
     }
 
     async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {
-        let detectors = batch.iter().map(|u| to_sdk(u)).collect::<Result<Vec<_>, _>>()?;
-        let output = self.client.batch_update_detector().set_detectors(Some(detectors)).send().await.map_err(from_sdk_error)?;
-        Ok(map_response(&output, batch))
+        send_updates(&self.client, batch).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`crate::record::Record`]s and turning a [`crate::fanout::Report`] into the
 //! answer that source expects.
 
+pub mod http;
 pub mod iot;
 pub mod kinesis;
 pub mod kpl;
