@@ -75,6 +75,12 @@ impl RequestError {
         ItemError { code: self.code.clone(), message: self.message.clone(), class: self.class }
     }
 
+    /// The SDK refused to build a request from fanout's entries (a bug, not the
+    /// data's fault: entries are validated before): permanent.
+    pub fn construction(e: impl fmt::Display) -> Self {
+        Self { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent }
+    }
+
     /// A malformed or mismatched response: the items' fate is unknown, so they are resent.
     pub fn bad_response(message: impl Into<String>) -> Self {
         Self { code: "InvalidResponse".into(), message: message.into(), class: ErrorClass::Transient }

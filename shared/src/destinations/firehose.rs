@@ -129,7 +129,7 @@ impl Destination for Firehose {
             .iter()
             .map(|data| FirehoseRecord::builder().data(Blob::new(data.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+            .map_err(RequestError::construction)?;
         let output =
             self.client.put_record_batch().delivery_stream_name(&self.stream).set_records(Some(records)).send().await.map_err(from_sdk_error)?;
         map_response(&output, batch.len())

@@ -247,7 +247,7 @@ impl Destination for IotAnalytics {
             .iter()
             .map(|m| Message::builder().message_id(&m.message_id).payload(Blob::new(m.payload.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+            .map_err(RequestError::construction)?;
         let output = self.client.batch_put_message().channel_name(&self.channel).set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }

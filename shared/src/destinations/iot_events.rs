@@ -197,7 +197,7 @@ impl Destination for IotEvents {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+            .map_err(RequestError::construction)?;
         let output = self.client.batch_put_message().set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }

@@ -307,25 +307,21 @@ pub fn map_response(
     map_by_id(sent.iter().map(|u| u.message_id.as_str()), errors, classify_item_code)
 }
 
-fn construction(e: impl std::fmt::Display) -> RequestError {
-    RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent }
-}
-
 fn to_sdk(u: &DetectorUpdate) -> Result<UpdateDetectorRequest, RequestError> {
     let mut state = DetectorStateDefinition::builder().state_name(&u.state).set_variables(Some(Vec::new())).set_timers(Some(Vec::new()));
     for (name, value) in &u.variables {
-        state = state.variables(VariableDefinition::builder().name(name).value(value).build().map_err(construction)?);
+        state = state.variables(VariableDefinition::builder().name(name).value(value).build().map_err(RequestError::construction)?);
     }
     for (name, seconds) in &u.timers {
-        state = state.timers(TimerDefinition::builder().name(name).seconds(*seconds).build().map_err(construction)?);
+        state = state.timers(TimerDefinition::builder().name(name).seconds(*seconds).build().map_err(RequestError::construction)?);
     }
     UpdateDetectorRequest::builder()
         .message_id(&u.message_id)
         .detector_model_name(&u.model)
         .key_value(&u.key)
-        .state(state.build().map_err(construction)?)
+        .state(state.build().map_err(RequestError::construction)?)
         .build()
-        .map_err(construction)
+        .map_err(RequestError::construction)
 }
 
 impl Destination for IotEventsDetector {

@@ -247,7 +247,7 @@ impl Destination for Kinesis {
             .iter()
             .map(|e| PutRecordsRequestEntry::builder().data(Blob::new(e.data.to_vec())).partition_key(&e.partition_key).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| RequestError { code: "ConstructionFailure".into(), message: e.to_string(), class: ErrorClass::Permanent })?;
+            .map_err(RequestError::construction)?;
         let request = self.client.put_records().set_records(Some(records));
         let request = match &self.target {
             Target::Name(name) => request.stream_name(name),

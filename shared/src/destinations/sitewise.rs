@@ -539,11 +539,6 @@ pub fn map_response(
 }
 
 fn to_sdk(entry_id: String, values: &[&SitewiseValue]) -> Result<PutAssetPropertyValueEntry, RequestError> {
-    let construction = |e: aws_smithy_types::error::operation::BuildError| RequestError {
-        code: "ConstructionFailure".into(),
-        message: e.to_string(),
-        class: ErrorClass::Permanent,
-    };
     let mut entry = PutAssetPropertyValueEntry::builder().entry_id(entry_id);
     entry = match &values[0].property {
         PropertyRef::Alias(a) => entry.property_alias(a),
@@ -557,10 +552,10 @@ fn to_sdk(entry_id: String, values: &[&SitewiseValue]) -> Result<PutAssetPropert
             SitewiseVariant::Boolean(b) => Variant::builder().boolean_value(*b),
         }
         .build();
-        let ts = TimeInNanos::builder().time_in_seconds(v.seconds).offset_in_nanos(v.nanos).build().map_err(construction)?;
+        let ts = TimeInNanos::builder().time_in_seconds(v.seconds).offset_in_nanos(v.nanos).build().map_err(RequestError::construction)?;
         entry = entry.property_values(AssetPropertyValue::builder().value(variant).timestamp(ts).quality(Quality::from(v.quality)).build());
     }
-    entry.build().map_err(construction)
+    entry.build().map_err(RequestError::construction)
 }
 
 impl Destination for Sitewise {
