@@ -68,11 +68,7 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     moto.create_delivery_stream("telemetry-archive", "archive-bucket").await;
     moto.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket").await;
     // telemetry-hot is not created, and this config has no dead_letter.
-    let dir = std::env::temp_dir().join(format!("fanout-rt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("fanout.yaml");
-    let example = fanout_tests::configs::MOTO;
-    std::fs::write(&config, example.replace("dead_letter: errors", "")).expect("write config");
+    let config = fanout_tests::configs::write("runtime-no-dead-letter", &fanout_tests::configs::MOTO.replace("dead_letter: errors", ""));
     let runtime = RuntimeApi::start().await;
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
@@ -119,25 +115,13 @@ async fn inline_config_in_fanout_config_takes_precedence_over_the_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
-    let dir = std::env::temp_dir().join(format!("fanout-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("fanout.yaml");
-    std::fs::write(&config, "destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [b] } ]\n").expect("write");
+    let config = fanout_tests::configs::write(
+        "runtime-bad",
+        "destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [b] } ]\n",
+    );
     let runtime = RuntimeApi::start().await;
     let function = start_function(&runtime, "http://127.0.0.1:9", &config, Stdio::piped(), &[]);
-    let output = tokio::task::spawn_blocking(move || {
-        let mut function = function;
-        let stdout = function.0.stdout.take();
-        let status = function.0.wait();
-        let mut text = String::new();
-        if let Some(mut out) = stdout {
-            let _ = std::io::Read::read_to_string(&mut out, &mut text);
-        }
-        (status, text)
-    })
-    .await
-    .expect("join");
-    let (status, logs) = output;
-    assert!(!status.expect("exit status").success(), "a bad config must stop the function at init");
+    let (ok, logs) = run_to_exit(function).await;
+    assert!(!ok, "a bad config must stop the function at init");
     assert!(logs.contains("fanout.yaml") && logs.contains("routes[0].to[0]") && logs.contains("unknown destination `b`"), "{logs}");
 }

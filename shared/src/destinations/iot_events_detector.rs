@@ -247,9 +247,10 @@ impl IotEventsDetector {
                     TimerSource::Pointer(p) => Ok((name.clone(), seconds(read(record, p, &format!("timer `{name}`"))?, name)?)),
                 })
                 .collect::<Result<_, ItemError>>()?;
-            DetectorUpdate { message_id, model: c.detector_model.clone(), key, state, variables, timers }
+            let mapped = DetectorUpdate { message_id, model: c.detector_model.clone(), key, state, variables, timers };
+            check_update(&mapped)?;
+            mapped
         };
-        check_update(&update)?;
         // Sizes only feed the byte counts (detectors are limited by count): roughly the update's JSON.
         let size = 96 + update.key.len() + update.state.len() + update.variables.iter().map(|(n, v)| n.len() + v.len() + 24).sum::<usize>();
         Ok(Prepared { entry: update, size })

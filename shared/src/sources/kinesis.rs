@@ -87,17 +87,11 @@ fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&st
 /// The partial batch response: every failed record's sequence number, once,
 /// in batch order; empty when all succeeded. Never a null or empty identifier.
 pub fn respond(records: &[Record], report: &Report) -> Result<KinesisEventResponse, KinesisHandlerError> {
+    let ids = super::failed_ids(records, report).map_err(|index| KinesisHandlerError::Unreportable { index })?;
     let mut response = KinesisEventResponse::default();
-    for index in report.failed() {
-        let id = &records[index].id.source_id;
-        if id.is_empty() {
-            return Err(KinesisHandlerError::Unreportable { index });
-        }
-        if response.batch_item_failures.last().and_then(|f| f.item_identifier.as_deref()) == Some(id.as_str()) {
-            continue; // KPL sub-records of one parent share its sequence number
-        }
+    for id in ids {
         let mut failure = KinesisBatchItemFailure::default();
-        failure.item_identifier = Some(id.clone());
+        failure.item_identifier = Some(id.to_owned());
         response.batch_item_failures.push(failure);
     }
     Ok(response)

@@ -131,14 +131,11 @@ pub fn is_fifo(records: &[Record]) -> bool {
 
 /// The partial batch response: every failed message id once, in batch order.
 pub fn respond(records: &[Record], report: &Report) -> Result<SqsBatchResponse, SqsHandlerError> {
+    let ids = super::failed_ids(records, report).map_err(|index| SqsHandlerError::Unreportable { index })?;
     let mut response = SqsBatchResponse::default();
-    for index in report.failed() {
-        let id = &records[index].id.source_id;
-        if id.is_empty() {
-            return Err(SqsHandlerError::Unreportable { index });
-        }
+    for id in ids {
         let mut failure = BatchItemFailure::default();
-        failure.item_identifier = id.clone();
+        failure.item_identifier = id.to_owned();
         response.batch_item_failures.push(failure);
     }
     Ok(response)
