@@ -2,6 +2,8 @@
 //! sandbox, validate configs. See `fanout-local --help`.
 
 use clap::{Parser, Subcommand};
+use fanout::workloads::Workload;
+use fanout_local::bench::{self, cold_start, WorkloadFigures};
 use fanout_local::invoke::{invoke, InvokeRequest, Source, Target};
 use fanout_sandbox::faults::FaultSpec;
 use fanout_sandbox::{Sandbox, SandboxOptions};
@@ -66,6 +68,24 @@ enum Command {
         #[arg(long)]
         no_auto_create: bool,
     },
+    /// Measure fanout on generated workloads: requests against the API lower bound, wall and CPU time, peak RSS.
+    Bench {
+        /// One workload (small, large, fanout5); default: all, each in a process of its own.
+        #[arg(long, value_parser = parse_workload)]
+        workload: Option<Workload>,
+        /// Measured runs per workload, after one warm-up run.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
+        runs: u16,
+        /// Print one JSON object per workload (per function with --cold-start).
+        #[arg(long)]
+        json: bool,
+        /// Time the built function binaries from start to their first Runtime API poll, and their size.
+        #[arg(long)]
+        cold_start: bool,
+        /// Where the function binaries are (default: beside this binary).
+        #[arg(long, requires = "cold_start")]
+        bin_dir: Option<PathBuf>,
+    },
     /// Check a config file and print what it would route where.
     Validate {
         /// The config file.
@@ -74,6 +94,10 @@ enum Command {
         #[arg(long)]
         event: Option<PathBuf>,
     },
+}
+
+fn parse_workload(name: &str) -> Result<Workload, String> {
+    Workload::from_name(name).ok_or_else(|| format!("unknown workload `{name}` (small, large, fanout5)"))
 }
 
 fn faults(spec: Option<&str>) -> Result<FaultSpec, String> {
@@ -134,6 +158,41 @@ async fn run(command: Command) -> Result<(), String> {
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(())
         }
+        Command::Bench { workload: _, runs, json, cold_start: true, bin_dir } => {
+            let dir = bin_dir.unwrap_or_else(cold_start::default_bin_dir);
+            let figures = cold_start::measure(&dir, usize::from(runs)).await.map_err(|e| e.to_string())?;
+            if json {
+                figures.iter().for_each(|f| println!("{}", f.to_json()));
+            } else {
+                print!("{}", cold_start::render(&figures));
+            }
+            Ok(())
+        }
+        Command::Bench { workload: Some(w), runs, json, .. } => {
+            let figures = bench::run_workload(w, usize::from(runs)).await.map_err(|e| e.to_string())?;
+            print_figures(&figures, json);
+            Ok(())
+        }
+        Command::Bench { workload: None, runs, json, .. } => {
+            // One process per workload, so each peak RSS is that workload's own.
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            for w in Workload::ALL {
+                let out = std::process::Command::new(&exe)
+                    .args(["bench", "--workload", w.name(), "--runs", &runs.to_string(), "--json"])
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+                if !out.status.success() {
+                    return Err(format!("workload {} failed", w.name()));
+                }
+                let figures = serde_json::from_slice(&out.stdout)
+                    .ok()
+                    .and_then(|v| WorkloadFigures::from_json(&v))
+                    .ok_or_else(|| format!("workload {}: unreadable figures: {}", w.name(), String::from_utf8_lossy(&out.stdout)))?;
+                print_figures(&figures, json);
+            }
+            Ok(())
+        }
         Command::Validate { config, event } => {
             let config = fanout::Config::load(&config).map_err(|e| e.to_string())?;
             print!("{}", fanout_local::validate::summary(&config));
@@ -145,5 +204,13 @@ async fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
+    }
+}
+
+fn print_figures(figures: &WorkloadFigures, json: bool) {
+    if json {
+        println!("{}", figures.to_json());
+    } else {
+        println!("{}", bench::render(figures));
     }
 }

@@ -79,12 +79,6 @@ async fn create(AxState(state): AxState<Arc<State>>, Path((name, resource)): Pat
 }
 
 async fn reset(AxState(state): AxState<Arc<State>>) -> StatusCode {
-    let mut world = state.world();
-    world.store.clear();
-    for stream in world.streams.values_mut() {
-        stream.records.clear();
-    }
-    world.detectors.clear();
-    world.properties.clear();
+    state.world().reset();
     StatusCode::NO_CONTENT
 }

@@ -18,6 +18,7 @@
 pub mod apis;
 pub mod control;
 pub mod faults;
+pub mod runtime_api;
 pub mod store;
 pub mod wire;
 

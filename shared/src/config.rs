@@ -143,6 +143,11 @@ impl DestinationConfig {
         each!(self, c => c.max_in_flight)
     }
 
+    /// The per-destination rate limit (unlimited unless set).
+    pub fn rate_limit(&self) -> crate::pace::RateLimit {
+        each!(self, c => c.rate_limit)
+    }
+
     /// Whether this type can take dead-letter envelopes (raw JSON records).
     pub fn takes_dead_letters(&self) -> bool {
         matches!(self, DestinationConfig::Firehose(_) | DestinationConfig::Kinesis(_))
@@ -153,6 +158,7 @@ impl DestinationConfig {
         if let Some(n) = self.max_in_flight() {
             check_range(problems, &format!("{place}.max_in_flight"), n, 1, MAX_IN_FLIGHT);
         }
+        self.rate_limit().validate(place, problems);
     }
 }
 

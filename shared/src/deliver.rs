@@ -16,6 +16,7 @@
 
 use crate::destinations::{Destination, ItemResult, Prepared};
 use crate::error::{ItemError, RequestError};
+use crate::pace::Pacer;
 use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -69,23 +70,34 @@ pub struct SendStats {
     pub bytes: u64,
     /// Item resends.
     pub retried: u64,
+    /// The fewest requests the API's limits allow for one send of every item
+    /// (resends not counted): `requests` equals it when nothing failed.
+    pub requests_lower_bound: u64,
 }
 
 /// Deliver `items` to `dest`; returns one outcome per item, in order.
+///
+/// With a `pacer`, each request waits for its slot under the destination's
+/// rate limit first; a request whose slot comes after the deadline is not
+/// sent and its items are reported failed (transient).
 pub async fn deliver<D: Destination>(
     dest: &D,
     items: &[Prepared<D::Entry>],
     policy: &RetryPolicy,
+    pacer: Option<&Pacer>,
     deadline: Instant,
 ) -> (Vec<ItemOutcome>, SendStats) {
-    let not_sent = ItemError::transient("DeadlineExceeded", "not sent before the invocation deadline");
-    let mut outcomes = vec![ItemOutcome::Failed(not_sent); items.len()];
+    // `None`: not answered yet (no per-item error allocated up front).
+    let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
     let mut stats = SendStats::default();
     let mut pending: Vec<usize> = (0..items.len()).collect();
     let mut round = 0;
     while !pending.is_empty() && Instant::now() < deadline {
         round += 1;
         let pending_items: Vec<&Prepared<D::Entry>> = pending.iter().map(|&i| &items[i]).collect();
+        if round == 1 {
+            stats.requests_lower_bound = dest.lower_bound(&pending_items) as u64;
+        }
         let batches: Vec<Vec<usize>> = dest.pack(&pending_items).into_iter().map(|b| b.into_iter().map(|j| pending[j]).collect()).collect();
         stats.requests += batches.len() as u64;
         stats.items_sent += pending.len() as u64;
@@ -93,11 +105,17 @@ pub async fn deliver<D: Destination>(
         let answers: Vec<BatchAnswer> = stream::iter(batches)
             .map(|batch| async move {
                 let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
-                let answer = match tokio::time::timeout_at(deadline, dest.send(&entries)).await {
+                let paced_send = async {
+                    if let Some(pacer) = pacer {
+                        pacer.wait(batch.len(), batch.iter().map(|&i| items[i].size).sum()).await;
+                    }
+                    dest.send(&entries).await
+                };
+                let answer = match tokio::time::timeout_at(deadline, paced_send).await {
                     Ok(answer) => answer,
                     Err(_) => Err(RequestError {
                         code: "DeadlineExceeded".into(),
-                        message: "the request was still in flight at the invocation deadline".into(),
+                        message: "the request was still waiting for its rate-limit slot or for its answer at the invocation deadline".into(),
                         class: crate::error::ErrorClass::Transient,
                     }),
                 };
@@ -118,25 +136,25 @@ pub async fn deliver<D: Destination>(
             match answer {
                 Ok(results) => {
                     for (&i, result) in batch.iter().zip(results) {
-                        outcomes[i] = match result {
+                        outcomes[i] = Some(match result {
                             Ok(()) => ItemOutcome::Delivered,
                             Err(e) if e.is_transient() => {
                                 retry.push(i);
                                 ItemOutcome::Failed(e)
                             }
                             Err(e) => ItemOutcome::Rejected(e),
-                        };
+                        });
                     }
                 }
                 Err(e) => {
                     let item_error = e.to_item_error();
                     for &i in &batch {
-                        outcomes[i] = if item_error.is_transient() {
+                        outcomes[i] = Some(if item_error.is_transient() {
                             retry.push(i);
                             ItemOutcome::Failed(item_error.clone())
                         } else {
                             ItemOutcome::Rejected(item_error.clone())
-                        };
+                        });
                     }
                 }
             }
@@ -153,6 +171,10 @@ pub async fn deliver<D: Destination>(
         stats.retried += retry.len() as u64;
         pending = retry;
     }
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(ItemError::transient("DeadlineExceeded", "not sent before the invocation deadline"))))
+        .collect();
     (outcomes, stats)
 }
 

@@ -9,7 +9,7 @@ use crate::destinations::iot_analytics::IotAnalytics;
 use crate::destinations::iot_events::IotEvents;
 use crate::destinations::iot_events_detector::IotEventsDetector;
 use crate::destinations::sitewise::Sitewise;
-use crate::destinations::{firehose::Firehose, kinesis::Kinesis, AnyDestination, Purpose};
+use crate::destinations::{firehose::Firehose, kinesis::Kinesis, AnyDestination, Purpose, SendMode};
 use crate::error::ItemError;
 use crate::record::Record;
 use crate::router::route;
@@ -31,6 +31,8 @@ pub struct Target {
     pub destination: AnyDestination,
     /// Its retry policy.
     pub policy: RetryPolicy,
+    /// Its rate limit, shared by every invocation of this instance (`None`: unlimited).
+    pub pacer: Option<std::sync::Arc<crate::pace::Pacer>>,
 }
 
 /// The router: a validated config with its destinations built. Build once
@@ -99,6 +101,9 @@ pub struct DestinationCounts {
     pub bytes: u64,
     /// Item resends.
     pub retried: u64,
+    /// The fewest requests the API limits allow for one send of each item
+    /// (dead-letter envelopes included); `requests` above it means resends.
+    pub requests_lower_bound: u64,
 }
 
 impl DestinationReport {
@@ -109,6 +114,7 @@ impl DestinationReport {
             requests: self.stats.requests + self.dead_letter_stats.requests,
             bytes: self.stats.bytes + self.dead_letter_stats.bytes,
             retried: self.stats.retried + self.dead_letter_stats.retried,
+            requests_lower_bound: self.stats.requests_lower_bound + self.dead_letter_stats.requests_lower_bound,
             ..Default::default()
         };
         for (_, o) in &self.outcomes {
@@ -164,6 +170,7 @@ impl Report {
                 a.items_sent += b.items_sent;
                 a.bytes += b.bytes;
                 a.retried += b.retried;
+                a.requests_lower_bound += b.requests_lower_bound;
             }
         }
     }
@@ -211,7 +218,8 @@ impl Fanout {
                     max_delay: Duration::from_millis(d.max_delay_ms),
                     max_in_flight: dest.max_in_flight().unwrap_or(d.max_in_flight),
                 };
-                Target { name: name.clone(), kind: dest.kind(), destination, policy }
+                let pacer = crate::pace::Pacer::new(&dest.rate_limit()).map(std::sync::Arc::new);
+                Target { name: name.clone(), kind: dest.kind(), destination, policy, pacer }
             })
             .collect();
         Self { config, targets, clients: clients.clone() }
@@ -259,6 +267,18 @@ impl Fanout {
     /// they appear under the pseudo-destination `(source)` and go to the
     /// dead-letter destination like any refused record, else are reported.
     pub async fn process_with_rejects(&self, records: &[Record], rejects: Vec<(u32, ItemError)>, stop_at: Instant) -> Report {
+        self.run(records, rejects, stop_at, SendMode::Live).await
+    }
+
+    /// Route `records` and plan and encode every request exactly as
+    /// [`Fanout::process`] would, but send nothing: every entry is answered
+    /// success ([`crate::destinations::DryRun`]). The CPU-only path, for
+    /// benchmarks; the report counts the requests that would have been sent.
+    pub async fn process_dry_run(&self, records: &[Record]) -> Report {
+        self.run(records, Vec::new(), Instant::now() + Duration::from_secs(3600), SendMode::DryRun).await
+    }
+
+    async fn run(&self, records: &[Record], rejects: Vec<(u32, ItemError)>, stop_at: Instant, mode: SendMode) -> Report {
         let mut routing = route(&self.config.routes, self.config.unmatched, self.targets.len(), records);
         if !rejects.is_empty() {
             let mut rejected = vec![false; records.len()];
@@ -274,7 +294,7 @@ impl Fanout {
                 return (Vec::new(), SendStats::default());
             }
             let batch: Vec<&Record> = indices.iter().map(|&i| &records[i as usize]).collect();
-            target.destination.deliver(&batch, Purpose::Route, &target.policy, stop_at).await
+            target.destination.deliver(&batch, Purpose::Route, &target.policy, target.pacer.as_deref(), stop_at, mode).await
         }))
         .await;
 
@@ -319,7 +339,7 @@ impl Fanout {
             destinations.push(report);
         }
         if let Some(dl) = self.config.dead_letter {
-            self.dead_letter(dl, records, &refused, &mut destinations, stop_at).await;
+            self.dead_letter(dl, records, &refused, &mut destinations, stop_at, mode).await;
         }
 
         let mut status: Vec<RecordStatus> = vec![RecordStatus::Delivered; records.len()];
@@ -358,6 +378,7 @@ impl Fanout {
         refused: &[(usize, usize, ItemError)],
         destinations: &mut [DestinationReport],
         stop_at: Instant,
+        mode: SendMode,
     ) {
         if refused.is_empty() {
             return;
@@ -366,7 +387,7 @@ impl Fanout {
             refused.iter().map(|(d, pos, e)| envelope(&records[destinations[*d].outcomes[*pos].0 as usize], &destinations[*d].name, e)).collect();
         let batch: Vec<&Record> = envelopes.iter().collect();
         let target = &self.targets[dl];
-        let (outcomes, stats) = target.destination.deliver(&batch, Purpose::DeadLetter, &target.policy, stop_at).await;
+        let (outcomes, stats) = target.destination.deliver(&batch, Purpose::DeadLetter, &target.policy, target.pacer.as_deref(), stop_at, mode).await;
         destinations[dl].dead_letter_stats = stats;
         for ((d, pos, reason), outcome) in refused.iter().zip(outcomes) {
             let slot = &mut destinations[*d].outcomes[*pos].1;

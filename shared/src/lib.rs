@@ -16,11 +16,13 @@ pub mod deliver;
 pub mod destinations;
 pub mod error;
 pub mod fanout;
+pub mod pace;
 pub mod pack;
 pub mod pattern;
 pub mod record;
 pub mod router;
 pub mod sources;
+pub mod workloads;
 
 pub use clients::Clients;
 pub use config::Config;

@@ -5,7 +5,8 @@
 pub mod configs;
 pub mod invariant;
 pub mod moto;
-pub mod runtime_api;
+
+pub use fanout_sandbox::runtime_api;
 
 use fanout::Clients;
 use fanout_sandbox::{Sandbox, SandboxOptions};

@@ -45,7 +45,7 @@ fn start_function(runtime: &RuntimeApi, endpoint: &str, config: &std::path::Path
 async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api() {
     let moto = Moto::start();
     moto.provision_example().await;
-    let runtime = RuntimeApi::start().await;
+    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
     let config = fanout_tests::configs::write("runtime-example", fanout_tests::configs::MOTO);
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
@@ -69,7 +69,7 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     moto.create_delivery_stream("fanout-dead-letters", "dead-letter-bucket").await;
     // telemetry-hot is not created, and this config has no dead_letter.
     let config = fanout_tests::configs::write("runtime-no-dead-letter", &fanout_tests::configs::MOTO.replace("dead_letter: errors", ""));
-    let runtime = RuntimeApi::start().await;
+    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
     let event: serde_json::Value =
@@ -105,7 +105,7 @@ async fn run_to_exit(function: Kill) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_config_in_fanout_config_takes_precedence_over_the_file() {
-    let runtime = RuntimeApi::start().await;
+    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
     let bad_inline = "destinations: {}\n";
     let function = start_function(&runtime, "http://127.0.0.1:9", &repo_root().join("fanout.yaml"), Stdio::piped(), &[("FANOUT_CONFIG", bad_inline)]);
     let (ok, logs) = run_to_exit(function).await;
@@ -119,7 +119,7 @@ async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
         "runtime-bad",
         "destinations: { a: { type: firehose, delivery_stream: s } }\nroutes: [ { name: r, to: [b] } ]\n",
     );
-    let runtime = RuntimeApi::start().await;
+    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
     let function = start_function(&runtime, "http://127.0.0.1:9", &config, Stdio::piped(), &[]);
     let (ok, logs) = run_to_exit(function).await;
     assert!(!ok, "a bad config must stop the function at init");

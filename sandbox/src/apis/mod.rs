@@ -38,6 +38,17 @@ pub struct World {
 }
 
 impl World {
+    /// Forget accepted items, stream records, detectors, property values and
+    /// the call log; resources and faults stay.
+    pub fn reset(&mut self) {
+        self.store.clear();
+        for stream in self.streams.values_mut() {
+            stream.records.clear();
+        }
+        self.detectors.clear();
+        self.properties.clear();
+    }
+
     /// An empty world with the options' resources.
     pub fn new(options: &SandboxOptions) -> Self {
         let mut world = World {

@@ -38,6 +38,7 @@ impl Scripted {
 
 impl Destination for Scripted {
     type Entry = u32;
+    type Request = Vec<u32>;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -47,8 +48,12 @@ impl Destination for Scripted {
         unreachable!("the engine never prepares")
     }
 
+    fn encode(&self, batch: &[&u32]) -> Result<Vec<u32>, RequestError> {
+        Ok(batch.iter().map(|&&i| i).collect())
+    }
+
     async fn send(&self, batch: &[&u32]) -> Result<Vec<ItemResult>, RequestError> {
-        let items: Vec<u32> = batch.iter().map(|&&i| i).collect();
+        let items = self.encode(batch)?;
         let attempts: Vec<usize> = items.iter().map(|&i| self.sends_of(i)).collect();
         self.sent.lock().unwrap().push(items.clone());
         if !self.delay.is_zero() {
@@ -92,7 +97,7 @@ fn throttled() -> ItemError {
 #[tokio::test]
 async fn all_delivered_in_the_fewest_requests() {
     let dest = Scripted::new(4);
-    let (outcomes, stats) = deliver(&dest, &items(10), &policy(3), far()).await;
+    let (outcomes, stats) = deliver(&dest, &items(10), &policy(3), None, far()).await;
     assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
     assert_eq!(stats.requests, 3, "ceil(10 / 4)");
     assert_eq!(stats.retried, 0);
@@ -103,7 +108,7 @@ async fn only_failed_items_are_resent_and_repacked_together() {
     let mut dest = Scripted::new(4);
     dest.item_script.insert(1, vec![Some(throttled())]);
     dest.item_script.insert(6, vec![Some(throttled()), Some(throttled())]);
-    let (outcomes, stats) = deliver(&dest, &items(8), &policy(5), far()).await;
+    let (outcomes, stats) = deliver(&dest, &items(8), &policy(5), None, far()).await;
     assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered), "{outcomes:?}");
     let sent = dest.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 2 + 1 + 1, "two first-round requests, then one per resend round");
@@ -118,7 +123,7 @@ async fn only_failed_items_are_resent_and_repacked_together() {
 async fn items_that_keep_failing_are_reported_failed_and_the_rest_delivered() {
     let mut dest = Scripted::new(10);
     dest.item_script.insert(2, vec![Some(throttled()); 10]);
-    let (outcomes, _) = deliver(&dest, &items(5), &policy(3), far()).await;
+    let (outcomes, _) = deliver(&dest, &items(5), &policy(3), None, far()).await;
     assert_eq!(outcomes[2], ItemOutcome::Failed(throttled()));
     assert_eq!(dest.sends_of(2), 3, "max_attempts bounds the sends");
     assert!(outcomes.iter().enumerate().all(|(i, o)| i == 2 || *o == ItemOutcome::Delivered));
@@ -129,7 +134,7 @@ async fn permanent_item_errors_are_not_resent() {
     let mut dest = Scripted::new(10);
     let invalid = ItemError::permanent("InvalidArgumentException", "bad");
     dest.item_script.insert(0, vec![Some(invalid.clone())]);
-    let (outcomes, stats) = deliver(&dest, &items(3), &policy(5), far()).await;
+    let (outcomes, stats) = deliver(&dest, &items(3), &policy(5), None, far()).await;
     assert_eq!(outcomes[0], ItemOutcome::Rejected(invalid));
     assert_eq!(dest.sends_of(0), 1);
     assert_eq!(stats.requests, 1);
@@ -139,14 +144,14 @@ async fn permanent_item_errors_are_not_resent() {
 async fn whole_request_errors_retry_transient_and_reject_permanent() {
     let dest = Scripted::new(10);
     *dest.request_script.lock().unwrap() = vec![Some(RequestError { code: "Http500".into(), message: "oops".into(), class: ErrorClass::Transient })];
-    let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), far()).await;
+    let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), None, far()).await;
     assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
     assert_eq!(stats.requests, 2);
 
     let dest = Scripted::new(10);
     *dest.request_script.lock().unwrap() =
         vec![Some(RequestError { code: "ResourceNotFoundException".into(), message: "no stream".into(), class: ErrorClass::Permanent })];
-    let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), far()).await;
+    let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), None, far()).await;
     assert!(outcomes.iter().all(|o| matches!(o, ItemOutcome::Rejected(e) if e.code == "ResourceNotFoundException")));
     assert_eq!(stats.requests, 1);
 }
@@ -158,7 +163,7 @@ async fn stops_before_the_deadline_and_reports_what_did_not_finish() {
     let policy = RetryPolicy { max_attempts: 1000, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(40), max_in_flight: 4 };
     let start = Instant::now();
     let deadline = start + Duration::from_millis(300);
-    let (outcomes, _) = deliver(&dest, &items(2), &policy, deadline).await;
+    let (outcomes, _) = deliver(&dest, &items(2), &policy, None, deadline).await;
     assert!(Instant::now() <= deadline + Duration::from_millis(50), "returned {:?} after start", start.elapsed());
     assert_eq!(outcomes[0], ItemOutcome::Failed(throttled()));
     assert_eq!(outcomes[1], ItemOutcome::Delivered);
@@ -169,7 +174,7 @@ async fn requests_in_flight_at_the_deadline_are_abandoned_as_failed() {
     let mut dest = Scripted::new(10);
     dest.delay = Duration::from_secs(5);
     let deadline = Instant::now() + Duration::from_millis(100);
-    let (outcomes, _) = deliver(&dest, &items(2), &policy(3), deadline).await;
+    let (outcomes, _) = deliver(&dest, &items(2), &policy(3), None, deadline).await;
     assert!(outcomes.iter().all(|o| matches!(o, ItemOutcome::Failed(e) if e.code == "DeadlineExceeded")));
 }
 
@@ -182,4 +187,33 @@ fn backoff_is_full_jitter_under_the_cap() {
         assert!(p.backoff(40) <= Duration::from_millis(1000));
     }
     assert!((0..200).any(|_| p.backoff(3) > Duration::from_millis(200)), "draws spread over the whole range");
+}
+
+fn paced(requests_per_second: f64) -> crate::pace::Pacer {
+    crate::pace::Pacer::new(&crate::pace::RateLimit { requests_per_second: Some(requests_per_second), ..Default::default() }).expect("limited")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_spaces_requests() {
+    let dest = Scripted::new(1);
+    let pacer = paced(10.0);
+    let start = Instant::now();
+    let (outcomes, stats) = deliver(&dest, &items(30), &policy(3), Some(&pacer), start + Duration::from_secs(60)).await;
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
+    assert_eq!(stats.requests, 30);
+    // One every 100 ms: the 30th goes at 2.9 s.
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(2_900) && took < Duration::from_millis(3_100), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_whose_slot_is_past_the_deadline_are_not_sent_and_reported_failed() {
+    let dest = Scripted::new(1);
+    let pacer = paced(10.0);
+    let deadline = Instant::now() + Duration::from_millis(1_500);
+    let (outcomes, _) = deliver(&dest, &items(30), &policy(3), Some(&pacer), deadline).await;
+    let sent = dest.sent.lock().unwrap().len();
+    assert!(sent < 30, "{sent} requests sent");
+    let failed = outcomes.iter().filter(|o| matches!(o, ItemOutcome::Failed(e) if e.code == "DeadlineExceeded")).count();
+    assert_eq!(failed, 30 - sent, "every item not sent is reported failed, transient");
 }

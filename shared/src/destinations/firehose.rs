@@ -42,6 +42,9 @@ pub struct FirehoseConfig {
     pub max_request_bytes: Option<usize>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
 }
 
 impl FirehoseConfig {
@@ -114,6 +117,7 @@ pub fn map_response(
 
 impl Destination for Firehose {
     type Entry = Bytes;
+    type Request = Vec<FirehoseRecord>;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -124,12 +128,17 @@ impl Destination for Firehose {
         Ok(())
     }
 
-    async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, RequestError> {
-        let records = batch
+    /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
+    fn encode(&self, batch: &[&Bytes]) -> Result<Vec<FirehoseRecord>, RequestError> {
+        batch
             .iter()
             .map(|data| FirehoseRecord::builder().data(Blob::new(data.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)?;
+            .map_err(RequestError::construction)
+    }
+
+    async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, RequestError> {
+        let records = self.encode(batch)?;
         let output =
             self.client.put_record_batch().delivery_stream_name(&self.stream).set_records(Some(records)).send().await.map_err(from_sdk_error)?;
         map_response(&output, batch.len())
@@ -190,6 +199,7 @@ mod tests {
             max_record_bytes: Some(10),
             max_request_bytes: None,
             max_in_flight: None,
+            rate_limit: Default::default(),
         };
         let client = aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::Config::builder().behavior_version_latest().build());
         let dest = Firehose::new(client, &config);

@@ -52,6 +52,9 @@ pub struct IotAnalyticsConfig {
     pub max_message_bytes: Option<usize>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
 }
 
 impl IotAnalyticsConfig {
@@ -232,6 +235,7 @@ pub fn map_response(
 
 impl Destination for IotAnalytics {
     type Entry = AnalyticsMessage;
+    type Request = Vec<Message>;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -242,12 +246,16 @@ impl Destination for IotAnalytics {
         Ok(())
     }
 
-    async fn send(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<ItemResult>, RequestError> {
-        let messages = batch
+    fn encode(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<Message>, RequestError> {
+        batch
             .iter()
             .map(|m| Message::builder().message_id(&m.message_id).payload(Blob::new(m.payload.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)?;
+            .map_err(RequestError::construction)
+    }
+
+    async fn send(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<ItemResult>, RequestError> {
+        let messages = self.encode(batch)?;
         let output = self.client.batch_put_message().channel_name(&self.channel).set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }

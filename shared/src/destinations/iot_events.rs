@@ -49,6 +49,9 @@ pub struct IotEventsConfig {
     pub max_request_bytes: Option<usize>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
 }
 
 /// `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`, 1-128 characters.
@@ -175,6 +178,7 @@ pub fn map_response(output: &aws_sdk_ioteventsdata::operation::batch_put_message
 
 impl Destination for IotEvents {
     type Entry = EventsMessage;
+    type Request = Vec<Message>;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -185,8 +189,8 @@ impl Destination for IotEvents {
         Ok(())
     }
 
-    async fn send(&self, batch: &[&EventsMessage]) -> Result<Vec<ItemResult>, RequestError> {
-        let messages = batch
+    fn encode(&self, batch: &[&EventsMessage]) -> Result<Vec<Message>, RequestError> {
+        batch
             .iter()
             .map(|m| {
                 Message::builder()
@@ -197,7 +201,11 @@ impl Destination for IotEvents {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)?;
+            .map_err(RequestError::construction)
+    }
+
+    async fn send(&self, batch: &[&EventsMessage]) -> Result<Vec<ItemResult>, RequestError> {
+        let messages = self.encode(batch)?;
         let output = self.client.batch_put_message().set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))
     }
@@ -220,6 +228,7 @@ mod tests {
             max_messages: None,
             max_request_bytes: None,
             max_in_flight: None,
+            rate_limit: Default::default(),
         };
         let client = aws_sdk_ioteventsdata::Client::from_conf(aws_sdk_ioteventsdata::Config::builder().behavior_version_latest().build());
         IotEvents::new(client, &config)

@@ -69,6 +69,9 @@ pub struct DetectorConfig {
     pub max_detectors: Option<usize>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
 }
 
 fn is_name(s: &str) -> bool {
@@ -327,6 +330,7 @@ fn to_sdk(u: &DetectorUpdate) -> Result<UpdateDetectorRequest, RequestError> {
 
 impl Destination for IotEventsDetector {
     type Entry = DetectorUpdate;
+    type Request = Vec<UpdateDetectorRequest>;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -335,6 +339,10 @@ impl Destination for IotEventsDetector {
     fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<DetectorUpdate>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record)?);
         Ok(())
+    }
+
+    fn encode(&self, batch: &[&DetectorUpdate]) -> Result<Vec<UpdateDetectorRequest>, RequestError> {
+        batch.iter().map(|u| to_sdk(u)).collect()
     }
 
     async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {

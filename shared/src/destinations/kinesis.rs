@@ -55,6 +55,9 @@ pub struct KinesisConfig {
     pub max_request_bytes: Option<usize>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
 }
 
 impl KinesisConfig {
@@ -232,6 +235,7 @@ pub fn map_response(output: &aws_sdk_kinesis::operation::put_records::PutRecords
 
 impl Destination for Kinesis {
     type Entry = KinesisEntry;
+    type Request = Vec<PutRecordsRequestEntry>;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -242,12 +246,17 @@ impl Destination for Kinesis {
         Ok(())
     }
 
-    async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, RequestError> {
-        let records = batch
+    /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
+    fn encode(&self, batch: &[&KinesisEntry]) -> Result<Vec<PutRecordsRequestEntry>, RequestError> {
+        batch
             .iter()
             .map(|e| PutRecordsRequestEntry::builder().data(Blob::new(e.data.to_vec())).partition_key(&e.partition_key).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)?;
+            .map_err(RequestError::construction)
+    }
+
+    async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, RequestError> {
+        let records = self.encode(batch)?;
         let request = self.client.put_records().set_records(Some(records));
         let request = match &self.target {
             Target::Name(name) => request.stream_name(name),
@@ -276,6 +285,7 @@ mod tests {
             max_record_bytes,
             max_request_bytes: None,
             max_in_flight: None,
+            rate_limit: Default::default(),
         };
         let client = aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::Config::builder().behavior_version_latest().build());
         Kinesis::new(client, &config)

@@ -45,6 +45,8 @@ pub type ItemResult = Result<(), ItemError>;
 pub trait Destination: Send + Sync {
     /// What one request entry holds before it becomes an SDK type.
     type Entry: Send + Sync;
+    /// What [`Destination::encode`] builds for one request.
+    type Request: Send;
 
     /// The limits the packer must respect.
     fn limits(&self) -> Limits;
@@ -64,9 +66,68 @@ pub trait Destination: Send + Sync {
         crate::pack::pack(&sizes, &self.limits())
     }
 
+    /// The fewest requests the API's limits allow for `items`, the figure
+    /// [`Destination::pack`] is measured against. The default bounds by count
+    /// and bytes ([`Limits::lower_bound`]).
+    fn lower_bound(&self, items: &[&Prepared<Self::Entry>]) -> usize {
+        self.limits().lower_bound(items.iter().map(|i| i.size))
+    }
+
+    /// The request's entries as SDK types: what [`Destination::send`] sends
+    /// for this batch, built without sending. Pure; an `Err` is a whole-request
+    /// failure (an SDK builder refused a value).
+    fn encode(&self, batch: &[&Self::Entry]) -> Result<Self::Request, RequestError>;
+
     /// Send one request. `Ok` holds exactly one result per entry, in order;
     /// `Err` means the whole request failed and every entry shares the error.
     fn send(&self, batch: &[&Self::Entry]) -> impl Future<Output = Result<Vec<ItemResult>, RequestError>> + Send;
+}
+
+/// How requests leave: over the network, or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendMode {
+    /// Send each request with the SDK client.
+    #[default]
+    Live,
+    /// Encode each request as it would be sent, send nothing, and answer
+    /// success for every entry ([`DryRun`]).
+    DryRun,
+}
+
+/// A destination that sends nothing: each request is planned and encoded
+/// exactly as `D` would, then every entry is answered success. The CPU-only
+/// path of an invocation, for benchmarks and what-if runs.
+#[derive(Debug)]
+pub struct DryRun<'a, D>(pub &'a D);
+
+impl<D: Destination> Destination for DryRun<'_, D> {
+    type Entry = D::Entry;
+    type Request = D::Request;
+
+    fn limits(&self) -> Limits {
+        self.0.limits()
+    }
+
+    fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<Self::Entry>>) -> Result<(), ItemError> {
+        self.0.prepare(record, purpose, out)
+    }
+
+    fn pack(&self, items: &[&Prepared<Self::Entry>]) -> Vec<Vec<usize>> {
+        self.0.pack(items)
+    }
+
+    fn lower_bound(&self, items: &[&Prepared<Self::Entry>]) -> usize {
+        self.0.lower_bound(items)
+    }
+
+    fn encode(&self, batch: &[&Self::Entry]) -> Result<Self::Request, RequestError> {
+        self.0.encode(batch)
+    }
+
+    async fn send(&self, batch: &[&Self::Entry]) -> Result<Vec<ItemResult>, RequestError> {
+        std::hint::black_box(self.0.encode(batch)?);
+        Ok(vec![Ok(()); batch.len()])
+    }
 }
 
 /// Map a positional per-entry response (`RequestResponses[i]`, `Records[i]`)
@@ -164,15 +225,17 @@ impl AnyDestination {
         records: &[&crate::record::Record],
         purpose: Purpose,
         policy: &crate::deliver::RetryPolicy,
+        pacer: Option<&crate::pace::Pacer>,
         deadline: tokio::time::Instant,
+        mode: SendMode,
     ) -> (Vec<ItemOutcome>, crate::deliver::SendStats) {
         match self {
-            AnyDestination::Firehose(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
-            AnyDestination::Kinesis(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
-            AnyDestination::IotAnalytics(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
-            AnyDestination::IotEvents(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
-            AnyDestination::IotEventsDetector(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
-            AnyDestination::Sitewise(d) => prepare_and_deliver(d, records, purpose, policy, deadline).await,
+            AnyDestination::Firehose(d) => deliver_in(mode, d, records, purpose, policy, pacer, deadline).await,
+            AnyDestination::Kinesis(d) => deliver_in(mode, d, records, purpose, policy, pacer, deadline).await,
+            AnyDestination::IotAnalytics(d) => deliver_in(mode, d, records, purpose, policy, pacer, deadline).await,
+            AnyDestination::IotEvents(d) => deliver_in(mode, d, records, purpose, policy, pacer, deadline).await,
+            AnyDestination::IotEventsDetector(d) => deliver_in(mode, d, records, purpose, policy, pacer, deadline).await,
+            AnyDestination::Sitewise(d) => deliver_in(mode, d, records, purpose, policy, pacer, deadline).await,
         }
     }
 
@@ -189,11 +252,28 @@ impl AnyDestination {
     }
 }
 
+async fn deliver_in<D: Destination>(
+    mode: SendMode,
+    dest: &D,
+    records: &[&crate::record::Record],
+    purpose: Purpose,
+    policy: &crate::deliver::RetryPolicy,
+    pacer: Option<&crate::pace::Pacer>,
+    deadline: tokio::time::Instant,
+) -> (Vec<ItemOutcome>, crate::deliver::SendStats) {
+    match mode {
+        SendMode::Live => prepare_and_deliver(dest, records, purpose, policy, pacer, deadline).await,
+        // A dry run sends nothing, so it is not paced.
+        SendMode::DryRun => prepare_and_deliver(&DryRun(dest), records, purpose, policy, None, deadline).await,
+    }
+}
+
 async fn prepare_and_deliver<D: Destination>(
     dest: &D,
     records: &[&crate::record::Record],
     purpose: Purpose,
     policy: &crate::deliver::RetryPolicy,
+    pacer: Option<&crate::pace::Pacer>,
     deadline: tokio::time::Instant,
 ) -> (Vec<ItemOutcome>, crate::deliver::SendStats) {
     let mut outcomes = vec![ItemOutcome::Delivered; records.len()];
@@ -209,7 +289,7 @@ async fn prepare_and_deliver<D: Destination>(
             }
         }
     }
-    let (item_outcomes, stats) = crate::deliver::deliver(dest, &items, policy, deadline).await;
+    let (item_outcomes, stats) = crate::deliver::deliver(dest, &items, policy, pacer, deadline).await;
     for (item, outcome) in item_outcomes.into_iter().enumerate() {
         let slot = &mut outcomes[owner[item] as usize];
         *slot = match (&*slot, outcome) {

@@ -100,6 +100,9 @@ pub struct SitewiseConfig {
     pub region: Option<String>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
 }
 
 /// A template: literal text and `{/pointer}` parts.
@@ -186,7 +189,7 @@ pub enum SitewiseVariant {
 }
 
 /// Which property a value is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PropertyRef {
     /// By alias.
     Alias(String),
@@ -199,12 +202,37 @@ pub enum PropertyRef {
     },
 }
 
-impl PropertyRef {
-    /// A name for messages and grouping.
-    pub fn label(&self) -> String {
+impl std::fmt::Display for PropertyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PropertyRef::Alias(a) => a.clone(),
-            PropertyRef::Ids { asset, property } => format!("{asset}/{property}"),
+            PropertyRef::Alias(a) => f.write_str(a),
+            PropertyRef::Ids { asset, property } => write!(f, "{asset}/{property}"),
+        }
+    }
+}
+
+impl PropertyRef {
+    /// A name for messages: the alias, or `assetId/propertyId`.
+    pub fn label(&self) -> String {
+        self.to_string()
+    }
+
+    /// Whether the name is 1-2,048 characters with no control characters.
+    fn is_valid_name(&self) -> bool {
+        let (chars, control) = match self {
+            PropertyRef::Alias(a) => (a.chars().count(), a.chars().any(char::is_control)),
+            PropertyRef::Ids { asset, property } => {
+                (asset.chars().count() + 1 + property.chars().count(), asset.chars().chain(property.chars()).any(char::is_control))
+            }
+        };
+        (1..=MAX_ALIAS_CHARS).contains(&chars) && !control
+    }
+
+    /// The length of [`PropertyRef::label`], without building it.
+    pub fn label_len(&self) -> usize {
+        match self {
+            PropertyRef::Alias(a) => a.len(),
+            PropertyRef::Ids { asset, property } => asset.len() + 1 + property.len(),
         }
     }
 }
@@ -262,8 +290,8 @@ fn quality(q: &str) -> Option<&'static str> {
 
 /// Check one value against SiteWise's rules; the error names the property and the rule.
 pub fn check_value(v: &SitewiseValue, now: i64) -> Result<(), ItemError> {
-    let label = v.property.label();
-    if label.is_empty() || label.chars().count() > MAX_ALIAS_CHARS || label.chars().any(char::is_control) {
+    let label = &v.property;
+    if !label.is_valid_name() {
         return Err(ItemError::permanent(
             "InvalidProperty",
             format!("property `{label}`: aliases are 1-{MAX_ALIAS_CHARS} characters with no control characters"),
@@ -294,7 +322,7 @@ pub fn check_value(v: &SitewiseValue, now: i64) -> Result<(), ItemError> {
     Ok(())
 }
 
-fn variant_from(value: &Value, ty: Option<ValueType>, label: &str) -> Result<SitewiseVariant, ItemError> {
+fn variant_from(value: &Value, ty: Option<ValueType>, label: &PropertyRef) -> Result<SitewiseVariant, ItemError> {
     let wrong = |want: &str| ItemError::permanent("InvalidValue", format!("property `{label}`: {value} is not {want}"));
     Ok(match (ty, value) {
         (Some(ValueType::Double) | None, Value::Number(n)) => SitewiseVariant::Double(n.as_f64().ok_or_else(|| wrong("a double"))?),
@@ -364,7 +392,7 @@ impl Sitewise {
                 }
                 _ => return Err(ItemError::permanent("InvalidProperty", "the property mapping has no alias or ids")),
             };
-            let label = property.label();
+            let label = &property;
             let raw = record.json().and_then(|v| v.pointer(&mapping.value)).filter(|v| !v.is_null()).ok_or_else(|| {
                 ItemError::permanent("MissingValue", format!("property `{label}`: value {} is missing from the record", mapping.value))
             })?;
@@ -418,7 +446,7 @@ fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, I
             (None, Some(a), Some(p)) => PropertyRef::Ids { asset: a.to_owned(), property: p.to_owned() },
             _ => return Err(invalid(format!("entries[{i}] has no propertyAlias, or assetId and propertyId"))),
         };
-        let label = property.label();
+        let label = &property;
         for (j, pv) in e.get("propertyValues").and_then(Value::as_array).map_or(&[][..], Vec::as_slice).iter().enumerate() {
             let variant =
                 pv.get("value").and_then(Value::as_object).ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}] has no value")))?;
@@ -459,10 +487,10 @@ fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, I
 pub fn group_entries<'a>(values: impl Iterator<Item = &'a SitewiseValue>) -> Vec<Vec<usize>> {
     let mut entries: Vec<Vec<usize>> = Vec::new();
     let mut stamps: Vec<Vec<(i64, i32)>> = Vec::new();
-    let mut open: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut open: HashMap<&PropertyRef, Vec<usize>> = HashMap::new();
     for (i, v) in values.enumerate() {
         let stamp = (v.seconds, v.nanos);
-        let candidates = open.entry(v.property.label()).or_default();
+        let candidates = open.entry(&v.property).or_default();
         match candidates.iter().copied().find(|&e| entries[e].len() < MAX_VALUES_PER_ENTRY && !stamps[e].contains(&stamp)) {
             Some(e) => {
                 entries[e].push(i);
@@ -476,6 +504,19 @@ pub fn group_entries<'a>(values: impl Iterator<Item = &'a SitewiseValue>) -> Vec
         }
     }
     entries
+}
+
+/// The fewest entries any grouping can use: per property, at least
+/// `ceil(values / 10)`, and at least as many as the values sharing one
+/// timestamp (they cannot share an entry).
+pub fn entries_lower_bound<'a>(values: impl Iterator<Item = &'a SitewiseValue>) -> usize {
+    let mut per_property: HashMap<&PropertyRef, (usize, HashMap<(i64, i32), usize>)> = HashMap::new();
+    for v in values {
+        let (count, stamps) = per_property.entry(&v.property).or_default();
+        *count += 1;
+        *stamps.entry((v.seconds, v.nanos)).or_default() += 1;
+    }
+    per_property.values().map(|(count, stamps)| count.div_ceil(MAX_VALUES_PER_ENTRY).max(stamps.values().copied().max().unwrap_or(0))).sum()
 }
 
 /// Classify an `errorEntries[].errors[].errorCode`: conflicting operations,
@@ -538,11 +579,13 @@ pub fn map_response(
     Ok(results)
 }
 
-fn to_sdk(entry_id: String, values: &[&SitewiseValue]) -> Result<PutAssetPropertyValueEntry, RequestError> {
+fn to_sdk<'a>(entry_id: String, values: impl Iterator<Item = &'a SitewiseValue>) -> Result<PutAssetPropertyValueEntry, RequestError> {
     let mut entry = PutAssetPropertyValueEntry::builder().entry_id(entry_id);
-    entry = match &values[0].property {
-        PropertyRef::Alias(a) => entry.property_alias(a),
-        PropertyRef::Ids { asset, property } => entry.asset_id(asset).property_id(property),
+    let mut values = values.peekable();
+    entry = match values.peek().map(|v| &v.property) {
+        Some(PropertyRef::Alias(a)) => entry.property_alias(a),
+        Some(PropertyRef::Ids { asset, property }) => entry.asset_id(asset).property_id(property),
+        None => entry,
     };
     for v in values {
         let variant = match &v.value {
@@ -560,6 +603,7 @@ fn to_sdk(entry_id: String, values: &[&SitewiseValue]) -> Result<PutAssetPropert
 
 impl Destination for Sitewise {
     type Entry = SitewiseValue;
+    type Request = (Vec<PutAssetPropertyValueEntry>, Vec<Vec<usize>>);
 
     fn limits(&self) -> Limits {
         self.config.limits()
@@ -567,21 +611,28 @@ impl Destination for Sitewise {
 
     fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<SitewiseValue>>) -> Result<(), ItemError> {
         // Sizes only feed the byte counts (SiteWise limits are counts): the property name plus the TQV's JSON.
-        out.extend(self.values(record, now_secs())?.into_iter().map(|entry| Prepared { size: entry.property.label().len() + 96, entry }));
+        out.extend(self.values(record, now_secs())?.into_iter().map(|entry| Prepared { size: entry.property.label_len() + 96, entry }));
         Ok(())
+    }
+
+    fn lower_bound(&self, items: &[&Prepared<SitewiseValue>]) -> usize {
+        entries_lower_bound(items.iter().map(|p| &p.entry)).div_ceil(MAX_ENTRIES_PER_REQUEST)
     }
 
     fn pack(&self, items: &[&Prepared<SitewiseValue>]) -> Vec<Vec<usize>> {
         group_entries(items.iter().map(|p| &p.entry)).chunks(MAX_ENTRIES_PER_REQUEST).map(|c| c.concat()).collect()
     }
 
-    async fn send(&self, batch: &[&SitewiseValue]) -> Result<Vec<ItemResult>, RequestError> {
+    /// The SDK entries (`entryId` `e{k}`) and, per entry, the indices of its values in `batch`.
+    fn encode(&self, batch: &[&SitewiseValue]) -> Result<(Vec<PutAssetPropertyValueEntry>, Vec<Vec<usize>>), RequestError> {
         let entries = group_entries(batch.iter().copied());
-        let sdk_entries = entries
-            .iter()
-            .enumerate()
-            .map(|(k, idx)| to_sdk(format!("e{k}"), &idx.iter().map(|&i| batch[i]).collect::<Vec<_>>()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sdk_entries =
+            entries.iter().enumerate().map(|(k, idx)| to_sdk(format!("e{k}"), idx.iter().map(|&i| batch[i]))).collect::<Result<Vec<_>, _>>()?;
+        Ok((sdk_entries, entries))
+    }
+
+    async fn send(&self, batch: &[&SitewiseValue]) -> Result<Vec<ItemResult>, RequestError> {
+        let (sdk_entries, entries) = self.encode(batch)?;
         let output = self
             .client
             .batch_put_asset_property_value()

@@ -13,6 +13,7 @@ fn dest(sanitize: bool) -> IotAnalytics {
         max_messages: None,
         max_message_bytes: None,
         max_in_flight: None,
+        rate_limit: Default::default(),
     };
     let client = aws_sdk_iotanalytics::Client::from_conf(aws_sdk_iotanalytics::Config::builder().behavior_version_latest().build());
     IotAnalytics::new(client, &config)

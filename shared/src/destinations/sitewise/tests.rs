@@ -129,6 +129,8 @@ proptest! {
         let refs: Vec<&Prepared<SitewiseValue>> = prepared.iter().collect();
         let requests = d.pack(&refs);
         prop_assert_eq!(requests.len(), entries.len().div_ceil(MAX_ENTRIES_PER_REQUEST));
+        prop_assert!(entries_lower_bound(values.iter()) <= entries.len(), "the bound is a bound");
+        prop_assert!(d.lower_bound(&refs) <= requests.len());
         for r in &requests {
             let batch: Vec<&SitewiseValue> = r.iter().map(|&i| &values[i]).collect();
             prop_assert!(group_entries(batch.into_iter()).len() <= MAX_ENTRIES_PER_REQUEST, "send rebuilds at most 10 entries");
@@ -140,6 +142,7 @@ proptest! {
         let values: Vec<SitewiseValue> = counts.iter().enumerate().flat_map(|(p, &n)| (0..n).map(move |t| value(&format!("/p{p}"), NOW - t as i64))).collect();
         let minimal: usize = counts.iter().map(|n| n.div_ceil(MAX_VALUES_PER_ENTRY)).sum();
         prop_assert_eq!(group_entries(values.iter()).len(), minimal);
+        prop_assert_eq!(entries_lower_bound(values.iter()), minimal);
     }
 }
 
@@ -197,7 +200,7 @@ async fn only_the_throttled_values_are_resent() {
     let d = Sitewise::new(client, &serde_yaml::from_str("passthrough: true\n").unwrap());
     let items: Vec<Prepared<SitewiseValue>> = (0..4).map(|t| Prepared { entry: value("/a", NOW - t), size: 1 }).collect();
     let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2), max_in_flight: 2 };
-    let (outcomes, stats) = deliver(&d, &items, &policy, tokio::time::Instant::now() + Duration::from_secs(10)).await;
+    let (outcomes, stats) = deliver(&d, &items, &policy, None, tokio::time::Instant::now() + Duration::from_secs(10)).await;
     assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered), "{outcomes:?}");
     assert_eq!(*sent.lock().unwrap(), vec![vec![NOW, NOW - 1, NOW - 2, NOW - 3], vec![NOW - 2]]);
     assert_eq!(stats.requests, 2);

@@ -1,6 +1,8 @@
 //! A minimal stand-in for the Lambda Runtime API, enough to run a real
 //! function binary: it hands out queued events on `invocation/next` and
-//! collects what the function answers.
+//! collects what the function answers. Used by the end-to-end tests (the
+//! built function binaries) and by `fanout-local bench --cold-start`, which
+//! times a binary from its start to its first `invocation/next`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -25,6 +27,7 @@ struct Inner {
     events: Mutex<VecDeque<(String, serde_json::Value, Duration)>>,
     answers: Mutex<Vec<(String, Answer)>>,
     arrived: Notify,
+    first_poll: std::sync::OnceLock<std::time::Instant>,
 }
 
 /// The stand-in, listening on 127.0.0.1.
@@ -36,7 +39,10 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     /// Start serving on a free loopback port.
-    pub async fn start() -> Self {
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start() -> std::io::Result<Self> {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -44,12 +50,27 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&inner));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind runtime api");
-        let address = listener.local_addr().expect("address").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?.to_string();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { address, inner }
+        Ok(Self { address, inner })
+    }
+
+    /// When the function first asked for an event (`GET invocation/next`),
+    /// waiting at most `wait` for it to happen.
+    pub async fn first_poll(&self, wait: Duration) -> Option<std::time::Instant> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.inner.arrived.notified();
+            if let Some(at) = self.inner.first_poll.get() {
+                return Some(*at);
+            }
+            if tokio::time::timeout_at(until, notified).await.is_err() {
+                return None;
+            }
+        }
     }
 
     /// Queue an event with `timeout` until its deadline; returns its request id.
@@ -78,6 +99,9 @@ impl RuntimeApi {
 }
 
 async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
+    if inner.first_poll.set(std::time::Instant::now()).is_ok() {
+        inner.arrived.notify_waiters();
+    }
     loop {
         let notified = inner.arrived.notified();
         let queued = inner.events.lock().ok().and_then(|mut e| e.pop_front());

@@ -1,0 +1,72 @@
+//! The CPU-only path of one invocation on the `small` workload (10,000
+//! records of ~200 bytes; Firehose and Kinesis for all, SiteWise for about
+//! half), with nothing sent: requests are planned and encoded as they would
+//! be, and answered success ([`fanout::destinations::DryRun`]).
+//!
+//! - `decode`: event JSON to records (what Lambda's runtime and the Kinesis source do);
+//! - `route`: match every record against the routes (parsing its JSON once);
+//! - `plan_and_encode`: prepare, pack and encode every request, and build the report;
+//! - `invocation`: all of it, and the batch response.
+//!
+//! Target: `invocation` at most 1.5 µs per record per destination, that is
+//! 37.5 ms for the 25,000 (record, destination) pairs of `small`. Run with
+//! `cargo bench -p fanout`; figures in docs/performance.md.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use fanout::workloads::Workload;
+use fanout::{Clients, Config, Fanout};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Clients that are never used (nothing is sent in a dry run).
+fn clients() -> Clients {
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    Clients::from_sdk_config(&sdk)
+}
+
+fn cpu_path(c: &mut Criterion) {
+    let workload = Workload::Small;
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let event = workload.event_json(now_ms);
+    let config = Config::parse(workload.config_yaml(), Path::new(workload.name())).expect("the workload's config is valid");
+    let fanout = Fanout::new(config, &clients());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+    let decode = || fanout::sources::kinesis::decode(serde_json::from_slice(&event).expect("the event deserializes"));
+
+    let pairs = {
+        let records = decode();
+        let report = runtime.block_on(fanout.process_dry_run(&records));
+        report.destinations.iter().map(|d| d.outcomes.len() as u64).sum::<u64>()
+    };
+
+    let mut group = c.benchmark_group("small");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(workload.records() as u64));
+    group.bench_function("decode", |b| b.iter(decode));
+    group.bench_function("route", |b| {
+        b.iter_batched(
+            decode,
+            |records| fanout::router::route(&fanout.config().routes, fanout.config().unmatched, fanout.targets().len(), &records),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("plan_and_encode", |b| {
+        b.iter_batched(decode, |records| runtime.block_on(fanout.process_dry_run(&records)), BatchSize::LargeInput)
+    });
+    group.throughput(Throughput::Elements(pairs));
+    group.bench_function("invocation_per_record_destination", |b| {
+        b.iter(|| {
+            let records = decode();
+            let report = runtime.block_on(fanout.process_dry_run(&records));
+            fanout::sources::kinesis::respond(&records, &report).map(|r| r.batch_item_failures.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cpu_path);
+criterion_main!(benches);

@@ -1,0 +1,279 @@
+//! The benchmark workloads: synthetic Kinesis events and the configs that
+//! route them, generated in memory and deterministic for a given clock.
+//!
+//! Used by `fanout-local bench` (the whole handler against the embedded
+//! sandbox) and by the routing crate's criterion benches (the CPU-only path).
+//! Each event is a Kinesis batch near Lambda's 6 MB invocation payload:
+//!
+//! | workload  | records | payload   | destinations                                                   |
+//! |-----------|---------|-----------|----------------------------------------------------------------|
+//! | `small`   | 10,000  | ~200 B    | Firehose (all), Kinesis (all, key `/deviceId`), SiteWise (2 properties, temperature > 50) |
+//! | `large`   | 1,500   | ~3 KiB    | Firehose, Kinesis                                              |
+//! | `fanout5` | 2,000   | ~500 B    | all five destination types                                     |
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// Devices the telemetry comes from (200: each sends 50 readings in `small`).
+pub const DEVICES: usize = 200;
+/// Sites the devices are spread over.
+pub const SITES: usize = 8;
+/// Milliseconds between two readings of the generated batch.
+const READING_INTERVAL_MS: i64 = 5;
+
+/// One benchmark workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// 10,000 records of ~200-byte telemetry to Firehose, Kinesis and SiteWise.
+    Small,
+    /// 1,500 records of ~3 KiB to Firehose and Kinesis.
+    Large,
+    /// 2,000 records of ~500 bytes to all five destination types.
+    Fanout5,
+}
+
+impl Workload {
+    /// Every workload, in the order the bench runs them.
+    pub const ALL: [Workload; 3] = [Workload::Small, Workload::Large, Workload::Fanout5];
+
+    /// The name used on the command line and in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Small => "small",
+            Workload::Large => "large",
+            Workload::Fanout5 => "fanout5",
+        }
+    }
+
+    /// The workload of that name.
+    pub fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// Records in the event.
+    pub fn records(self) -> usize {
+        match self {
+            Workload::Small => 10_000,
+            Workload::Large => 1_500,
+            Workload::Fanout5 => 2_000,
+        }
+    }
+
+    /// The target payload size in bytes (each payload is within a few bytes of it).
+    pub fn payload_bytes(self) -> usize {
+        match self {
+            Workload::Small => 200,
+            Workload::Large => 3 * 1024,
+            Workload::Fanout5 => 500,
+        }
+    }
+
+    /// The config that routes this workload (YAML, as a user would write it).
+    pub fn config_yaml(self) -> &'static str {
+        match self {
+            Workload::Small => SMALL_CONFIG,
+            Workload::Large => LARGE_CONFIG,
+            Workload::Fanout5 => FANOUT5_CONFIG,
+        }
+    }
+
+    /// The JSON payloads, in order. Reading `i` comes from device
+    /// `i % DEVICES`, is stamped `now_ms - (n - i) * 5` ms (distinct, recent:
+    /// inside SiteWise's 7-day window), and has a temperature drawn from a
+    /// fixed seed, above 50 for about half of the readings.
+    pub fn payloads(self, now_ms: i64) -> Vec<Vec<u8>> {
+        let n = self.records();
+        let mut rng = fastrand::Rng::with_seed(0x000f_a4_0075);
+        (0..n)
+            .map(|i| {
+                let device = i % DEVICES;
+                let site = device % SITES;
+                let temperature = 20.0 + f64::from(rng.u32(0..6_000)) / 100.0;
+                let pressure = 990.0 + f64::from(rng.u32(0..4_000)) / 100.0;
+                let ts = now_ms - (n - i) as i64 * READING_INTERVAL_MS;
+                let mut text = format!(
+                    r#"{{"deviceId":"sensor-{device:05}","site":"plant-{site:02}","temperature":{temperature:.2},"pressure":{pressure:.2},"ts":{ts},"seq":{i}"#
+                );
+                if self == Workload::Fanout5 {
+                    let _ = write!(text, r#","alarm":{},"metrics":{{"temperature":{temperature:.2},"pressure":{pressure:.2}}}"#, temperature > 75.0);
+                }
+                pad(&mut text, self.payload_bytes(), &mut rng);
+                text.into_bytes()
+            })
+            .collect()
+    }
+
+    /// The Kinesis event Lambda would deliver, as JSON bytes (what the
+    /// function's runtime deserializes): one shard, arrival `now_ms`.
+    pub fn event_json(self, now_ms: i64) -> Vec<u8> {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/telemetry";
+        let records: Vec<Value> = self
+            .payloads(now_ms)
+            .iter()
+            .enumerate()
+            .map(|(i, payload)| {
+                let sequence = format!("4959000000000000000000000000000000000000000000{i:010}");
+                json!({
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": format!("sensor-{:05}", i % DEVICES),
+                        "sequenceNumber": sequence,
+                        "data": engine.encode(payload),
+                        "approximateArrivalTimestamp": now_ms as f64 / 1000.0,
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": format!("shardId-000000000000:{sequence}"),
+                    "eventName": "aws:kinesis:record",
+                    "invokeIdentityArn": "arn:aws:iam::123456789012:role/fanout",
+                    "awsRegion": "us-east-1",
+                    "eventSourceARN": arn,
+                })
+            })
+            .collect();
+        serde_json::to_vec(&json!({ "Records": records })).unwrap_or_default()
+    }
+}
+
+/// Pad a JSON object under construction to `target` bytes with a `note`
+/// field of lowercase letters, and close it.
+fn pad(text: &mut String, target: usize, rng: &mut fastrand::Rng) {
+    const FIELD: &str = r#","note":""#;
+    let used = text.len() + FIELD.len() + 2;
+    if used < target {
+        text.push_str(FIELD);
+        text.extend((0..target - used).map(|_| rng.lowercase()));
+        text.push('"');
+    }
+    text.push('}');
+}
+
+const SMALL_CONFIG: &str = r#"
+destinations:
+  archive: { type: firehose, delivery_stream: bench-archive }
+  stream: { type: kinesis, stream: bench-stream, partition_key: /deviceId }
+  plant:
+    type: sitewise
+    properties:
+      - { alias: '/plant/{/site}/{/deviceId}/temperature', value: /temperature, type: double, timestamp: /ts }
+      - { alias: '/plant/{/site}/{/deviceId}/pressure', value: /pressure, type: double, timestamp: /ts }
+routes:
+  - { name: all, to: [archive, stream] }
+  - { name: hot, match: { data: { temperature: [ { numeric: [">", 50] } ] } }, to: [plant] }
+"#;
+
+const LARGE_CONFIG: &str = r#"
+destinations:
+  archive: { type: firehose, delivery_stream: bench-archive }
+  stream: { type: kinesis, stream: bench-stream, partition_key: /deviceId }
+routes:
+  - { name: all, to: [archive, stream] }
+"#;
+
+const FANOUT5_CONFIG: &str = r#"
+destinations:
+  archive: { type: firehose, delivery_stream: bench-archive }
+  stream: { type: kinesis, stream: bench-stream, partition_key: /deviceId }
+  analytics: { type: iot_analytics, channel: bench_channel }
+  events: { type: iot_events, input: bench_input, payload: /metrics, timestamp: /ts }
+  detectors:
+    type: iot_events_detector
+    detector_model: bench_model
+    key: /deviceId
+    state: Normal
+    variables: { temperature: /temperature, pressure: /pressure }
+  plant:
+    type: sitewise
+    properties:
+      - { alias: '/plant/{/site}/{/deviceId}/temperature', value: /temperature, type: double, timestamp: /ts }
+      - { alias: '/plant/{/site}/{/deviceId}/pressure', value: /pressure, type: double, timestamp: /ts }
+routes:
+  - { name: all, to: [archive, stream, analytics, events, detectors, plant] }
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    const NOW_MS: i64 = 1_763_800_000_000;
+
+    #[test]
+    fn payloads_are_json_of_the_promised_size_and_count() {
+        for w in Workload::ALL {
+            let payloads = w.payloads(NOW_MS);
+            assert_eq!(payloads.len(), w.records(), "{}", w.name());
+            for p in &payloads {
+                let v: Value = serde_json::from_slice(p).unwrap_or_else(|e| panic!("{}: {e}", w.name()));
+                assert!(v["deviceId"].is_string() && v["temperature"].is_f64() && v["ts"].is_i64(), "{}: {v}", w.name());
+                assert!(p.len().abs_diff(w.payload_bytes()) <= 2, "{}: {} bytes", w.name(), p.len());
+            }
+        }
+    }
+
+    #[test]
+    fn about_half_of_the_small_readings_are_hot_and_timestamps_are_distinct() {
+        let payloads = Workload::Small.payloads(NOW_MS);
+        let values: Vec<Value> = payloads.iter().map(|p| serde_json::from_slice(p).unwrap_or_default()).collect();
+        let hot = values.iter().filter(|v| v["temperature"].as_f64().unwrap_or(0.0) > 50.0).count();
+        assert!((4_500..=5_500).contains(&hot), "{hot} hot readings");
+        let mut stamps: Vec<i64> = values.iter().filter_map(|v| v["ts"].as_i64()).collect();
+        stamps.dedup();
+        assert_eq!(stamps.len(), payloads.len());
+        assert!(stamps.iter().all(|&t| t < NOW_MS && t > NOW_MS - 7 * 24 * 3_600_000));
+    }
+
+    /// Clients that cannot send: no credentials, and an endpoint nothing listens on.
+    fn unusable_clients() -> crate::Clients {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        crate::Clients::from_sdk_config(&sdk)
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_sends_nothing_and_plans_the_fewest_requests() {
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let config = Config::parse(Workload::Small.config_yaml(), Path::new("small")).expect("valid");
+        let fanout = crate::Fanout::new(config, &unusable_clients());
+        let event = serde_json::from_slice(&Workload::Small.event_json(now_ms)).expect("event");
+        let records = crate::sources::kinesis::decode(event);
+        let report = fanout.process_dry_run(&records).await;
+        assert_eq!(report.count(crate::fanout::RecordStatus::Delivered), records.len(), "nothing was sent, so nothing failed");
+
+        // The SiteWise bound from first principles: per device and property,
+        // ceil(hot readings / 10) entries; 10 entries per request.
+        let mut hot_per_device = vec![0usize; DEVICES];
+        for (i, p) in Workload::Small.payloads(now_ms).iter().enumerate() {
+            let v: Value = serde_json::from_slice(p).expect("json");
+            if v["temperature"].as_f64().unwrap_or(0.0) > 50.0 {
+                hot_per_device[i % DEVICES] += 1;
+            }
+        }
+        let entries: usize = hot_per_device.iter().map(|n| 2 * n.div_ceil(10)).sum();
+        let expected = [("archive", 20), ("plant", entries.div_ceil(10) as u64), ("stream", 20)];
+        for (name, requests) in expected {
+            let d = report.destinations.iter().find(|d| d.name == name).expect("destination");
+            let c = d.counts();
+            assert_eq!((c.requests, c.requests_lower_bound), (requests, requests), "{name}");
+        }
+    }
+
+    #[test]
+    fn configs_are_valid_and_events_decode_to_every_payload() {
+        for w in Workload::ALL {
+            Config::parse(w.config_yaml(), Path::new(w.name())).unwrap_or_else(|e| panic!("{}: {e}", w.name()));
+            let event: aws_lambda_events::event::kinesis::KinesisEvent =
+                serde_json::from_slice(&w.event_json(NOW_MS)).unwrap_or_else(|e| panic!("{}: {e}", w.name()));
+            let records = crate::sources::kinesis::decode(event);
+            let payloads = w.payloads(NOW_MS);
+            assert_eq!(records.len(), payloads.len());
+            assert!(records.iter().zip(&payloads).all(|(r, p)| r.data.as_ref() == p.as_slice()), "{}", w.name());
+        }
+    }
+}
