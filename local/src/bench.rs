@@ -152,7 +152,9 @@ pub enum BenchError {
 
 /// Run one workload in this process: one warm-up run, then `runs` measured runs.
 pub async fn run_workload(workload: Workload, runs: usize) -> Result<WorkloadFigures, BenchError> {
-    let sandbox = Sandbox::start(SandboxOptions::default(), 0).await?;
+    // The sandbox validates and answers as always but keeps no items: the
+    // process's memory is then fanout's (and the sandbox's request handling).
+    let sandbox = Sandbox::start(SandboxOptions { retain_items: false, ..SandboxOptions::default() }, 0).await?;
     let config = Config::parse(workload.config_yaml(), Path::new(workload.name()))?;
     let fanout = Fanout::new(config, &Clients::from_sdk_config(&endpoint_sdk_config(&sandbox.endpoint)));
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

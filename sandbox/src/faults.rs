@@ -227,15 +227,26 @@ impl Faults {
 
     /// The error code an item fails with, if it does. `text` is the item's
     /// payload (or id) as text.
-    pub fn item_error(&mut self, api: Api, target: &str, text: &str) -> Option<String> {
+    ///
+    /// `text` (the item's payload text, which `match=` rules search) is only
+    /// built when a rule for this API has `match=`.
+    pub fn item_error(&mut self, api: Api, target: &str, text: impl FnOnce() -> String) -> Option<String> {
         let rng = &mut self.rng;
+        let mut make = Some(text);
+        let mut made: Option<String> = None;
         for (a, rule) in &self.rules {
             if *a != api || rule.target.as_deref().is_some_and(|t| t != target) {
                 continue;
             }
             let code = || rule.code.clone().unwrap_or_else(|| api.default_item_code().to_owned());
-            if rule.matches.iter().any(|m| text.contains(m.as_str())) {
-                return Some(code());
+            if !rule.matches.is_empty() {
+                if made.is_none() {
+                    made = make.take().map(|f| f());
+                }
+                let text = made.as_deref().unwrap_or_default();
+                if rule.matches.iter().any(|m| text.contains(m.as_str())) {
+                    return Some(code());
+                }
             }
             if rule.rate > 0.0 && rng.f64() < rule.rate {
                 return Some(code());
@@ -273,8 +284,8 @@ mod tests {
     #[test]
     fn a_target_limits_item_faults_to_one_stream() {
         let mut f = Faults::new(&FaultSpec::parse("firehose:target=archive,match=x").unwrap());
-        assert!(f.item_error(Api::Firehose, "archive", "x").is_some());
-        assert!(f.item_error(Api::Firehose, "dead-letters", "x").is_none());
+        assert!(f.item_error(Api::Firehose, "archive", || "x".to_owned()).is_some());
+        assert!(f.item_error(Api::Firehose, "dead-letters", || "x".to_owned()).is_none());
     }
 
     #[test]
@@ -290,12 +301,12 @@ mod tests {
     fn matches_fail_every_time_and_rates_repeat_with_a_seed() {
         let mut f = Faults::new(&FaultSpec::parse("firehose:match=bad").unwrap());
         for _ in 0..10 {
-            assert_eq!(f.item_error(Api::Firehose, "s", "a bad one").as_deref(), Some("ServiceUnavailableException"));
-            assert_eq!(f.item_error(Api::Firehose, "s", "fine"), None);
+            assert_eq!(f.item_error(Api::Firehose, "s", || "a bad one".to_owned()).as_deref(), Some("ServiceUnavailableException"));
+            assert_eq!(f.item_error(Api::Firehose, "s", || "fine".to_owned()), None);
         }
         let draws = |seed| {
             let mut f = Faults::new(&FaultSpec::parse(&format!("kinesis:rate=0.5;seed={seed}")).unwrap());
-            (0..64).map(|_| f.item_error(Api::Kinesis, "s", "x").is_some()).collect::<Vec<_>>()
+            (0..64).map(|_| f.item_error(Api::Kinesis, "s", || "x".to_owned()).is_some()).collect::<Vec<_>>()
         };
         assert_eq!(draws(1), draws(1));
         assert_ne!(draws(1), draws(2));

@@ -48,11 +48,23 @@ pub struct SandboxOptions {
     pub detector_key: String,
     /// Resources that exist from the start, for `auto_create: false`.
     pub resources: Vec<(Api, String)>,
+    /// Keep accepted items, stream records, property values and the call
+    /// log for read-back (the default). Off, the sandbox validates and
+    /// answers exactly as before but only counts what it accepted: the
+    /// benchmark's setting, so the process's memory is fanout's.
+    pub retain_items: bool,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        Self { auto_create: true, faults: FaultSpec::default(), data_dir: None, detector_key: "/deviceId".into(), resources: Vec::new() }
+        Self {
+            auto_create: true,
+            faults: FaultSpec::default(),
+            data_dir: None,
+            detector_key: "/deviceId".into(),
+            resources: Vec::new(),
+            retain_items: true,
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub mod fanout;
 pub mod pace;
 pub mod pack;
 pub mod pattern;
+pub mod pointer;
 pub mod record;
 pub mod router;
 pub mod sources;

@@ -65,19 +65,21 @@ fn put_record_batch(body: &Value, world: &mut super::World, faults: &mut crate::
     let mut responses = Vec::with_capacity(data.len());
     let mut logged = Vec::with_capacity(data.len());
     let mut failed = 0;
+    let retains = world.store.retains();
+    let call = world.store.calls_seen();
     for (i, bytes) in data.iter().enumerate() {
-        let text = fault_text(bytes, "");
-        match faults.item_error(Api::Firehose, name, &text) {
+        let logged_text = || if retains { fault_text(bytes, "") } else { String::new() };
+        match faults.item_error(Api::Firehose, name, || fault_text(bytes, "")) {
             Some(code) => {
                 failed += 1;
                 responses.push(json!({"ErrorCode": code, "ErrorMessage": "injected by the sandbox"}));
-                logged.push((text, Some(code)));
+                logged.push((logged_text(), Some(code)));
             }
             None => {
-                let id = format!("{:020}{:04}", world.store.calls().len(), i);
-                world.store.accept(Api::Firehose, name, json!({"record_id": id, "data": b64(bytes)}));
+                let id = format!("{call:020}{i:04}");
+                world.store.accept(Api::Firehose, name, || json!({"record_id": id, "data": b64(bytes)}));
                 responses.push(json!({"RecordId": id}));
-                logged.push((text, None));
+                logged.push((logged_text(), None));
             }
         }
     }

@@ -112,15 +112,16 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
             Ok(_) => Some(("InvalidRequestException".to_owned(), "the payload must be a JSON object".to_owned())),
             Err(e) => Some(("InvalidRequestException".to_owned(), format!("the payload is not JSON: {e}"))),
         };
-        let problem = problem
-            .or_else(|| faults.item_error(Api::IotAnalytics, channel, &fault_text(&payload, id)).map(|c| (c, "injected by the sandbox".to_owned())));
+        let problem = problem.or_else(|| {
+            faults.item_error(Api::IotAnalytics, channel, || fault_text(&payload, id)).map(|c| (c, "injected by the sandbox".to_owned()))
+        });
         match problem {
             Some((code, message)) => {
                 errors.push(json!({"messageId": id, "errorCode": code, "errorMessage": message}));
                 logged.push((id.to_owned(), Some(code)));
             }
             None => {
-                world.store.accept(Api::IotAnalytics, channel, json!({"messageId": id, "payload": b64(&payload)}));
+                world.store.accept(Api::IotAnalytics, channel, || json!({"messageId": id, "payload": b64(&payload)}));
                 logged.push((id.to_owned(), None));
             }
         }

@@ -136,7 +136,7 @@ fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<
         let problem = if !world.exists(Api::IotEvents, input) {
             Some(("ResourceNotFoundException".to_owned(), format!("Input {input} does not exist")))
         } else {
-            faults.item_error(Api::IotEvents, input, &fault_text(&payload, &id)).map(|c| (c, "injected by the sandbox".to_owned()))
+            faults.item_error(Api::IotEvents, input, || fault_text(&payload, &id)).map(|c| (c, "injected by the sandbox".to_owned()))
         };
         if let Some((code, message)) = problem {
             errors.push(json!({"messageId": id, "errorCode": code, "errorMessage": message}));
@@ -144,7 +144,11 @@ fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<
             continue;
         }
         let timestamp = m.pointer("/timestamp/timeInMillis").and_then(Value::as_i64);
-        world.store.accept(Api::IotEvents, input, json!({"messageId": id, "inputName": input, "payload": b64(&payload), "timeInMillis": timestamp}));
+        world.store.accept(
+            Api::IotEvents,
+            input,
+            || json!({"messageId": id, "inputName": input, "payload": b64(&payload), "timeInMillis": timestamp}),
+        );
         logged.push((id, None));
         update_detector_from_message(world, input, &payload);
     }
@@ -237,14 +241,14 @@ fn update_detectors(body: &Value, world: &mut World, faults: &mut Faults) -> Res
                 target = model.clone();
                 if !world.exists(Api::IotEvents, &model) {
                     Some(("ResourceNotFoundException".to_owned(), format!("Detector model {model} does not exist")))
-                } else if let Some(code) = faults.item_error(Api::IotEvents, &model, &fault_text(d.to_string().as_bytes(), &id)) {
+                } else if let Some(code) = faults.item_error(Api::IotEvents, &model, || fault_text(d.to_string().as_bytes(), &id)) {
                     Some((code, "injected by the sandbox".to_owned()))
                 } else {
                     let created = world.detectors.get(&(model.clone(), key.clone())).map_or(update.created, |old| old.created);
                     world.store.accept(
                         Api::IotEvents,
                         &format!("detectors/{model}"),
-                        json!({"messageId": id, "keyValue": key, "state": d.get("state")}),
+                        || json!({"messageId": id, "keyValue": key, "state": d.get("state")}),
                     );
                     world.detectors.insert((model, key), Detector { created, ..update });
                     None

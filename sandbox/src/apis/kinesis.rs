@@ -43,13 +43,15 @@ pub struct Stream {
     pub name: String,
     /// Records in arrival order.
     pub records: Vec<StoredRecord>,
+    /// Records accepted so far (also those not kept, without retention).
+    pub accepted: u64,
     created: f64,
 }
 
 impl Stream {
     /// An empty stream.
     pub fn new(name: &str) -> Self {
-        Self { name: name.to_owned(), records: Vec::new(), created: now_secs() }
+        Self { name: name.to_owned(), records: Vec::new(), accepted: 0, created: now_secs() }
     }
 }
 
@@ -122,6 +124,9 @@ fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<V
     if total > MAX_REQUEST_BYTES {
         return Err(ApiError::bad("InvalidArgumentException", format!("Records size exceeds 5 MiB limit: {total} bytes")));
     }
+    let world_retains = world.store.retains();
+    let writes = world.store.writes();
+    let mut accepted_count = 0;
     let stream = stream(body, world)?;
     let name = stream.name.clone();
     let mut results = Vec::with_capacity(parsed.len());
@@ -129,21 +134,31 @@ fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<V
     let mut logged = Vec::with_capacity(parsed.len());
     let mut failed = 0;
     for (key, data) in parsed {
-        let text = fault_text(&data, "");
-        if let Some(code) = faults.item_error(Api::Kinesis, &name, &text) {
+        let logged_text = || if world_retains { fault_text(&data, "") } else { String::new() };
+        if let Some(code) = faults.item_error(Api::Kinesis, &name, || fault_text(&data, "")) {
             failed += 1;
             results.push(json!({"ErrorCode": code, "ErrorMessage": "injected by the sandbox"}));
-            logged.push((text, Some(code)));
+            logged.push((logged_text(), Some(code)));
             continue;
         }
-        let sequence_number = format!("4959{:052}", stream.records.len() + 1);
+        stream.accepted += 1;
+        let sequence_number = format!("4959{:052}", stream.accepted);
         results.push(json!({"SequenceNumber": sequence_number, "ShardId": SHARD_ID}));
-        accepted.push(json!({"sequence_number": sequence_number, "partition_key": key, "data": b64(&data)}));
-        stream.records.push(StoredRecord { sequence_number, partition_key: key, data, arrival: now_secs() });
-        logged.push((text, None));
+        logged.push((logged_text(), None));
+        if world_retains || writes {
+            accepted.push(json!({"sequence_number": sequence_number, "partition_key": key, "data": b64(&data)}));
+        } else {
+            accepted_count += 1;
+        }
+        if world_retains {
+            stream.records.push(StoredRecord { sequence_number, partition_key: key, data, arrival: now_secs() });
+        }
     }
     for item in accepted {
-        world.store.accept(Api::Kinesis, &name, item);
+        world.store.accept(Api::Kinesis, &name, || item);
+    }
+    for _ in 0..accepted_count {
+        world.store.accept(Api::Kinesis, &name, || Value::Null);
     }
     world.store.log(Call { api: Api::Kinesis, operation: "PutRecords", target: name, items: logged, status: 200 });
     Ok(json!({"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}))

@@ -52,7 +52,7 @@ impl World {
     /// An empty world with the options' resources.
     pub fn new(options: &SandboxOptions) -> Self {
         let mut world = World {
-            store: Store::new(options.data_dir.clone()),
+            store: Store::new(options.data_dir.clone(), options.retain_items),
             auto_create: options.auto_create,
             resources: BTreeSet::new(),
             streams: BTreeMap::new(),

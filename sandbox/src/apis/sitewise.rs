@@ -164,7 +164,7 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
                     .map(|v| match check_value(v, now) {
                         Err((code, m)) => Some((code.to_owned(), m)),
                         Ok(()) => faults
-                            .item_error(Api::Sitewise, &key, &fault_text(v.to_string().as_bytes(), &key))
+                            .item_error(Api::Sitewise, &key, || fault_text(v.to_string().as_bytes(), &key))
                             .map(|c| (c, "injected by the sandbox".to_owned())),
                     })
                     .collect()
@@ -187,10 +187,12 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
                 }
                 None => {
                     let stored = json!({"entryId": id, "property": key, "value": v["value"], "timestamp": ts, "quality": v.get("quality").cloned().unwrap_or(json!("GOOD"))});
-                    world.store.accept(Api::Sitewise, &key, stored.clone());
-                    let history = world.properties.entry(key.clone()).or_default();
-                    history.retain(|old| !(old["timestamp"] == stored["timestamp"] && old["quality"] == stored["quality"]));
-                    history.push(stored);
+                    world.store.accept(Api::Sitewise, &key, || stored.clone());
+                    if world.store.retains() {
+                        let history = world.properties.entry(key.clone()).or_default();
+                        history.retain(|old| !(old["timestamp"] == stored["timestamp"] && old["quality"] == stored["quality"]));
+                        history.push(stored);
+                    }
                     logged.push((format!("{id}@{}", v.pointer("/timestamp/timeInSeconds").unwrap_or(&Value::Null)), None));
                 }
             }

@@ -136,7 +136,7 @@ impl IotEvents {
             (Some(pointer), true) => {
                 let part = record
                     .json()
-                    .and_then(|v| v.pointer(pointer))
+                    .and_then(|v| crate::pointer::get(v, pointer))
                     .ok_or_else(|| ItemError::permanent("PayloadMissing", format!("payload {pointer} cannot be read from the record")))?;
                 Bytes::from(serde_json::to_vec(part).map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?)
             }
@@ -146,7 +146,7 @@ impl IotEvents {
             (Some(pointer), true) => {
                 let v = record
                     .json()
-                    .and_then(|v| v.pointer(pointer))
+                    .and_then(|v| crate::pointer::get(v, pointer))
                     .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("timestamp {pointer} cannot be read from the record")))?;
                 Some(epoch_millis(v).ok_or_else(|| {
                     ItemError::permanent("TimestampInvalid", format!("timestamp {pointer} is {v}, not epoch milliseconds or RFC 3339"))

@@ -177,7 +177,7 @@ fn text_of(v: &Value) -> String {
 fn read<'a>(record: &'a Record, pointer: &str, what: &str) -> Result<&'a Value, ItemError> {
     record
         .json()
-        .and_then(|v| v.pointer(pointer))
+        .and_then(|v| crate::pointer::get(v, pointer))
         .ok_or_else(|| ItemError::permanent("FieldMissing", format!("{what} {pointer} cannot be read from the record")))
 }
 
@@ -263,20 +263,19 @@ impl IotEventsDetector {
 /// A `detectors[]` item in the API's shape (`detectorModelName` optional,
 /// `keyValue`, `state{stateName, variables[], timers[]}`) as an update, validated.
 pub fn update_from_item(v: &Value, default_model: &str, message_id: String) -> Result<DetectorUpdate, ItemError> {
-    let field = |p: &str| v.pointer(p).map(text_of);
+    let field = |p: &str| crate::pointer::get(v, p).map(text_of);
     let update = DetectorUpdate {
         message_id,
         model: field("/detectorModelName").unwrap_or_else(|| default_model.to_owned()),
         key: field("/keyValue").ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "the item has no keyValue"))?,
         state: field("/state/stateName").ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "the item has no state.stateName"))?,
-        variables: v
-            .pointer("/state/variables")
+        variables: crate::pointer::get(v, "/state/variables")
             .and_then(Value::as_array)
             .map(|vars| {
                 vars.iter().map(|x| (x.get("name").map(text_of).unwrap_or_default(), x.get("value").map(text_of).unwrap_or_default())).collect()
             })
             .unwrap_or_default(),
-        timers: v.pointer("/state/timers").and_then(Value::as_array).map_or(Ok(Vec::new()), |ts| {
+        timers: crate::pointer::get(v, "/state/timers").and_then(Value::as_array).map_or(Ok(Vec::new()), |ts| {
             ts.iter()
                 .map(|t| {
                     let name = t.get("name").map(text_of).unwrap_or_default();

@@ -173,7 +173,7 @@ impl Kinesis {
     fn partition_key(&self, record: &Record, purpose: Purpose) -> Result<String, ItemError> {
         let key = match (&self.partition_key, purpose) {
             (Some(pointer), Purpose::Route) => {
-                let value = record.json().and_then(|v| v.pointer(pointer)).ok_or_else(|| {
+                let value = record.json().and_then(|v| crate::pointer::get(v, pointer)).ok_or_else(|| {
                     let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
                     ItemError::permanent("PartitionKeyMissing", format!("partition_key {pointer} cannot be read: {why}"))
                 })?;

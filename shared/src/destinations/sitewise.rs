@@ -367,7 +367,7 @@ impl Sitewise {
         for part in parts {
             match part {
                 Part::Lit(s) => out.push_str(s),
-                Part::Ptr(p) => match record.json().and_then(|v| v.pointer(p)) {
+                Part::Ptr(p) => match record.json().and_then(|v| crate::pointer::get(v, p)) {
                     Some(Value::String(s)) => out.push_str(s),
                     Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
                     _ => return Err(ItemError::permanent("PropertyUnresolved", format!("{what}: {p} cannot be read from the record as text"))),
@@ -393,7 +393,7 @@ impl Sitewise {
                 _ => return Err(ItemError::permanent("InvalidProperty", "the property mapping has no alias or ids")),
             };
             let label = &property;
-            let raw = record.json().and_then(|v| v.pointer(&mapping.value)).filter(|v| !v.is_null()).ok_or_else(|| {
+            let raw = record.json().and_then(|v| crate::pointer::get(v, &mapping.value)).filter(|v| !v.is_null()).ok_or_else(|| {
                 ItemError::permanent("MissingValue", format!("property `{label}`: value {} is missing from the record", mapping.value))
             })?;
             let value = variant_from(raw, mapping.value_type, &label)?;
@@ -402,7 +402,7 @@ impl Sitewise {
                 Some(p) => {
                     let v = record
                         .json()
-                        .and_then(|v| v.pointer(p))
+                        .and_then(|v| crate::pointer::get(v, p))
                         .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("property `{label}`: timestamp {p} is missing")))?;
                     parse_timestamp(v).ok_or_else(|| {
                         ItemError::permanent("TimestampInvalid", format!("property `{label}`: timestamp {p} is {v}, not epoch time or RFC 3339"))
@@ -412,7 +412,7 @@ impl Sitewise {
             let quality = match mapping.quality.as_deref() {
                 None => "GOOD",
                 Some(p) if p.starts_with('/') => {
-                    let q = record.json().and_then(|v| v.pointer(p)).and_then(Value::as_str).unwrap_or_default();
+                    let q = record.json().and_then(|v| crate::pointer::get(v, p)).and_then(Value::as_str).unwrap_or_default();
                     quality(q).ok_or_else(|| {
                         ItemError::permanent("InvalidQuality", format!("property `{label}`: quality {p} is `{q}`, not GOOD, BAD or UNCERTAIN"))
                     })?
@@ -461,11 +461,10 @@ fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, I
                     )))
                 }
             };
-            let seconds = pv
-                .pointer("/timestamp/timeInSeconds")
+            let seconds = crate::pointer::get(pv, "/timestamp/timeInSeconds")
                 .and_then(Value::as_i64)
                 .ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}] has no timestamp.timeInSeconds")))?;
-            let nanos = pv.pointer("/timestamp/offsetInNanos").and_then(Value::as_i64).unwrap_or(0) as i32;
+            let nanos = crate::pointer::get(pv, "/timestamp/offsetInNanos").and_then(Value::as_i64).unwrap_or(0) as i32;
             let q = pv.get("quality").and_then(Value::as_str).unwrap_or("GOOD");
             let quality =
                 quality(q).ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}].quality `{q}` is not GOOD, BAD or UNCERTAIN")))?;
