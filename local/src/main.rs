@@ -160,7 +160,10 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Bench { workload: _, runs, json, cold_start: true, bin_dir } => {
             let dir = bin_dir.unwrap_or_else(cold_start::default_bin_dir);
-            let figures = cold_start::measure(&dir, usize::from(runs)).await.map_err(|e| e.to_string())?;
+            let (figures, missing) = cold_start::measure(&dir, usize::from(runs)).await.map_err(|e| e.to_string())?;
+            if !missing.is_empty() {
+                eprintln!("fanout-local: not measured (not built in {}): {}", dir.display(), missing.join(", "));
+            }
             if json {
                 figures.iter().for_each(|f| println!("{}", f.to_json()));
             } else {

@@ -164,3 +164,44 @@ fn serve_runs_the_sandbox_for_other_tools() {
     let _ = child.wait();
     assert_eq!((status, body), (200, b"ok".to_vec()));
 }
+
+#[test]
+fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
+    let out = fanout_local(&["bench", "--runs", "1", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let names: Vec<&str> = lines.iter().filter_map(|l| l["workload"].as_str()).collect();
+    assert_eq!(names, ["small", "large", "fanout5"]);
+    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6)]) {
+        assert_eq!(line["records"], records, "{line}");
+        let requests = line["requests"].as_object().expect("requests");
+        assert_eq!(requests.len(), destinations, "{line}");
+        for (name, n) in requests {
+            assert!(n.as_u64().unwrap_or(0) > 0, "{name}: {line}");
+            assert_eq!(Some(n), line["requests_lower_bound"].get(name), "{name} used more requests than the API limits need: {line}");
+        }
+        for key in ["payload_bytes", "wall_ms", "cpu_ms", "peak_rss_mb"] {
+            assert!(line[key].as_f64().unwrap_or(0.0) > 0.0, "{key}: {line}");
+        }
+    }
+}
+
+#[test]
+fn bench_cold_start_times_each_function_binary_or_says_how_to_build_them() {
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_fanout-local")).parent().expect("a directory").to_path_buf();
+    let out = fanout_local(&["bench", "--cold-start", "--runs", "1", "--json", "--bin-dir", dir.to_str().expect("utf8")]);
+    // kinesis-fanout is built for its own Runtime API tests; the others only in a workspace build.
+    let built: Vec<&str> = ["kinesis-fanout", "sqs-fanout", "iot-fanout", "http-fanout"].into_iter().filter(|f| dir.join(f).is_file()).collect();
+    if !built.is_empty() {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+        let timed: Vec<&str> = lines.iter().filter_map(|l| l["function"].as_str()).collect();
+        assert_eq!(timed, built);
+        for l in &lines {
+            assert!(l["init_ms"].as_f64().unwrap_or(0.0) > 0.0 && l["binary_mb"].as_f64().unwrap_or(0.0) > 0.0, "{l}");
+        }
+    } else {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build --release --workspace --bins"));
+    }
+}

@@ -25,7 +25,7 @@ pub struct Call {
 #[derive(Debug, Default)]
 pub struct Store {
     items: BTreeMap<(Api, String), Vec<Value>>,
-    counts: BTreeMap<(Api, String), usize>,
+    counts: BTreeMap<Api, BTreeMap<String, usize>>,
     calls: Vec<Call>,
     calls_seen: u64,
     data_dir: Option<PathBuf>,
@@ -74,10 +74,11 @@ impl Store {
     }
 
     fn count(&mut self, api: Api, target: &str) {
-        match self.counts.iter_mut().find(|((a, t), _)| *a == api && t == target) {
-            Some((_, n)) => *n += 1,
+        let per_api = self.counts.entry(api).or_default();
+        match per_api.get_mut(target) {
+            Some(n) => *n += 1,
             None => {
-                self.counts.insert((api, target.to_owned()), 1);
+                per_api.insert(target.to_owned(), 1);
             }
         }
     }
@@ -97,7 +98,7 @@ impl Store {
 
     /// Every target with accepted items, and how many.
     pub fn targets(&self) -> Vec<(Api, String, usize)> {
-        let counted = self.counts.iter().map(|((a, t), n)| (*a, t.clone(), *n));
+        let counted = self.counts.iter().flat_map(|(a, per)| per.iter().map(move |(t, n)| (*a, t.clone(), *n)));
         self.items.iter().map(|((a, t), v)| (*a, t.clone(), v.len())).chain(counted).collect()
     }
 

@@ -143,7 +143,7 @@ fn put_messages(body: &Value, world: &mut World, faults: &mut Faults) -> Result<
             logged.push((id, Some(code)));
             continue;
         }
-        let timestamp = m.pointer("/timestamp/timeInMillis").and_then(Value::as_i64);
+        let timestamp = m.get("timestamp").and_then(|t| t.get("timeInMillis")).and_then(Value::as_i64);
         world.store.accept(
             Api::IotEvents,
             input,

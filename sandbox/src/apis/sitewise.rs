@@ -105,9 +105,12 @@ fn check_value(v: &Value, now: f64) -> Result<(), (&'static str, String)> {
         Some((k, _)) => return Err(invalid(format!("`{k}` is not a SiteWise value type (or has the wrong JSON type)"))),
         None => return Err(invalid("value is empty".into())),
     }
-    let seconds =
-        v.pointer("/timestamp/timeInSeconds").and_then(Value::as_i64).ok_or_else(|| invalid("timestamp.timeInSeconds is required".into()))?;
-    let nanos = v.pointer("/timestamp/offsetInNanos").and_then(Value::as_i64).unwrap_or(0);
+    let seconds = v
+        .get("timestamp")
+        .and_then(|t| t.get("timeInSeconds"))
+        .and_then(Value::as_i64)
+        .ok_or_else(|| invalid("timestamp.timeInSeconds is required".into()))?;
+    let nanos = v.get("timestamp").and_then(|t| t.get("offsetInNanos")).and_then(Value::as_i64).unwrap_or(0);
     if !(0..=999_999_999).contains(&nanos) {
         return Err(invalid("offsetInNanos must be 0-999999999".into()));
     }
@@ -175,25 +178,31 @@ fn put(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, Ap
         let entry_failed = !partial && results.iter().any(Option::is_some);
         let key = property_key(e).unwrap_or_default();
         let mut grouped: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        let retains = world.store.retains();
         for (v, r) in values.iter().zip(&results) {
-            let ts = v.get("timestamp").cloned().unwrap_or(Value::Null);
+            let ts = || v.get("timestamp").cloned().unwrap_or(Value::Null);
+            // The call log names each value `entryId@timeInSeconds` (kept only with retention).
+            let mut log = |code: Option<String>| {
+                if retains {
+                    logged.push((format!("{id}@{}", v.get("timestamp").and_then(|t| t.get("timeInSeconds")).unwrap_or(&Value::Null)), code));
+                }
+            };
             match r {
                 Some((code, message)) => {
-                    grouped.entry((code.clone(), message.clone())).or_default().push(ts);
-                    logged.push((format!("{id}@{}", v.pointer("/timestamp/timeInSeconds").unwrap_or(&Value::Null)), Some(code.clone())));
+                    grouped.entry((code.clone(), message.clone())).or_default().push(ts());
+                    log(Some(code.clone()));
                 }
-                None if entry_failed => {
-                    logged.push((format!("{id}@{}", v.pointer("/timestamp/timeInSeconds").unwrap_or(&Value::Null)), Some("EntryNotIngested".into())))
-                }
+                None if entry_failed => log(Some("EntryNotIngested".into())),
                 None => {
-                    let stored = json!({"entryId": id, "property": key, "value": v["value"], "timestamp": ts, "quality": v.get("quality").cloned().unwrap_or(json!("GOOD"))});
-                    world.store.accept(Api::Sitewise, &key, || stored.clone());
-                    if world.store.retains() {
+                    log(None);
+                    let stored = || json!({"entryId": id, "property": key, "value": v["value"], "timestamp": ts(), "quality": v.get("quality").cloned().unwrap_or(json!("GOOD"))});
+                    world.store.accept(Api::Sitewise, &key, stored);
+                    if retains {
+                        let stored = stored();
                         let history = world.properties.entry(key.clone()).or_default();
                         history.retain(|old| !(old["timestamp"] == stored["timestamp"] && old["quality"] == stored["quality"]));
                         history.push(stored);
                     }
-                    logged.push((format!("{id}@{}", v.pointer("/timestamp/timeInSeconds").unwrap_or(&Value::Null)), None));
                 }
             }
         }
@@ -219,8 +228,8 @@ fn query_key(q: &HashMap<String, String>) -> Result<String, ApiError> {
 
 fn time_of(v: &Value) -> (i64, i64) {
     (
-        v.pointer("/timestamp/timeInSeconds").and_then(Value::as_i64).unwrap_or(0),
-        v.pointer("/timestamp/offsetInNanos").and_then(Value::as_i64).unwrap_or(0),
+        v.get("timestamp").and_then(|t| t.get("timeInSeconds")).and_then(Value::as_i64).unwrap_or(0),
+        v.get("timestamp").and_then(|t| t.get("offsetInNanos")).and_then(Value::as_i64).unwrap_or(0),
     )
 }
 

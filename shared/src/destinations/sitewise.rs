@@ -189,7 +189,7 @@ pub enum SitewiseVariant {
 }
 
 /// Which property a value is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PropertyRef {
     /// By alias.
     Alias(String),
@@ -396,7 +396,7 @@ impl Sitewise {
             let raw = record.json().and_then(|v| crate::pointer::get(v, &mapping.value)).filter(|v| !v.is_null()).ok_or_else(|| {
                 ItemError::permanent("MissingValue", format!("property `{label}`: value {} is missing from the record", mapping.value))
             })?;
-            let value = variant_from(raw, mapping.value_type, &label)?;
+            let value = variant_from(raw, mapping.value_type, label)?;
             let (seconds, nanos) = match &mapping.timestamp {
                 None => default_time,
                 Some(p) => {
@@ -451,8 +451,8 @@ fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, I
             let variant =
                 pv.get("value").and_then(Value::as_object).ok_or_else(|| invalid(format!("entries[{i}].propertyValues[{j}] has no value")))?;
             let value = match variant.iter().next() {
-                Some((k, v)) if k == "doubleValue" => variant_from(v, Some(ValueType::Double), &label)?,
-                Some((k, v)) if k == "integerValue" => variant_from(v, Some(ValueType::Integer), &label)?,
+                Some((k, v)) if k == "doubleValue" => variant_from(v, Some(ValueType::Double), label)?,
+                Some((k, v)) if k == "integerValue" => variant_from(v, Some(ValueType::Integer), label)?,
                 Some((k, Value::String(s))) if k == "stringValue" => SitewiseVariant::String(s.clone()),
                 Some((k, Value::Bool(b))) if k == "booleanValue" => SitewiseVariant::Boolean(*b),
                 _ => {
@@ -509,13 +509,14 @@ pub fn group_entries<'a>(values: impl Iterator<Item = &'a SitewiseValue>) -> Vec
 /// `ceil(values / 10)`, and at least as many as the values sharing one
 /// timestamp (they cannot share an entry).
 pub fn entries_lower_bound<'a>(values: impl Iterator<Item = &'a SitewiseValue>) -> usize {
-    let mut per_property: HashMap<&PropertyRef, (usize, HashMap<(i64, i32), usize>)> = HashMap::new();
-    for v in values {
-        let (count, stamps) = per_property.entry(&v.property).or_default();
-        *count += 1;
-        *stamps.entry((v.seconds, v.nanos)).or_default() += 1;
+    let mut keys: Vec<(&PropertyRef, i64, i32)> = values.map(|v| (&v.property, v.seconds, v.nanos)).collect();
+    keys.sort_unstable();
+    let mut entries = 0;
+    for property in keys.chunk_by(|a, b| a.0 == b.0) {
+        let most_at_one_stamp = property.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)).map(<[_]>::len).max().unwrap_or(0);
+        entries += property.len().div_ceil(MAX_VALUES_PER_ENTRY).max(most_at_one_stamp);
     }
-    per_property.values().map(|(count, stamps)| count.div_ceil(MAX_VALUES_PER_ENTRY).max(stamps.values().copied().max().unwrap_or(0))).sum()
+    entries
 }
 
 /// Classify an `errorEntries[].errors[].errorCode`: conflicting operations,
