@@ -58,6 +58,8 @@ pub struct WorkloadFigures {
     pub cpu_ms_runs: Vec<f64>,
     /// Peak RSS of the process, MiB.
     pub peak_rss_mb: f64,
+    /// Whether requests were only planned and encoded, not sent.
+    pub dry_run: bool,
 }
 
 impl WorkloadFigures {
@@ -89,6 +91,7 @@ impl WorkloadFigures {
             "requests_lower_bound": bounds,
             "destination_types": types,
             "runs": self.wall_ms_runs.len(),
+            "dry_run": self.dry_run,
             "wall_ms_runs": self.wall_ms_runs.iter().map(|&x| round(x)).collect::<Vec<_>>(),
             "cpu_ms_runs": self.cpu_ms_runs.iter().map(|&x| round(x)).collect::<Vec<_>>(),
         })
@@ -117,6 +120,7 @@ impl WorkloadFigures {
             wall_ms_runs: floats("wall_ms_runs")?,
             cpu_ms_runs: floats("cpu_ms_runs")?,
             peak_rss_mb: v["peak_rss_mb"].as_f64()?,
+            dry_run: v["dry_run"].as_bool().unwrap_or(false),
         })
     }
 
@@ -151,12 +155,20 @@ pub enum BenchError {
 }
 
 /// Run one workload in this process: one warm-up run, then `runs` measured runs.
-pub async fn run_workload(workload: Workload, runs: usize) -> Result<WorkloadFigures, BenchError> {
+///
+/// With `dry_run`, requests are planned and encoded but not sent (no
+/// sandbox, no network): the CPU-only path of a whole invocation.
+pub async fn run_workload(workload: Workload, runs: usize, dry_run: bool) -> Result<WorkloadFigures, BenchError> {
     // The sandbox validates and answers as always but keeps no items: the
     // process's memory is then fanout's (and the sandbox's request handling).
-    let sandbox = Sandbox::start(SandboxOptions { retain_items: false, ..SandboxOptions::default() }, 0).await?;
+    let sandbox = match dry_run {
+        true => None,
+        false => Some(Sandbox::start(SandboxOptions { retain_items: false, ..SandboxOptions::default() }, 0).await?),
+    };
+    // A dry run sends nothing; its clients point where nothing listens.
+    let endpoint = sandbox.as_ref().map_or("http://127.0.0.1:9", |s| s.endpoint.as_str());
     let config = Config::parse(workload.config_yaml(), Path::new(workload.name()))?;
-    let fanout = Fanout::new(config, &Clients::from_sdk_config(&endpoint_sdk_config(&sandbox.endpoint)));
+    let fanout = Fanout::new(config, &Clients::from_sdk_config(&endpoint_sdk_config(endpoint)));
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let event_bytes = workload.event_json(now_ms).len();
     let payload_bytes = workload.payloads(now_ms).iter().map(Vec::len).sum();
@@ -170,13 +182,16 @@ pub async fn run_workload(workload: Workload, runs: usize) -> Result<WorkloadFig
         wall_ms_runs: Vec::with_capacity(runs),
         cpu_ms_runs: Vec::with_capacity(runs),
         peak_rss_mb: 0.0,
+        dry_run,
     };
     for run in 0..=runs {
-        sandbox.state.world().reset();
+        if let Some(sandbox) = &sandbox {
+            sandbox.state.world().reset();
+        }
         // A fresh copy per run, dropped once deserialized, as Lambda's runtime does with the body.
         let event = workload.event_json(now_ms);
         let (cpu, wall) = (cpu_time(), Instant::now());
-        let outcome = invoke_once(&fanout, event).await;
+        let outcome = invoke_once(&fanout, event, dry_run).await;
         let (wall, cpu) = (wall.elapsed(), cpu_time().saturating_sub(cpu));
         let (report, response) = outcome.map_err(|message| BenchError::Run { workload: workload.name(), message })?;
         check(workload, &report, &response)?;
@@ -198,13 +213,20 @@ pub async fn run_workload(workload: Workload, runs: usize) -> Result<WorkloadFig
 }
 
 /// What Lambda's runtime does with one event: deserialize, handle, serialize.
-async fn invoke_once(fanout: &Fanout, event: Vec<u8>) -> Result<(fanout::Report, Vec<u8>), String> {
+async fn invoke_once(fanout: &Fanout, event: Vec<u8>, dry_run: bool) -> Result<(fanout::Report, Vec<u8>), String> {
     let parsed = serde_json::from_slice(&event).map_err(|e| format!("the generated event does not deserialize: {e}"))?;
     drop(event);
-    let run = fanout::sources::kinesis::invoke(fanout, parsed, SystemTime::now() + RUN_DEADLINE).await;
-    let response = run.response.map_err(|e| e.to_string())?;
-    let bytes = serde_json::to_vec(&response).map_err(|e| e.to_string())?;
-    Ok((run.report, bytes))
+    let (report, response) = if dry_run {
+        let records = fanout::sources::kinesis::decode_batch(parsed);
+        let report = fanout.process_dry_run(&records).await;
+        let response = fanout::sources::kinesis::respond(&records, &report);
+        (report, response)
+    } else {
+        let run = fanout::sources::kinesis::invoke_batch(fanout, parsed, SystemTime::now() + RUN_DEADLINE).await;
+        (run.report, run.response)
+    };
+    let bytes = serde_json::to_vec(&response.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    Ok((report, bytes))
 }
 
 /// A run counts only if every record reached every destination it was routed to.
@@ -232,8 +254,9 @@ pub fn render(f: &WorkloadFigures) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "workload {}: {} records, {} payload bytes ({:.1} MB event)",
+        "workload {}{}: {} records, {} payload bytes ({:.1} MB event)",
         f.workload.name(),
+        if f.dry_run { " (dry run: planned and encoded, nothing sent)" } else { "" },
         f.records,
         f.payload_bytes,
         f.event_bytes as f64 / 1e6

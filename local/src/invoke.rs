@@ -184,8 +184,8 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             if !request.keep_arrival {
                 restamp_kinesis(&mut raw, SystemTime::now());
             }
-            let event: aws_lambda_events::event::kinesis::KinesisEvent = serde_json::from_value(raw).map_err(not_kinesis)?;
-            let run = fanout::sources::kinesis::invoke(&fanout, event, deadline).await;
+            let event: fanout::sources::kinesis::KinesisBatch = serde_json::from_value(raw).map_err(not_kinesis)?;
+            let run = fanout::sources::kinesis::invoke_batch(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => {

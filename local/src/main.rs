@@ -82,6 +82,9 @@ enum Command {
         /// Time the built function binaries from start to their first Runtime API poll, and their size.
         #[arg(long)]
         cold_start: bool,
+        /// Plan and encode every request but send nothing (no sandbox): the CPU-only path.
+        #[arg(long, conflicts_with = "cold_start")]
+        dry_run: bool,
         /// Where the function binaries are (default: beside this binary).
         #[arg(long, requires = "cold_start")]
         bin_dir: Option<PathBuf>,
@@ -158,7 +161,7 @@ async fn run(command: Command) -> Result<(), String> {
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(())
         }
-        Command::Bench { workload: _, runs, json, cold_start: true, bin_dir } => {
+        Command::Bench { runs, json, cold_start: true, bin_dir, .. } => {
             let dir = bin_dir.unwrap_or_else(cold_start::default_bin_dir);
             let (figures, missing) = cold_start::measure(&dir, usize::from(runs)).await.map_err(|e| e.to_string())?;
             if !missing.is_empty() {
@@ -171,17 +174,18 @@ async fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Bench { workload: Some(w), runs, json, .. } => {
-            let figures = bench::run_workload(w, usize::from(runs)).await.map_err(|e| e.to_string())?;
+        Command::Bench { workload: Some(w), runs, json, dry_run, .. } => {
+            let figures = bench::run_workload(w, usize::from(runs), dry_run).await.map_err(|e| e.to_string())?;
             print_figures(&figures, json);
             Ok(())
         }
-        Command::Bench { workload: None, runs, json, .. } => {
+        Command::Bench { workload: None, runs, json, dry_run, .. } => {
             // One process per workload, so each peak RSS is that workload's own.
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             for w in Workload::ALL {
                 let out = std::process::Command::new(&exe)
                     .args(["bench", "--workload", w.name(), "--runs", &runs.to_string(), "--json"])
+                    .args(dry_run.then_some("--dry-run"))
                     .stderr(std::process::Stdio::inherit())
                     .output()
                     .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;

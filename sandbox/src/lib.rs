@@ -92,10 +92,30 @@ impl State {
         self.faults.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Serve one call: added latency, then an injected status, else `f`.
+    /// Serve one call: added latency, then an injected status, else `f`
+    /// on the body parsed as JSON.
     pub(crate) async fn serve<F>(&self, api: Api, operation: &'static str, protocol: Protocol, body: &Bytes, f: F) -> Response
     where
         F: FnOnce(&Value, &mut World, &mut Faults) -> Result<Value, ApiError>,
+    {
+        self.serve_parsed(api, operation, protocol, body, serde_json::from_slice::<Value>, |json: Value, world, faults| f(&json, world, faults)).await
+    }
+
+    /// [`State::serve`] with the body parsed by `parse` (outside the state's
+    /// locks, so concurrent requests parse in parallel) into a type that may
+    /// borrow from it; a parse error is AWS's `SerializationException`.
+    pub(crate) async fn serve_parsed<'b, T, P, F>(
+        &self,
+        api: Api,
+        operation: &'static str,
+        protocol: Protocol,
+        body: &'b Bytes,
+        parse: P,
+        f: F,
+    ) -> Response
+    where
+        P: FnOnce(&'b [u8]) -> Result<T, serde_json::Error>,
+        F: FnOnce(T, &mut World, &mut Faults) -> Result<Value, ApiError>,
     {
         let latency = self.faults().latency_ms(api);
         if latency > 0 {
@@ -104,12 +124,12 @@ impl State {
         let injected = self.faults().take_status(api);
         let result = match injected {
             Some(status) => Err(ApiError::injected(status, protocol)),
-            None => match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
-                Err(e) => Err(ApiError::bad("SerializationException", format!("the body is not JSON: {e}"))),
-                Ok(json) => {
+            None => match parse(if body.is_empty() { b"{}" } else { body }) {
+                Err(e) => Err(ApiError::bad("SerializationException", format!("the body is not valid for {operation}: {e}"))),
+                Ok(input) => {
                     let mut world = self.world();
                     let mut faults = self.faults();
-                    f(&json, &mut world, &mut faults)
+                    f(input, &mut world, &mut faults)
                 }
             },
         };

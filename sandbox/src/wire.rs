@@ -98,7 +98,7 @@ pub fn array<'a>(body: &'a Value, field: &str, code: &str) -> Result<&'a [Value]
 }
 
 /// Check an array's length.
-pub fn check_len(items: &[Value], field: &str, min: usize, max: usize, code: &str) -> Result<(), ApiError> {
+pub fn check_len<T>(items: &[T], field: &str, min: usize, max: usize, code: &str) -> Result<(), ApiError> {
     if items.len() < min {
         return Err(constraint(code, field, &format!("Member must have length greater than or equal to {min}")));
     }
@@ -110,7 +110,12 @@ pub fn check_len(items: &[Value], field: &str, min: usize, max: usize, code: &st
 
 /// Decode a base64 blob field.
 pub fn blob(value: Option<&Value>, field: &str, code: &str) -> Result<Vec<u8>, ApiError> {
-    let text = value.and_then(Value::as_str).ok_or_else(|| constraint(code, field, "Member must not be null"))?;
+    blob_str(value.and_then(Value::as_str), field, code)
+}
+
+/// A required base64 blob given as text.
+pub fn blob_str(text: Option<&str>, field: &str, code: &str) -> Result<Vec<u8>, ApiError> {
+    let text = text.ok_or_else(|| constraint(code, field, "Member must not be null"))?;
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .map_err(|_| ApiError::bad("SerializationException", format!("{field} is not valid base64")))

@@ -1,8 +1,9 @@
 //! `kinesis-fanout`: a Kinesis-triggered Lambda function. Wiring only: the
 //! config and SDK clients are built once here, and every invocation goes to
-//! `fanout::sources::kinesis::handle`.
+//! `fanout::sources::kinesis::handle_batch` (the Kinesis event read into
+//! `KinesisBatch`, which skips the fields fanout does not use).
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
+use fanout::sources::kinesis::KinesisBatch;
 use fanout::Fanout;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -14,8 +15,8 @@ async fn main() -> Result<(), Error> {
         std::process::exit(1)
     });
     let fanout = &fanout;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
-        fanout::sources::kinesis::handle(fanout, event.payload, event.context.deadline()).await.map_err(Error::from)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisBatch>| async move {
+        fanout::sources::kinesis::handle_batch(fanout, event.payload, event.context.deadline()).await.map_err(Error::from)
     }))
     .await
 }

@@ -6,11 +6,12 @@
 use super::{fault_text, unknown_operation};
 use crate::faults::Api;
 use crate::store::Call;
-use crate::wire::{array, b64, blob, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol};
+use crate::wire::{b64, blob_str, check_len, constraint, is_stream_name, now_secs, ApiError, Protocol};
 use crate::State;
 use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 /// Most records per request.
 pub const MAX_RECORDS: usize = 500;
@@ -21,14 +22,36 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 pub(crate) async fn handle(state: &State, operation: &str, body: &Bytes) -> Response {
     match operation {
-        "PutRecordBatch" => state.serve(Api::Firehose, "PutRecordBatch", Protocol::AwsJson, body, put_record_batch).await,
+        "PutRecordBatch" => {
+            state.serve_parsed(Api::Firehose, "PutRecordBatch", Protocol::AwsJson, body, serde_json::from_slice, put_record_batch).await
+        }
         "DescribeDeliveryStream" => state.serve(Api::Firehose, "DescribeDeliveryStream", Protocol::AwsJson, body, describe).await,
         other => unknown_operation(other),
     }
 }
 
+/// `PutRecordBatch`'s input, read without building a JSON tree (the
+/// base64 data stays borrowed from the body).
+#[derive(serde::Deserialize)]
+struct PutRecordBatchInput<'a> {
+    #[serde(rename = "DeliveryStreamName", borrow, default)]
+    stream: Option<Cow<'a, str>>,
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<Vec<RecordInput<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordInput<'a> {
+    #[serde(rename = "Data", borrow, default)]
+    data: Option<Cow<'a, str>>,
+}
+
 fn stream_name<'a>(body: &'a Value, world: &mut super::World) -> Result<&'a str, ApiError> {
-    let name = string(body, "DeliveryStreamName", "ValidationException")?;
+    checked_stream_name(body.get("DeliveryStreamName").and_then(Value::as_str), world)
+}
+
+fn checked_stream_name<'a>(name: Option<&'a str>, world: &mut super::World) -> Result<&'a str, ApiError> {
+    let name = name.ok_or_else(|| constraint("ValidationException", "DeliveryStreamName", "Member must not be null"))?;
     if !is_stream_name(name, 64) {
         return Err(constraint(
             "ValidationException",
@@ -42,13 +65,13 @@ fn stream_name<'a>(body: &'a Value, world: &mut super::World) -> Result<&'a str,
     Ok(name)
 }
 
-fn put_record_batch(body: &Value, world: &mut super::World, faults: &mut crate::faults::Faults) -> Result<Value, ApiError> {
-    let records = array(body, "Records", "ValidationException")?;
+fn put_record_batch(input: PutRecordBatchInput<'_>, world: &mut super::World, faults: &mut crate::faults::Faults) -> Result<Value, ApiError> {
+    let records = input.records.as_deref().ok_or_else(|| constraint("ValidationException", "Records", "Member must not be null"))?;
     check_len(records, "records", 1, MAX_RECORDS, "ValidationException")?;
-    let name = stream_name(body, world)?;
+    let name = checked_stream_name(input.stream.as_deref(), world)?;
     let mut data = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        let bytes = blob(r.get("Data"), &format!("records.{}.member.data", i + 1), "ValidationException")?;
+        let bytes = blob_str(r.data.as_deref(), &format!("records.{}.member.data", i + 1), "ValidationException")?;
         if bytes.len() > MAX_RECORD_BYTES {
             return Err(constraint(
                 "ValidationException",

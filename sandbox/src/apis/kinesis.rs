@@ -8,11 +8,12 @@
 use super::{fault_text, unknown_operation, World};
 use crate::faults::{Api, Faults};
 use crate::store::Call;
-use crate::wire::{array, b64, blob, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol};
+use crate::wire::{b64, blob_str, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol};
 use crate::State;
 use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 /// Most records per request.
 pub const MAX_RECORDS: usize = 500;
@@ -56,8 +57,10 @@ impl Stream {
 }
 
 pub(crate) async fn handle(state: &State, operation: &str, body: &Bytes) -> Response {
+    if operation == "PutRecords" {
+        return state.serve_parsed(Api::Kinesis, "PutRecords", Protocol::AwsJson, body, serde_json::from_slice, put_records).await;
+    }
     let op: fn(&Value, &mut World, &mut Faults) -> Result<Value, ApiError> = match operation {
-        "PutRecords" => put_records,
         "CreateStream" => create_stream,
         "DescribeStreamSummary" => describe_stream_summary,
         "ListShards" => list_shards,
@@ -76,9 +79,33 @@ pub(crate) async fn handle(state: &State, operation: &str, body: &Bytes) -> Resp
     state.serve(Api::Kinesis, name, Protocol::AwsJson, body, op).await
 }
 
+/// `PutRecords`' input, read without building a JSON tree (the base64 data
+/// and keys stay borrowed from the body).
+#[derive(serde::Deserialize)]
+struct PutRecordsInput<'a> {
+    #[serde(rename = "StreamName", borrow, default)]
+    stream_name: Option<Cow<'a, str>>,
+    #[serde(rename = "StreamARN", borrow, default)]
+    stream_arn: Option<Cow<'a, str>>,
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<Vec<RecordInput<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RecordInput<'a> {
+    #[serde(rename = "Data", borrow, default)]
+    data: Option<Cow<'a, str>>,
+    #[serde(rename = "PartitionKey", borrow, default)]
+    partition_key: Option<Cow<'a, str>>,
+}
+
 /// The stream a request names, by `StreamName` or `StreamARN`.
 fn stream<'a>(body: &Value, world: &'a mut World) -> Result<&'a mut Stream, ApiError> {
-    let name = match (body.get("StreamName").and_then(Value::as_str), body.get("StreamARN").and_then(Value::as_str)) {
+    named_stream(body.get("StreamName").and_then(Value::as_str), body.get("StreamARN").and_then(Value::as_str), world)
+}
+
+fn named_stream<'a>(stream_name: Option<&str>, stream_arn: Option<&str>, world: &'a mut World) -> Result<&'a mut Stream, ApiError> {
+    let name = match (stream_name, stream_arn) {
         (Some(n), _) => n.to_owned(),
         (None, Some(arn)) => arn
             .split_once(":stream/")
@@ -95,21 +122,23 @@ fn stream<'a>(body: &Value, world: &'a mut World) -> Result<&'a mut Stream, ApiE
     world.streams.get_mut(&name).ok_or_else(|| ApiError::bad("ResourceNotFoundException", format!("Stream {name} not found.")))
 }
 
-fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<Value, ApiError> {
-    let records = array(body, "Records", "ValidationException")?;
+fn put_records(input: PutRecordsInput<'_>, world: &mut World, faults: &mut Faults) -> Result<Value, ApiError> {
+    let records = input.records.as_deref().ok_or_else(|| constraint("ValidationException", "Records", "Member must not be null"))?;
     check_len(records, "records", 1, MAX_RECORDS, "ValidationException")?;
     let mut parsed = Vec::with_capacity(records.len());
     let mut total = 0;
     for (i, r) in records.iter().enumerate() {
-        let field = format!("records.{}.member", i + 1);
-        let data = blob(r.get("Data"), &format!("{field}.data"), "ValidationException")?;
+        let field = || format!("records.{}.member", i + 1);
+        // The field name is only formatted for an error.
+        let data = blob_str(r.data.as_deref(), "", "ValidationException")
+            .or_else(|_| blob_str(r.data.as_deref(), &format!("{}.data", field()), "ValidationException"))?;
         let key = r
-            .get("PartitionKey")
-            .and_then(Value::as_str)
-            .ok_or_else(|| constraint("ValidationException", &format!("{field}.partitionKey"), "Member must not be null"))?;
+            .partition_key
+            .as_deref()
+            .ok_or_else(|| constraint("ValidationException", &format!("{}.partitionKey", field()), "Member must not be null"))?;
         let chars = key.chars().count();
         if chars == 0 || chars > 256 {
-            return Err(constraint("ValidationException", &format!("{field}.partitionKey"), "Member must have length between 1 and 256"));
+            return Err(constraint("ValidationException", &format!("{}.partitionKey", field()), "Member must have length between 1 and 256"));
         }
         let size = data.len() + key.len();
         if size > MAX_RECORD_BYTES {
@@ -127,7 +156,7 @@ fn put_records(body: &Value, world: &mut World, faults: &mut Faults) -> Result<V
     let world_retains = world.store.retains();
     let writes = world.store.writes();
     let mut accepted_count = 0;
-    let stream = stream(body, world)?;
+    let stream = named_stream(input.stream_name.as_deref(), input.stream_arn.as_deref(), world)?;
     let name = stream.name.clone();
     let mut results = Vec::with_capacity(parsed.len());
     let mut accepted = Vec::new();

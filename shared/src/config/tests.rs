@@ -113,3 +113,27 @@ fn every_problem_is_reported_at_once_in_the_message() {
     assert!(e.starts_with("fanout.yaml: 2 problem(s):"), "{e}");
     assert!(e.contains("destinations.a.delivery_stream") && e.contains("routes[0].to[0]"), "{e}");
 }
+
+#[test]
+fn rate_limits_are_read_per_destination_and_bad_rates_are_named() {
+    let c = parse(
+        "destinations:\n  k: { type: kinesis, stream: s, rate_limit: { records_per_second: 2000, bytes_per_second: 2097152 } }\nroutes:\n  - { name: all, to: [k] }\n",
+    )
+    .expect("valid");
+    let limit = c.destinations[0].1.rate_limit();
+    assert_eq!((limit.requests_per_second, limit.records_per_second, limit.bytes_per_second), (None, Some(2000.0), Some(2_097_152.0)));
+    assert!(crate::Fanout::new(c, &test_clients()).targets()[0].pacer.is_some());
+
+    let p = problems(
+        "destinations:\n  f: { type: firehose, delivery_stream: s, rate_limit: { requests_per_second: -1 } }\nroutes:\n  - { name: all, to: [f] }\n",
+    );
+    assert_eq!(p.iter().map(|p| p.place.as_str()).collect::<Vec<_>>(), ["destinations.f.rate_limit.requests_per_second"]);
+    let unknown = parse("destinations:\n  f: { type: firehose, delivery_stream: s, rate_limit: { rps: 5 } }\nroutes:\n  - { name: all, to: [f] }\n");
+    assert!(unknown.is_err_and(|e| e.to_string().contains("rps")));
+}
+
+fn test_clients() -> crate::Clients {
+    let sdk =
+        aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).build();
+    crate::Clients::from_sdk_config(&sdk)
+}

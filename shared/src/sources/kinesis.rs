@@ -32,13 +32,128 @@ pub enum KinesisHandlerError {
     },
 }
 
+/// A Kinesis event as Lambda delivers it, reading only the fields fanout
+/// uses: the same JSON as [`KinesisEvent`], but the fields no route or
+/// response needs (`eventSource`, `eventName`, `invokeIdentityArn`, ...) are
+/// skipped instead of allocated, `data` is base64-decoded straight from the
+/// event text, and the arrival time stays a number. `kinesis-fanout` takes
+/// this type; [`KinesisEvent`] converts into it without copying payloads.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct KinesisBatch {
+    /// The records, in shard order.
+    #[serde(rename = "Records", default)]
+    pub records: Vec<KinesisBatchRecord>,
+}
+
+/// One record of a [`KinesisBatch`].
+#[derive(Debug, serde::Deserialize)]
+pub struct KinesisBatchRecord {
+    /// `eventID`: `shardId-...:sequenceNumber`.
+    #[serde(rename = "eventID", default)]
+    pub event_id: Option<String>,
+    /// `eventSourceARN`.
+    #[serde(rename = "eventSourceARN", default)]
+    pub event_source_arn: Option<String>,
+    /// `awsRegion`.
+    #[serde(rename = "awsRegion", default)]
+    pub aws_region: Option<String>,
+    /// The `kinesis` part.
+    pub kinesis: KinesisBatchData,
+}
+
+/// The `kinesis` part of a [`KinesisBatchRecord`].
+#[derive(Debug, serde::Deserialize)]
+pub struct KinesisBatchData {
+    /// `partitionKey`.
+    #[serde(rename = "partitionKey", default)]
+    pub partition_key: String,
+    /// `sequenceNumber`.
+    #[serde(rename = "sequenceNumber")]
+    pub sequence_number: String,
+    /// `data`, decoded from base64.
+    #[serde(deserialize_with = "base64_data")]
+    pub data: Vec<u8>,
+    /// `approximateArrivalTimestamp`, seconds since the epoch (a number, or a
+    /// number in a string).
+    #[serde(rename = "approximateArrivalTimestamp", default, deserialize_with = "epoch_seconds")]
+    pub approximate_arrival_timestamp: f64,
+}
+
+/// Base64 text to bytes, without an intermediate `String` when the text is borrowed.
+fn base64_data<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("base64 text")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<u8>, E> {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(s).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(Visitor)
+}
+
+/// Seconds since the epoch as a number or a numeric string, read as one
+/// `f64` (aws_lambda_events 1.2 reads `1795323606.5` as 5 ms past the second,
+/// not 500; this reads it as written).
+fn epoch_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = f64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("seconds since the epoch")
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<f64, E> {
+            s.trim().parse().map_err(E::custom)
+        }
+    }
+    d.deserialize_any(Visitor)
+}
+
+impl From<KinesisEvent> for KinesisBatch {
+    fn from(event: KinesisEvent) -> Self {
+        let records = event
+            .records
+            .into_iter()
+            .map(|r| KinesisBatchRecord {
+                event_id: r.event_id,
+                event_source_arn: r.event_source_arn,
+                aws_region: r.aws_region,
+                kinesis: KinesisBatchData {
+                    partition_key: r.kinesis.partition_key,
+                    sequence_number: r.kinesis.sequence_number,
+                    data: r.kinesis.data.0,
+                    approximate_arrival_timestamp: r.kinesis.approximate_arrival_timestamp.0.timestamp_millis() as f64 / 1000.0,
+                },
+            })
+            .collect();
+        KinesisBatch { records }
+    }
+}
+
+/// Decode a Kinesis event ([`decode_batch`] on its fields).
+pub fn decode(event: KinesisEvent) -> Vec<Record> {
+    decode_batch(KinesisBatch::from(event))
+}
+
 /// Decode a Kinesis event. Payloads are moved, not copied. KPL aggregates
 /// ([`super::kpl`]) become one record per user record, each with its own
 /// partition key and the identity (sequence number, sub-sequence number);
 /// their failures are reported through the parent's sequence number. Attributes visible
 /// to patterns: `event_source_arn`, `aws_region`, `shard_id` (shared by the
 /// records of one batch, so built once per distinct value).
-pub fn decode(event: KinesisEvent) -> Vec<Record> {
+pub fn decode_batch(event: KinesisBatch) -> Vec<Record> {
     let mut shared: Option<Arc<Map<String, Value>>> = None;
     let mut out = Vec::with_capacity(event.records.len());
     for r in event.records {
@@ -57,8 +172,8 @@ pub fn decode(event: KinesisEvent) -> Vec<Record> {
                 }
             };
             let k = r.kinesis;
-            let data = Bytes::from(k.data.0);
-            let arrival = k.approximate_arrival_timestamp.0.timestamp_millis();
+            let data = Bytes::from(k.data);
+            let arrival = (k.approximate_arrival_timestamp * 1000.0).round() as i64;
             if let Some(subs) = kpl::deaggregate(&data) {
                 for (i, sub) in subs.into_iter().enumerate() {
                     let id = RecordId { source_id: k.sequence_number.clone(), sub_sequence: Some(i as u32) };
@@ -110,7 +225,12 @@ pub struct Invocation {
 
 /// Decode, route and deliver, respond; keep the records and the report.
 pub async fn invoke(fanout: &Fanout, event: KinesisEvent, lambda_deadline: SystemTime) -> Invocation {
-    let records = decode(event);
+    invoke_batch(fanout, event.into(), lambda_deadline).await
+}
+
+/// [`invoke`] on a [`KinesisBatch`].
+pub async fn invoke_batch(fanout: &Fanout, event: KinesisBatch, lambda_deadline: SystemTime) -> Invocation {
+    let records = decode_batch(event);
     let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
     Invocation { records, report, response }
@@ -119,6 +239,11 @@ pub async fn invoke(fanout: &Fanout, event: KinesisEvent, lambda_deadline: Syste
 /// The Kinesis function's handler: decode, route and deliver, respond.
 pub async fn handle(fanout: &Fanout, event: KinesisEvent, lambda_deadline: SystemTime) -> Result<KinesisEventResponse, KinesisHandlerError> {
     invoke(fanout, event, lambda_deadline).await.response
+}
+
+/// [`handle`] on a [`KinesisBatch`]: what `kinesis-fanout` runs.
+pub async fn handle_batch(fanout: &Fanout, event: KinesisBatch, lambda_deadline: SystemTime) -> Result<KinesisEventResponse, KinesisHandlerError> {
+    invoke_batch(fanout, event, lambda_deadline).await.response
 }
 
 #[cfg(test)]

@@ -81,3 +81,38 @@ fn kpl_aggregates_in_the_sample_unpack_into_sub_records() {
     assert_eq!(records[1].json().and_then(|v| v.pointer("/temperature")).and_then(Value::as_f64), Some(58.9));
     assert_eq!((records[5].id.sub_sequence, records[5].key.as_deref()), (None, Some("sensor-205")), "an ordinary record stays whole");
 }
+
+#[test]
+fn the_lean_batch_decodes_exactly_like_the_aws_lambda_events_type() {
+    for text in [include_str!("../../../../events/kinesis.json"), include_str!("../../../../events/kinesis-kpl.json")] {
+        let full: KinesisEvent = serde_json::from_str(text).expect("KinesisEvent");
+        let lean: KinesisBatch = serde_json::from_str(text).expect("KinesisBatch");
+        let raw: Value = serde_json::from_str(text).expect("json");
+        let (a, b) = (decode(full), decode_batch(lean));
+        assert!(!a.is_empty());
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!((&x.id, &x.key, &x.data), (&y.id, &y.key, &y.data));
+            assert_eq!(x.attributes, y.attributes);
+        }
+        // Arrival times as written, to the millisecond (aws_lambda_events 1.2
+        // reads `...606.5` as 5 ms past the second, so it is not the reference).
+        let stamps: Vec<Option<i64>> = raw["Records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|r| r["kinesis"]["approximateArrivalTimestamp"].as_f64().map(|s| (s * 1000.0).round() as i64))
+            .collect();
+        for y in &b {
+            let parent = raw["Records"].as_array().expect("records").iter().position(|r| r["kinesis"]["sequenceNumber"] == y.id.source_id.as_str());
+            assert_eq!(y.arrival_ms, parent.and_then(|p| stamps[p]), "{}", y.id);
+        }
+    }
+}
+
+#[test]
+fn bad_base64_in_the_lean_batch_is_a_deserialization_error_naming_it() {
+    let text = include_str!("../../../../events/kinesis.json").replacen(r#""data": ""#, r#""data": "!!!"#, 1);
+    let err = serde_json::from_str::<KinesisBatch>(&text).expect_err("not base64");
+    assert!(err.to_string().contains("Invalid"), "{err}");
+}
