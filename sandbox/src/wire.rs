@@ -140,3 +140,16 @@ pub fn is_id(s: &str, max: usize) -> bool {
 pub fn now_secs() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
+
+/// One entry of a `Records` list (Firehose `PutRecordBatch`, Kinesis
+/// `PutRecords`), borrowed from the request body: base64 data and keys have
+/// no escapes, so nothing is copied.
+#[derive(serde::Deserialize)]
+pub(crate) struct RecordInput<'a> {
+    /// `Data`, base64.
+    #[serde(rename = "Data", borrow, default)]
+    pub data: Option<std::borrow::Cow<'a, str>>,
+    /// `PartitionKey` (Kinesis).
+    #[serde(rename = "PartitionKey", borrow, default)]
+    pub partition_key: Option<std::borrow::Cow<'a, str>>,
+}

@@ -107,7 +107,13 @@ pub async fn deliver<D: Destination>(
                 let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
                 let paced_send = async {
                     if let Some(pacer) = pacer {
-                        pacer.wait(batch.len(), batch.iter().map(|&i| items[i].size).sum()).await;
+                        if !pacer.wait_before(batch.len(), batch.iter().map(|&i| items[i].size).sum(), deadline).await {
+                            return Err(RequestError {
+                                code: "DeadlineExceeded".into(),
+                                message: "the destination's rate limit had no slot for this request before the invocation deadline".into(),
+                                class: crate::error::ErrorClass::Transient,
+                            });
+                        }
                     }
                     dest.send(&entries).await
                 };
@@ -115,7 +121,7 @@ pub async fn deliver<D: Destination>(
                     Ok(answer) => answer,
                     Err(_) => Err(RequestError {
                         code: "DeadlineExceeded".into(),
-                        message: "the request was still waiting for its rate-limit slot or for its answer at the invocation deadline".into(),
+                        message: "the request was still waiting for its rate-limit slot or its answer at the invocation deadline".into(),
                         class: crate::error::ErrorClass::Transient,
                     }),
                 };

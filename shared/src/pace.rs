@@ -76,6 +76,13 @@ impl Pacer {
     /// Reserve the earliest slot for a request of `items` items and `bytes`
     /// bytes at or after `now`, and return it. Pure bookkeeping: the caller waits.
     pub fn reserve(&self, now: Instant, items: usize, bytes: usize) -> Instant {
+        self.reserve_before(now, items, bytes, None).unwrap_or(now)
+    }
+
+    /// Like [`Pacer::reserve`], but when the slot would come at or after
+    /// `deadline`, reserve nothing and return `None`: a request that will not
+    /// be sent must not delay the ones after it.
+    pub fn reserve_before(&self, now: Instant, items: usize, bytes: usize, deadline: Option<Instant>) -> Option<Instant> {
         let amounts = [1.0, items as f64, bytes as f64];
         let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
         let costs: [Option<Duration>; 3] = std::array::from_fn(|d| self.rates[d].map(|rate| Duration::from_secs_f64(amounts[d] / rate)));
@@ -86,18 +93,27 @@ impl Pacer {
                 at = at.max(t);
             }
         }
+        if deadline.is_some_and(|d| at >= d) {
+            return None;
+        }
         for d in 0..3 {
             if let Some(cost) = costs[d] {
                 tat[d] = Some(tat[d].map_or(at, |t| t.max(at)) + cost);
             }
         }
-        at
+        Some(at)
     }
 
-    /// Wait for a slot for a request of `items` items and `bytes` bytes.
-    pub async fn wait(&self, items: usize, bytes: usize) {
-        let at = self.reserve(Instant::now(), items, bytes);
-        tokio::time::sleep_until(at).await;
+    /// Wait for a slot before `deadline` for a request of `items` items and
+    /// `bytes` bytes; `false` (at once, nothing reserved) when there is none.
+    pub async fn wait_before(&self, items: usize, bytes: usize, deadline: Instant) -> bool {
+        match self.reserve_before(Instant::now(), items, bytes, Some(deadline)) {
+            Some(at) => {
+                tokio::time::sleep_until(at).await;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -151,6 +167,17 @@ mod tests {
             let records: usize = slots.iter().filter(|s| **s >= slots[w] && **s < window_end).count() * 500;
             assert!(records <= 1_000 + 500, "{records} records in one second from slot {w}: {slots:?}");
         }
+    }
+
+    #[test]
+    fn a_slot_past_the_deadline_is_not_reserved() {
+        let pacer = Pacer::new(&RateLimit { requests_per_second: Some(10.0), ..Default::default() }).expect("limited");
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(250);
+        let slots: Vec<Option<Instant>> = (0..5).map(|_| pacer.reserve_before(start, 1, 1, Some(deadline))).collect();
+        assert_eq!(slots.iter().filter(|s| s.is_some()).count(), 3, "0, 100 and 200 ms fit; 300 ms does not");
+        // The refused requests left no trace: the next slot is still 300 ms.
+        assert_eq!(pacer.reserve(start, 1, 1), start + Duration::from_millis(300));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::{fault_text, unknown_operation};
 use crate::faults::Api;
 use crate::store::Call;
-use crate::wire::{b64, blob_str, check_len, constraint, is_stream_name, now_secs, ApiError, Protocol};
+use crate::wire::{b64, blob_str, check_len, constraint, is_stream_name, now_secs, ApiError, Protocol, RecordInput};
 use crate::State;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -38,12 +38,6 @@ struct PutRecordBatchInput<'a> {
     stream: Option<Cow<'a, str>>,
     #[serde(rename = "Records", borrow, default)]
     records: Option<Vec<RecordInput<'a>>>,
-}
-
-#[derive(serde::Deserialize)]
-struct RecordInput<'a> {
-    #[serde(rename = "Data", borrow, default)]
-    data: Option<Cow<'a, str>>,
 }
 
 fn stream_name<'a>(body: &'a Value, world: &mut super::World) -> Result<&'a str, ApiError> {

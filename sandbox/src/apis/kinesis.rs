@@ -8,7 +8,7 @@
 use super::{fault_text, unknown_operation, World};
 use crate::faults::{Api, Faults};
 use crate::store::Call;
-use crate::wire::{b64, blob_str, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol};
+use crate::wire::{b64, blob_str, check_len, constraint, is_stream_name, now_secs, string, ApiError, Protocol, RecordInput};
 use crate::State;
 use axum::body::Bytes;
 use axum::response::Response;
@@ -89,14 +89,6 @@ struct PutRecordsInput<'a> {
     stream_arn: Option<Cow<'a, str>>,
     #[serde(rename = "Records", borrow, default)]
     records: Option<Vec<RecordInput<'a>>>,
-}
-
-#[derive(serde::Deserialize)]
-struct RecordInput<'a> {
-    #[serde(rename = "Data", borrow, default)]
-    data: Option<Cow<'a, str>>,
-    #[serde(rename = "PartitionKey", borrow, default)]
-    partition_key: Option<Cow<'a, str>>,
 }
 
 /// The stream a request names, by `StreamName` or `StreamARN`.
