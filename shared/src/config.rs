@@ -143,6 +143,30 @@ impl DestinationConfig {
         each!(self, c => c.max_in_flight)
     }
 
+    /// The payload fields this destination's mapping reads (for routed
+    /// records; dead-letter envelopes are records of their own).
+    pub fn data_fields(&self) -> crate::projection::DataFields {
+        use crate::projection::DataFields;
+        let pointers = |ps: &mut dyn Iterator<Item = &String>| DataFields::all(ps.map(|p| DataFields::pointer(p)).collect::<Vec<_>>());
+        match self {
+            DestinationConfig::Firehose(_) => DataFields::Unused,
+            DestinationConfig::Kinesis(c) => pointers(&mut c.partition_key.iter()),
+            DestinationConfig::IotAnalytics(_) => DataFields::Whole,
+            DestinationConfig::IotEvents(c) => pointers(&mut c.payload.iter().chain(&c.timestamp)),
+            DestinationConfig::IotEventsDetector(c) if c.passthrough => DataFields::Whole,
+            DestinationConfig::IotEventsDetector(c) => {
+                let timers = c.timers.values().filter_map(|t| match t {
+                    crate::destinations::iot_events_detector::TimerSource::Pointer(p) => Some(p),
+                    crate::destinations::iot_events_detector::TimerSource::Seconds(_) => None,
+                });
+                let state = c.state.iter().filter(|s| s.starts_with('/'));
+                pointers(&mut c.key.iter().chain(state).chain(c.variables.values()).chain(timers))
+            }
+            DestinationConfig::Sitewise(c) if c.passthrough => DataFields::Whole,
+            DestinationConfig::Sitewise(c) => DataFields::all(c.properties.iter().map(|p| p.data_fields()).collect::<Vec<_>>()),
+        }
+    }
+
     /// The per-destination rate limit (unlimited unless set).
     pub fn rate_limit(&self) -> crate::pace::RateLimit {
         each!(self, c => c.rate_limit)
@@ -273,6 +297,13 @@ impl fmt::Display for ProblemList<'_> {
 }
 
 impl Config {
+    /// The payload fields the routes' patterns and the destinations' mappings read.
+    pub fn data_fields(&self) -> crate::projection::DataFields {
+        let patterns = self.routes.iter().filter_map(|r| r.pattern.as_ref()).map(|p| p.data_fields());
+        let mappings = self.destinations.iter().map(|(_, d)| d.data_fields());
+        crate::projection::DataFields::all(patterns.chain(mappings).collect::<Vec<_>>())
+    }
+
     /// Load the config from `FANOUT_CONFIG` (the text), else the file named
     /// by `FANOUT_CONFIG_FILE`, else `fanout.yaml`.
     pub fn load_from_env() -> Result<Self, ConfigError> {

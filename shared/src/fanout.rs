@@ -42,6 +42,9 @@ pub struct Fanout {
     config: Config,
     targets: Vec<Target>,
     clients: Clients,
+    /// The payload fields routes and mappings read, when that is not the
+    /// whole document ([`crate::projection`]).
+    projection: Option<std::sync::Arc<[String]>>,
 }
 
 /// What happened to one record at one destination.
@@ -222,7 +225,30 @@ impl Fanout {
                 Target { name: name.clone(), kind: dest.kind(), destination, policy, pacer }
             })
             .collect();
-        Self { config, targets, clients: clients.clone() }
+        let projection = match config.data_fields() {
+            crate::projection::DataFields::Fields(fields) => Some(fields.into_iter().collect::<Vec<_>>().into()),
+            crate::projection::DataFields::Unused | crate::projection::DataFields::Whole => None,
+        };
+        Self { config, targets, clients: clients.clone(), projection }
+    }
+
+    /// The top-level payload fields each record's JSON view keeps (`None`:
+    /// the whole document, or nothing reads it).
+    pub fn projection(&self) -> Option<&[String]> {
+        self.projection.as_deref()
+    }
+
+    /// Turn the projected JSON view off (`false`) or back on: every record
+    /// is then parsed whole. For comparing the two; the result is the same.
+    pub fn with_projection(mut self, on: bool) -> Self {
+        if !on {
+            self.projection = None;
+        } else if self.projection.is_none() {
+            if let crate::projection::DataFields::Fields(fields) = self.config.data_fields() {
+                self.projection = Some(fields.into_iter().collect::<Vec<_>>().into());
+            }
+        }
+        self
     }
 
     /// What a function's `main` does once at cold start: the config from
@@ -279,6 +305,11 @@ impl Fanout {
     }
 
     async fn run(&self, records: &[Record], rejects: Vec<(u32, ItemError)>, stop_at: Instant, mode: SendMode) -> Report {
+        if let Some(fields) = &self.projection {
+            for record in records {
+                record.project_json(fields);
+            }
+        }
         let mut routing = route(&self.config.routes, self.config.unmatched, self.targets.len(), records);
         if !rejects.is_empty() {
             let mut rejected = vec![false; records.len()];

@@ -20,6 +20,7 @@ pub mod pace;
 pub mod pack;
 pub mod pattern;
 pub mod pointer;
+pub mod projection;
 pub mod record;
 pub mod router;
 pub mod sources;

@@ -109,6 +109,37 @@ impl Pattern {
         self.root.matches(Node::Record(record))
     }
 
+    /// The payload fields the pattern reads: the keys under `data` (in every
+    /// `$or` alternative too), or the whole document when it matches `data`
+    /// itself.
+    pub fn data_fields(&self) -> crate::projection::DataFields {
+        fn walk(o: &ObjectPattern) -> DataFields {
+            let own = o.fields.iter().filter(|(k, _)| k == "data").map(|(_, p)| match p {
+                FieldPattern::Nested(inner) => DataFields::all(
+                    inner
+                        .fields
+                        .iter()
+                        .map(|(k, _)| DataFields::Fields(std::collections::BTreeSet::from([k.clone()])))
+                        .chain(inner.ors.iter().flatten().map(top_level)),
+                ),
+                FieldPattern::Any(_) => DataFields::Whole,
+            });
+            DataFields::all(own.chain(o.ors.iter().flatten().map(walk)).collect::<Vec<_>>())
+        }
+        /// The top-level keys of an alternative below `data`.
+        fn top_level(o: &ObjectPattern) -> DataFields {
+            DataFields::all(
+                o.fields
+                    .iter()
+                    .map(|(k, _)| DataFields::Fields(std::collections::BTreeSet::from([k.clone()])))
+                    .chain(o.ors.iter().flatten().map(top_level))
+                    .collect::<Vec<_>>(),
+            )
+        }
+        use crate::projection::DataFields;
+        walk(&self.root)
+    }
+
     /// Whether the pattern looks at the payload (so the record must be parsed).
     pub fn reads_data(&self) -> bool {
         self.root.fields.iter().any(|(k, _)| k == "data") || self.root.ors.iter().flatten().any(|o| o.fields.iter().any(|(k, _)| k == "data"))

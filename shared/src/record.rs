@@ -56,12 +56,14 @@ pub struct Record {
     /// The payload bytes.
     pub data: Bytes,
     json: OnceLock<Option<Value>>,
+    /// The only top-level fields the JSON view needs (set by [`Record::project_json`]).
+    fields: OnceLock<Arc<[String]>>,
 }
 
 impl Record {
     /// A record with no key, arrival time or attributes.
     pub fn new(id: RecordId, source: &'static str, data: Bytes) -> Self {
-        Self { id, source, key: None, arrival_ms: None, attributes: Arc::default(), data, json: OnceLock::new() }
+        Self { id, source, key: None, arrival_ms: None, attributes: Arc::default(), data, json: OnceLock::new(), fields: OnceLock::new() }
     }
 
     /// Set the key.
@@ -83,9 +85,24 @@ impl Record {
     }
 
     /// The payload parsed as JSON, or `None` when it is not JSON (or nests
-    /// deeper than serde_json's recursion limit). Parsed on first call only.
+    /// deeper than serde_json's recursion limit). Parsed on first call only;
+    /// after [`Record::project_json`], an object keeps only the named fields.
     pub fn json(&self) -> Option<&Value> {
-        self.json.get_or_init(|| serde_json::from_slice(&self.data).ok()).as_ref()
+        self.json
+            .get_or_init(|| match self.fields.get() {
+                Some(fields) => crate::projection::parse_projected(&self.data, fields),
+                None => serde_json::from_slice(&self.data).ok(),
+            })
+            .as_ref()
+    }
+
+    /// Let the JSON view keep only these top-level fields (sorted), because
+    /// nothing reads the others ([`crate::projection`]). No effect once the
+    /// view is parsed or a projection is set.
+    pub fn project_json(&self, fields: &Arc<[String]>) {
+        if self.json.get().is_none() {
+            let _ = self.fields.set(Arc::clone(fields));
+        }
     }
 }
 

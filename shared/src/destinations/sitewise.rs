@@ -112,6 +112,27 @@ enum Part {
     Ptr(String),
 }
 
+impl PropertyMapping {
+    /// The payload fields this mapping reads: template pointers, value,
+    /// timestamp and quality pointers.
+    pub fn data_fields(&self) -> crate::projection::DataFields {
+        use crate::projection::DataFields;
+        let templates = [&self.alias, &self.asset_id, &self.property_id].into_iter().flatten().map(|t| match parse_template(t) {
+            Ok(parts) => DataFields::all(parts.into_iter().filter_map(|p| match p {
+                Part::Ptr(p) => Some(DataFields::pointer(&p)),
+                Part::Lit(_) => None,
+            })),
+            // An invalid template fails validation; read everything meanwhile.
+            Err(_) => DataFields::Whole,
+        });
+        let pointers = [Some(&self.value), self.timestamp.as_ref(), self.quality.as_ref().filter(|q| q.starts_with('/'))]
+            .into_iter()
+            .flatten()
+            .map(|p| DataFields::pointer(p));
+        DataFields::all(templates.chain(pointers).collect::<Vec<_>>())
+    }
+}
+
 fn parse_template(t: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     let mut rest = t;

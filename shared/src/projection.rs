@@ -1,0 +1,207 @@
+//! Which top-level payload fields a config reads, and a JSON parse that keeps
+//! only those.
+//!
+//! Parsing each payload into a `serde_json::Value` is the largest CPU cost of
+//! routing small records (a map, a string per key, a string per text value).
+//! Most configs read a handful of top-level fields (`temperature` in a route,
+//! `/deviceId` as a partition key, SiteWise alias parts and values); the rest
+//! of the payload is sent as the original bytes and never looked at. So the
+//! config's patterns and mappings are asked which fields they read
+//! ([`DataFields`]), and each record's JSON view keeps only those
+//! ([`parse_projected`]): every other value is still checked for syntax, but
+//! not built. A mapping that needs the whole document (IoT Analytics field
+//! names, passthrough modes, a pattern on `data` itself) turns this off.
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The part of the payload a pattern or mapping reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DataFields {
+    /// Nothing (it does not look at the payload).
+    #[default]
+    Unused,
+    /// These top-level fields (and everything below them).
+    Fields(BTreeSet<String>),
+    /// The whole document.
+    Whole,
+}
+
+impl DataFields {
+    /// The top-level field a JSON Pointer starts with (`/a/b` reads `a`).
+    pub fn pointer(pointer: &str) -> DataFields {
+        match pointer.strip_prefix('/') {
+            Some(rest) => {
+                let first = rest.split('/').next().unwrap_or_default();
+                DataFields::Fields(BTreeSet::from([first.replace("~1", "/").replace("~0", "~")]))
+            }
+            // "" (the whole document) or not a pointer at all (config validation reports it).
+            None => DataFields::Whole,
+        }
+    }
+
+    /// What both read.
+    pub fn merge(self, other: DataFields) -> DataFields {
+        match (self, other) {
+            (DataFields::Whole, _) | (_, DataFields::Whole) => DataFields::Whole,
+            (DataFields::Unused, x) | (x, DataFields::Unused) => x,
+            (DataFields::Fields(mut a), DataFields::Fields(b)) => {
+                a.extend(b);
+                DataFields::Fields(a)
+            }
+        }
+    }
+
+    /// Merge everything in `parts`.
+    pub fn all(parts: impl IntoIterator<Item = DataFields>) -> DataFields {
+        parts.into_iter().fold(DataFields::Unused, DataFields::merge)
+    }
+}
+
+/// The payload parsed as JSON, keeping only `fields` when it is an object
+/// (sorted, as [`DataFields::Fields`] holds them). `None` exactly when the
+/// payload is not JSON (or nests deeper than serde_json's limit), as for a
+/// full parse; a payload that is not an object is parsed whole.
+pub fn parse_projected(data: &[u8], fields: &[String]) -> Option<Value> {
+    let first = data.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return serde_json::from_slice(data).ok();
+    }
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let value = Projected(fields).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+struct Projected<'f>(&'f [String]);
+
+impl<'de> DeserializeSeed<'de> for Projected<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Projected<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if self.0.binary_search_by(|f| f.as_str().cmp(&key)).is_ok() {
+                out.insert(key.into_owned(), map.next_value::<Value>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A map key, borrowed from the payload unless it holds escapes (serde's own
+/// `Cow<str>` always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn fields(names: &[&str]) -> Vec<String> {
+        let set: BTreeSet<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        set.into_iter().collect()
+    }
+
+    #[test]
+    fn keeps_only_the_named_fields_with_everything_below_them() {
+        let data = br#"{"deviceId":"s-1","note":"long text","nested":{"a":[1,2]},"temperature":61.5,"esc\"aped":1}"#;
+        let v = parse_projected(data, &fields(&["nested", "temperature", "missing"])).expect("json");
+        assert_eq!(v, json!({"nested": {"a": [1, 2]}, "temperature": 61.5}));
+        let escaped = parse_projected(data, &fields(&["esc\"aped"])).expect("json");
+        assert_eq!(escaped, json!({"esc\"aped": 1}));
+    }
+
+    #[test]
+    fn not_json_stays_not_json_even_in_skipped_fields() {
+        for bad in [&br#"{"a":1,"note":tru}"#[..], br#"{"a":1} trailing"#, b"not json", br#"{"a":1"#, b""] {
+            assert_eq!(parse_projected(bad, &fields(&["a"])), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn payloads_that_are_not_objects_are_parsed_whole() {
+        assert_eq!(parse_projected(b" [1, {\"a\": 2}]", &fields(&["a"])), Some(json!([1, {"a": 2}])));
+        assert_eq!(parse_projected(b"42", &fields(&["a"])), Some(json!(42)));
+    }
+
+    #[test]
+    fn pointers_read_their_first_field_and_fields_merge() {
+        assert_eq!(DataFields::pointer("/a~1b/c"), DataFields::Fields(BTreeSet::from(["a/b".to_owned()])));
+        assert_eq!(DataFields::pointer(""), DataFields::Whole);
+        let merged = DataFields::all([DataFields::pointer("/x"), DataFields::Unused, DataFields::pointer("/y/0")]);
+        assert_eq!(merged, DataFields::Fields(BTreeSet::from(["x".to_owned(), "y".to_owned()])));
+        assert_eq!(DataFields::all([DataFields::pointer("/x"), DataFields::Whole]), DataFields::Whole);
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            "[a-z\"\\\\ ]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-d]{1,2}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_a_full_parse_on_every_kept_field(
+            doc in prop::collection::btree_map("[a-d]{1,2}", json_value(), 0..6),
+            keep in prop::collection::btree_set("[a-d]{1,2}", 0..4),
+        ) {
+            let doc = Value::Object(doc.into_iter().collect());
+            let bytes = serde_json::to_vec(&doc).expect("serializes");
+            let keep: Vec<String> = keep.into_iter().collect();
+            let projected = parse_projected(&bytes, &keep).expect("valid JSON stays valid");
+            let full = doc.as_object().expect("object");
+            let kept: Map<String, Value> = full.iter().filter(|(k, _)| keep.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            prop_assert_eq!(projected, Value::Object(kept));
+        }
+    }
+}
