@@ -58,6 +58,9 @@ impl RateLimit {
     }
 }
 
+/// The longest one request may hold a dimension of the limiter.
+const MAX_COST: Duration = Duration::from_secs(3600);
+
 /// Spaces one destination's requests to its [`RateLimit`].
 #[derive(Debug)]
 pub struct Pacer {
@@ -85,7 +88,9 @@ impl Pacer {
     pub fn reserve_before(&self, now: Instant, items: usize, bytes: usize, deadline: Option<Instant>) -> Option<Instant> {
         let amounts = [1.0, items as f64, bytes as f64];
         let mut tat = self.tat.lock().unwrap_or_else(|p| p.into_inner());
-        let costs: [Option<Duration>; 3] = std::array::from_fn(|d| self.rates[d].map(|rate| Duration::from_secs_f64(amounts[d] / rate)));
+        // A request never holds a dimension for longer than MAX_COST (absurdly low rates included).
+        let costs: [Option<Duration>; 3] =
+            std::array::from_fn(|d| self.rates[d].map(|rate| Duration::try_from_secs_f64(amounts[d] / rate).map_or(MAX_COST, |c| c.min(MAX_COST))));
         // The request may go when every limited dimension has room for it.
         let mut at = now;
         for d in 0..3 {
@@ -98,7 +103,8 @@ impl Pacer {
         }
         for d in 0..3 {
             if let Some(cost) = costs[d] {
-                tat[d] = Some(tat[d].map_or(at, |t| t.max(at)) + cost);
+                let from = tat[d].map_or(at, |t| t.max(at));
+                tat[d] = Some(from.checked_add(cost).unwrap_or(from));
             }
         }
         Some(at)
@@ -178,6 +184,14 @@ mod tests {
         assert_eq!(slots.iter().filter(|s| s.is_some()).count(), 3, "0, 100 and 200 ms fit; 300 ms does not");
         // The refused requests left no trace: the next slot is still 300 ms.
         assert_eq!(pacer.reserve(start, 1, 1), start + Duration::from_millis(300));
+    }
+
+    #[test]
+    fn absurdly_low_rates_do_not_overflow() {
+        let pacer = Pacer::new(&RateLimit { bytes_per_second: Some(f64::MIN_POSITIVE), ..Default::default() }).expect("limited");
+        let start = Instant::now();
+        assert_eq!(pacer.reserve(start, 1, 1_000_000), start);
+        assert_eq!(pacer.reserve(start, 1, 1_000_000), start + MAX_COST);
     }
 
     #[test]
