@@ -384,13 +384,18 @@ impl Sitewise {
     }
 
     fn render(parts: &[Part], record: &Record, what: &str) -> Result<String, ItemError> {
-        let mut out = String::new();
+        use std::fmt::Write as _;
+        // One allocation for the usual alias: the literal text plus room for the values.
+        let literal: usize = parts.iter().map(|p| if let Part::Lit(s) = p { s.len() } else { 24 }).sum();
+        let mut out = String::with_capacity(literal);
         for part in parts {
             match part {
                 Part::Lit(s) => out.push_str(s),
                 Part::Ptr(p) => match record.json().and_then(|v| crate::pointer::get(v, p)) {
                     Some(Value::String(s)) => out.push_str(s),
-                    Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
+                    Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+                        let _ = write!(out, "{v}");
+                    }
                     _ => return Err(ItemError::permanent("PropertyUnresolved", format!("{what}: {p} cannot be read from the record as text"))),
                 },
             }

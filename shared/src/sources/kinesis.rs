@@ -48,15 +48,17 @@ pub struct KinesisBatch {
 /// One record of a [`KinesisBatch`].
 #[derive(Debug, serde::Deserialize)]
 pub struct KinesisBatchRecord {
-    /// `eventID`: `shardId-...:sequenceNumber`.
-    #[serde(rename = "eventID", default)]
-    pub event_id: Option<String>,
+    /// The shard, from `eventID` (`shardId-...:sequenceNumber`). The three
+    /// fields below are the same for a whole batch, so each distinct value is
+    /// allocated once and shared ([`interned`]).
+    #[serde(rename = "eventID", default, deserialize_with = "interned_shard")]
+    pub shard_id: Option<Arc<str>>,
     /// `eventSourceARN`.
-    #[serde(rename = "eventSourceARN", default)]
-    pub event_source_arn: Option<String>,
+    #[serde(rename = "eventSourceARN", default, deserialize_with = "interned_arn")]
+    pub event_source_arn: Option<Arc<str>>,
     /// `awsRegion`.
-    #[serde(rename = "awsRegion", default)]
-    pub aws_region: Option<String>,
+    #[serde(rename = "awsRegion", default, deserialize_with = "interned_region")]
+    pub aws_region: Option<Arc<str>>,
     /// The `kinesis` part.
     pub kinesis: KinesisBatchData,
 }
@@ -95,6 +97,54 @@ fn base64_data<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Err
     d.deserialize_str(Visitor)
 }
 
+thread_local! {
+    /// The last shard, ARN and region read on this thread.
+    static LAST: std::cell::RefCell<[Option<Arc<str>>; 3]> = const { std::cell::RefCell::new([None, None, None]) };
+}
+
+/// A string field that repeats across a batch: the previous value on this
+/// thread is shared when the text is the same (no allocation), else the new
+/// text is allocated once and remembered. `shard` keeps only what comes
+/// before `:` (an `eventID`'s shard).
+fn interned<'de, D: serde::Deserializer<'de>>(d: D, slot: usize, shard: bool) -> Result<Option<Arc<str>>, D::Error> {
+    struct Visitor(usize, bool);
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Option<Arc<str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            let text = if self.1 { s.split_once(':').map(|(shard, _)| shard) } else { Some(s) };
+            Ok(text.map(|text| {
+                LAST.with_borrow_mut(|last| match &last[self.0] {
+                    Some(prev) if &**prev == text => Arc::clone(prev),
+                    _ => {
+                        let new: Arc<str> = Arc::from(text);
+                        last[self.0] = Some(Arc::clone(&new));
+                        new
+                    }
+                })
+            }))
+        }
+    }
+    d.deserialize_any(Visitor(slot, shard))
+}
+
+fn interned_shard<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+    interned(d, 0, true)
+}
+
+fn interned_arn<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+    interned(d, 1, false)
+}
+
+fn interned_region<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+    interned(d, 2, false)
+}
+
 /// Seconds since the epoch as a number or a numeric string, read as one
 /// `f64` (aws_lambda_events 1.2 reads `1795323606.5` as 5 ms past the second,
 /// not 500; this reads it as written).
@@ -127,9 +177,9 @@ impl From<KinesisEvent> for KinesisBatch {
             .records
             .into_iter()
             .map(|r| KinesisBatchRecord {
-                event_id: r.event_id,
-                event_source_arn: r.event_source_arn,
-                aws_region: r.aws_region,
+                shard_id: r.event_id.as_deref().and_then(|id| id.split_once(':')).map(|(shard, _)| Arc::from(shard)),
+                event_source_arn: r.event_source_arn.map(Arc::from),
+                aws_region: r.aws_region.map(Arc::from),
                 kinesis: KinesisBatchData {
                     partition_key: r.kinesis.partition_key,
                     sequence_number: r.kinesis.sequence_number,
@@ -158,13 +208,13 @@ pub fn decode_batch(event: KinesisBatch) -> Vec<Record> {
     let mut out = Vec::with_capacity(event.records.len());
     for r in event.records {
         let record = {
-            let shard_id = r.event_id.as_deref().and_then(|id| id.split_once(':')).map(|(shard, _)| shard);
+            let shard_id = r.shard_id.as_deref();
             let attributes = match &shared {
                 Some(a) if same_attributes(a, r.event_source_arn.as_deref(), r.aws_region.as_deref(), shard_id) => Arc::clone(a),
                 _ => {
                     let mut m = Map::new();
-                    m.insert("event_source_arn".into(), r.event_source_arn.clone().map_or(Value::Null, Value::String));
-                    m.insert("aws_region".into(), r.aws_region.clone().map_or(Value::Null, Value::String));
+                    m.insert("event_source_arn".into(), r.event_source_arn.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned())));
+                    m.insert("aws_region".into(), r.aws_region.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned())));
                     m.insert("shard_id".into(), shard_id.map_or(Value::Null, |s| Value::String(s.to_owned())));
                     let a = Arc::new(m);
                     shared = Some(Arc::clone(&a));

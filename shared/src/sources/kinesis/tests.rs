@@ -116,3 +116,13 @@ fn bad_base64_in_the_lean_batch_is_a_deserialization_error_naming_it() {
     let err = serde_json::from_str::<KinesisBatch>(&text).expect_err("not base64");
     assert!(err.to_string().contains("Invalid"), "{err}");
 }
+
+#[test]
+fn strings_a_batch_repeats_are_allocated_once() {
+    let lean: KinesisBatch = serde_json::from_str(include_str!("../../../../events/kinesis.json")).expect("KinesisBatch");
+    let (a, b) = (&lean.records[0], &lean.records[4]);
+    for (x, y) in [(&a.event_source_arn, &b.event_source_arn), (&a.aws_region, &b.aws_region), (&a.shard_id, &b.shard_id)] {
+        assert!(Arc::ptr_eq(x.as_ref().expect("set"), y.as_ref().expect("set")), "{x:?} is shared");
+    }
+    assert_eq!(a.shard_id.as_deref(), Some("shardId-000000000000"));
+}
