@@ -165,10 +165,10 @@ pub async fn run_workload(workload: Workload, runs: usize, dry_run: bool) -> Res
         true => None,
         false => Some(Sandbox::start(SandboxOptions { retain_items: false, ..SandboxOptions::default() }, 0).await?),
     };
-    // A dry run sends nothing; its clients point where nothing listens.
-    let endpoint = sandbox.as_ref().map_or("http://127.0.0.1:9", |s| s.endpoint.as_str());
+    // A dry run sends nothing: its clients cannot reach anything.
+    let clients = sandbox.as_ref().map_or_else(Clients::offline, |s| Clients::from_sdk_config(&endpoint_sdk_config(&s.endpoint)));
     let config = Config::parse(workload.config_yaml(), Path::new(workload.name()))?;
-    let fanout = Fanout::new(config, &Clients::from_sdk_config(&endpoint_sdk_config(endpoint)));
+    let fanout = Fanout::new(config, &clients);
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let event_bytes = workload.event_json(now_ms).len();
     let payload_bytes = workload.payloads(now_ms).iter().map(Vec::len).sum();

@@ -18,22 +18,12 @@ use fanout::{Clients, Config, Fanout};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Clients that are never used (nothing is sent in a dry run).
-fn clients() -> Clients {
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .build();
-    Clients::from_sdk_config(&sdk)
-}
-
 fn cpu_path(c: &mut Criterion) {
     let workload = Workload::Small;
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let event = workload.event_json(now_ms);
     let config = Config::parse(workload.config_yaml(), Path::new(workload.name())).expect("the workload's config is valid");
-    let fanout = Fanout::new(config, &clients());
+    let fanout = Fanout::new(config, &Clients::offline());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
     let decode = || fanout::sources::kinesis::decode_batch(serde_json::from_slice(&event).expect("the event deserializes"));
 

@@ -108,22 +108,18 @@ pub async fn deliver<D: Destination>(
                 let paced_send = async {
                     if let Some(pacer) = pacer {
                         if !pacer.wait_before(batch.len(), batch.iter().map(|&i| items[i].size).sum(), deadline).await {
-                            return Err(RequestError {
-                                code: "DeadlineExceeded".into(),
-                                message: "the destination's rate limit had no slot for this request before the invocation deadline".into(),
-                                class: crate::error::ErrorClass::Transient,
-                            });
+                            return Err(RequestError::deadline(
+                                "the destination's rate limit had no slot for this request before the invocation deadline",
+                            ));
                         }
                     }
                     dest.send(&entries).await
                 };
                 let answer = match tokio::time::timeout_at(deadline, paced_send).await {
                     Ok(answer) => answer,
-                    Err(_) => Err(RequestError {
-                        code: "DeadlineExceeded".into(),
-                        message: "the request was still waiting for its rate-limit slot or its answer at the invocation deadline".into(),
-                        class: crate::error::ErrorClass::Transient,
-                    }),
+                    Err(_) => {
+                        Err(RequestError::deadline("the request was still waiting for its rate-limit slot or its answer at the invocation deadline"))
+                    }
                 };
                 (batch, answer)
             })
@@ -179,7 +175,7 @@ pub async fn deliver<D: Destination>(
     }
     let outcomes = outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(ItemError::transient("DeadlineExceeded", "not sent before the invocation deadline"))))
+        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(RequestError::deadline("not sent before the invocation deadline").to_item_error())))
         .collect();
     (outcomes, stats)
 }

@@ -85,6 +85,12 @@ impl RequestError {
     pub fn bad_response(message: impl Into<String>) -> Self {
         Self { code: "InvalidResponse".into(), message: message.into(), class: ErrorClass::Transient }
     }
+
+    /// The invocation's deadline came before the request was answered (or
+    /// sent): transient, so the source retries the records.
+    pub fn deadline(message: impl Into<String>) -> Self {
+        Self { code: "DeadlineExceeded".into(), message: message.into(), class: ErrorClass::Transient }
+    }
 }
 
 /// Error codes that every AWS service uses for "slow down" or "try again".

@@ -238,16 +238,10 @@ impl Fanout {
         self.projection.as_deref()
     }
 
-    /// Turn the projected JSON view off (`false`) or back on: every record
-    /// is then parsed whole. For comparing the two; the result is the same.
-    pub fn with_projection(mut self, on: bool) -> Self {
-        if !on {
-            self.projection = None;
-        } else if self.projection.is_none() {
-            if let crate::projection::DataFields::Fields(fields) = self.config.data_fields() {
-                self.projection = Some(fields.into_iter().collect::<Vec<_>>().into());
-            }
-        }
+    /// Turn the projected JSON view off: every record is then parsed whole.
+    /// For comparing the two; the result is the same.
+    pub fn without_projection(mut self) -> Self {
+        self.projection = None;
         self
     }
 

@@ -139,11 +139,6 @@ impl Pattern {
         use crate::projection::DataFields;
         walk(&self.root)
     }
-
-    /// Whether the pattern looks at the payload (so the record must be parsed).
-    pub fn reads_data(&self) -> bool {
-        self.root.fields.iter().any(|(k, _)| k == "data") || self.root.ors.iter().flatten().any(|o| o.fields.iter().any(|(k, _)| k == "data"))
-    }
 }
 
 fn join(path: &str, key: &str) -> String {

@@ -221,21 +221,11 @@ mod tests {
         assert!(stamps.iter().all(|&t| t < NOW_MS && t > NOW_MS - 7 * 24 * 3_600_000));
     }
 
-    /// Clients that cannot send: no credentials, and an endpoint nothing listens on.
-    fn unusable_clients() -> crate::Clients {
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url("http://127.0.0.1:9")
-            .build();
-        crate::Clients::from_sdk_config(&sdk)
-    }
-
     #[tokio::test]
     async fn a_dry_run_sends_nothing_and_plans_the_fewest_requests() {
         let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let config = Config::parse(Workload::Small.config_yaml(), Path::new("small")).expect("valid");
-        let fanout = crate::Fanout::new(config, &unusable_clients());
+        let fanout = crate::Fanout::new(config, &crate::Clients::offline());
         let event = serde_json::from_slice(&Workload::Small.event_json(now_ms)).expect("event");
         let records = crate::sources::kinesis::decode(event);
         let report = fanout.process_dry_run(&records).await;

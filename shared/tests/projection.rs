@@ -9,16 +9,6 @@ use fanout::workloads::Workload;
 use fanout::{Clients, Config, Fanout};
 use std::path::Path;
 
-/// Clients that are never used: dry runs send nothing.
-fn clients() -> Clients {
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url("http://127.0.0.1:9")
-        .build();
-    Clients::from_sdk_config(&sdk)
-}
-
 fn records(payloads: &[Vec<u8>], now_ms: i64) -> Vec<Record> {
     payloads
         .iter()
@@ -42,8 +32,8 @@ fn summary(report: &Report) -> Vec<String> {
 /// The projection in force and the (identical) summaries.
 async fn same_with_and_without(config: &str, payloads: &[Vec<u8>], now_ms: i64) -> (Option<Vec<String>>, Vec<String>) {
     let config = Config::parse(config, Path::new("t.yaml")).expect("valid");
-    let projected = Fanout::new(config.clone(), &clients());
-    let whole = Fanout::new(config, &clients()).with_projection(false);
+    let projected = Fanout::new(config.clone(), &Clients::offline());
+    let whole = Fanout::new(config, &Clients::offline()).without_projection();
     let a = summary(&projected.process_dry_run(&records(payloads, now_ms)).await);
     let b = summary(&whole.process_dry_run(&records(payloads, now_ms)).await);
     assert_eq!(a, b);

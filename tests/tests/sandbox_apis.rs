@@ -318,3 +318,33 @@ async fn the_control_api_reads_back_and_injects_faults_at_run_time() {
     let calls: serde_json::Value = serde_json::from_slice(&calls).expect("json");
     assert_eq!(calls.as_array().map(|c| c.iter().map(|c| c["status"].as_u64().unwrap_or(0)).collect::<Vec<_>>()), Some(vec![503, 200]));
 }
+
+/// A raw awsJson1_1 call (the SDK cannot send malformed bodies).
+async fn aws_json(port: u16, target: &'static str, body: &'static str) -> (u16, String) {
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        fanout_tests::http(port, "POST", "/", &[("X-Amz-Target", target), ("Content-Type", "application/x-amz-json-1.1")], body.as_bytes())
+    })
+    .await
+    .expect("http task");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_batch_bodies_are_rejected_with_aws_error_codes_and_nothing_is_kept() {
+    let (sandbox, _) = sandbox(SandboxOptions::default()).await;
+    let port = sandbox.address.port();
+    let cases = [
+        ("Firehose_20150804.PutRecordBatch", r#"{"DeliveryStreamName":"s","Records":"not a list"}"#, "SerializationException"),
+        ("Firehose_20150804.PutRecordBatch", r#"{"DeliveryStreamName":"s"}"#, "ValidationException"),
+        ("Firehose_20150804.PutRecordBatch", r#"{"DeliveryStreamName":"s","Records":[{"Data":"!!"}]}"#, "SerializationException"),
+        ("Kinesis_20131202.PutRecords", r#"{"StreamName":"s","Records":[{"Data":"eA==","PartitionKey":7}]}"#, "SerializationException"),
+        ("Kinesis_20131202.PutRecords", r#"{"StreamName":"s","Records":[{"Data":"eA=="}]}"#, "ValidationException"),
+        ("Kinesis_20131202.PutRecords", r#"{"StreamName":"s","Records":[{"Data":"eA==","PartitionKey":"k"}"#, "SerializationException"),
+    ];
+    for (target, body, expected) in cases {
+        let (status, answer) = aws_json(port, target, body).await;
+        assert_eq!(status, 400, "{target} {body}: {answer}");
+        assert!(answer.contains(expected), "{target} {body}: {answer}");
+    }
+    assert!(sandbox.state.world().store.targets().is_empty(), "nothing was accepted");
+}

@@ -122,7 +122,7 @@ fn rate_limits_are_read_per_destination_and_bad_rates_are_named() {
     .expect("valid");
     let limit = c.destinations[0].1.rate_limit();
     assert_eq!((limit.requests_per_second, limit.records_per_second, limit.bytes_per_second), (None, Some(2000.0), Some(2_097_152.0)));
-    assert!(crate::Fanout::new(c, &test_clients()).targets()[0].pacer.is_some());
+    assert!(crate::Fanout::new(c, &crate::Clients::offline()).targets()[0].pacer.is_some());
 
     let p = problems(
         "destinations:\n  f: { type: firehose, delivery_stream: s, rate_limit: { requests_per_second: -1 } }\nroutes:\n  - { name: all, to: [f] }\n",
@@ -130,10 +130,4 @@ fn rate_limits_are_read_per_destination_and_bad_rates_are_named() {
     assert_eq!(p.iter().map(|p| p.place.as_str()).collect::<Vec<_>>(), ["destinations.f.rate_limit.requests_per_second"]);
     let unknown = parse("destinations:\n  f: { type: firehose, delivery_stream: s, rate_limit: { rps: 5 } }\nroutes:\n  - { name: all, to: [f] }\n");
     assert!(unknown.is_err_and(|e| e.to_string().contains("rps")));
-}
-
-fn test_clients() -> crate::Clients {
-    let sdk =
-        aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).build();
-    crate::Clients::from_sdk_config(&sdk)
 }

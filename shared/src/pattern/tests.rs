@@ -146,6 +146,13 @@ fn compile_errors_name_the_place_and_the_rule() {
 
 #[test]
 fn reads_data_only_when_a_data_field_is_named() {
-    assert!(Pattern::compile(&json!({"data": {"a": [1]}})).unwrap().reads_data());
-    assert!(!Pattern::compile(&json!({"key": ["k"]})).unwrap().reads_data());
+    use crate::projection::DataFields;
+    let fields = |p: serde_json::Value| Pattern::compile(&p).unwrap().data_fields();
+    assert_eq!(fields(json!({"data": {"a": [1]}})), DataFields::Fields(["a".to_owned()].into()));
+    assert_eq!(fields(json!({"key": ["k"]})), DataFields::Unused);
+    assert_eq!(
+        fields(json!({"$or": [{"data": {"b": [1]}}, {"data": {"$or": [{"c": [2]}, {"d": {"e": [3]}}]}}]})),
+        DataFields::Fields(["b".to_owned(), "c".to_owned(), "d".to_owned()].into())
+    );
+    assert_eq!(fields(json!({"data": [{"exists": true}]})), DataFields::Whole);
 }

@@ -126,3 +126,18 @@ fn strings_a_batch_repeats_are_allocated_once() {
     }
     assert_eq!(a.shard_id.as_deref(), Some("shardId-000000000000"));
 }
+
+#[test]
+fn arrival_times_may_be_numbers_or_numeric_strings_and_batch_fields_may_be_null() {
+    let record = |ts: &str| {
+        format!(
+            r#"{{"Records":[{{"eventID":null,"awsRegion":null,"kinesis":{{"partitionKey":"k","sequenceNumber":"1","data":"eA==","approximateArrivalTimestamp":{ts}}}}}]}}"#
+        )
+    };
+    for (ts, ms) in [("1795323606", 1_795_323_606_000), ("1795323606.5", 1_795_323_606_500), (r#""1795323606.25""#, 1_795_323_606_250)] {
+        let batch: KinesisBatch = serde_json::from_str(&record(ts)).unwrap_or_else(|e| panic!("{ts}: {e}"));
+        assert_eq!((batch.records[0].shard_id.as_deref(), batch.records[0].aws_region.as_deref()), (None, None));
+        assert_eq!(decode_batch(batch)[0].arrival_ms, Some(ms), "{ts}");
+    }
+    assert!(serde_json::from_str::<KinesisBatch>(&record(r#""soon""#)).is_err());
+}
