@@ -3,9 +3,10 @@
 //!
 //! The config is YAML (JSON is accepted too, as a subset of YAML): the text of
 //! `FANOUT_CONFIG` when set (how the SAM template passes it), else the file
-//! named by `FANOUT_CONFIG_FILE` (default `fanout.yaml`). Every problem is
-//! reported at once, each naming the file, the place in it and the rule it
-//! breaks.
+//! named by `FANOUT_CONFIG_FILE` (default `fanout.yaml`). YAML errors, duplicate
+//! keys and fields of the wrong shape stop parsing with the line and column;
+//! past that, every problem is reported at once, each naming the file, the
+//! place in it and the rule it breaks.
 
 use crate::destinations::{firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
 use crate::pattern::Pattern;
@@ -55,10 +56,18 @@ pub struct RouteConfig {
     /// A name for logs and `fanout-local validate`.
     pub name: String,
     /// An EventBridge-style content pattern; absent takes every record.
-    #[serde(rename = "match")]
+    /// Written but empty (`match:`, `match: null`) is `Some(Value::Null)`,
+    /// which validation refuses, rather than absent.
+    #[serde(rename = "match", default, deserialize_with = "written")]
     pub pattern: Option<serde_json::Value>,
     /// Destination names.
     pub to: Vec<String>,
+}
+
+/// `Some` whenever the field is written, even as `null` (which `Option` alone
+/// would read as absent).
+fn written<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 /// One destination as written, by its `type`.
@@ -183,11 +192,42 @@ impl DestinationConfig {
             check_range(problems, &format!("{place}.max_in_flight"), n, 1, MAX_IN_FLIGHT);
         }
         self.rate_limit().validate(place, problems);
+        if let Some(url) = self.endpoint_url() {
+            let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.starts_with('/') || h.contains(char::is_whitespace)) {
+                problems.push(problem(&format!("{place}.endpoint_url"), &format!("`{url}` is not an http:// or https:// URL with a host")));
+            }
+        }
+        if let Some(region) = self.region() {
+            if region.is_empty() || region.contains(char::is_whitespace) {
+                problems.push(problem(&format!("{place}.region"), &format!("`{region}` is not a region name (like eu-west-1)")));
+            }
+        }
+        // A record limit above the request limit admits records no request can carry.
+        let (record, request) = match self {
+            DestinationConfig::Firehose(c) => (c.max_record_bytes, c.max_request_bytes),
+            DestinationConfig::Kinesis(c) => (c.max_record_bytes, c.max_request_bytes),
+            _ => (None, None),
+        };
+        let limits = self.limits();
+        if (record.is_some() || request.is_some()) && limits.max_item_bytes > limits.max_request_bytes {
+            let field = if request.is_some() { "max_request_bytes" } else { "max_record_bytes" };
+            problems.push(problem(
+                &format!("{place}.{field}"),
+                &format!(
+                    "max_record_bytes ({}) is above max_request_bytes ({}): a record that size fits no request; lower max_record_bytes or raise max_request_bytes",
+                    limits.max_item_bytes, limits.max_request_bytes
+                ),
+            ));
+        }
     }
 }
 
 /// Highest allowed in-flight request bound per destination.
 pub const MAX_IN_FLIGHT: usize = 64;
+
+/// Lambda's longest timeout, in ms: a deadline margin this long leaves no time to send.
+pub const MAX_LAMBDA_TIMEOUT_MS: u64 = 900_000;
 
 /// Retry and concurrency settings shared by all destinations.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -283,6 +323,15 @@ pub enum ConfigError {
         /// Every problem found.
         problems: Vec<Problem>,
     },
+    /// An environment variable that should hold the config, or name its
+    /// file, is set but unusable (empty, or not UTF-8).
+    #[error("{var} is set but {problem}")]
+    Env {
+        /// The variable ([`CONFIG_TEXT_ENV`] or [`CONFIG_FILE_ENV`]).
+        var: &'static str,
+        /// What is wrong with it, and what to do.
+        problem: String,
+    },
 }
 
 struct ProblemList<'a>(&'a [Problem]);
@@ -307,13 +356,47 @@ impl Config {
     /// Load the config from `FANOUT_CONFIG` (the text), else the file named
     /// by `FANOUT_CONFIG_FILE`, else `fanout.yaml`.
     pub fn load_from_env() -> Result<Self, ConfigError> {
-        if let Ok(text) = std::env::var(CONFIG_TEXT_ENV) {
-            if !text.trim().is_empty() {
-                return Self::parse(&text, Path::new("$FANOUT_CONFIG"));
+        let text = match std::env::var(CONFIG_TEXT_ENV) {
+            Ok(text) => Some(text),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError::Env { var: CONFIG_TEXT_ENV, problem: "is not valid UTF-8".into() });
             }
+        };
+        Self::load_from(text, std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from))
+    }
+
+    /// [`Config::load_from_env`] given the values of `FANOUT_CONFIG` (`text`)
+    /// and `FANOUT_CONFIG_FILE` (`file`).
+    ///
+    /// `FANOUT_CONFIG` set but blank is an error unless `FANOUT_CONFIG_FILE`
+    /// names the file: falling back to `./fanout.yaml` would run a deployment
+    /// that meant to pass its config with another one (or fail naming a file
+    /// nobody asked for). The SAM template always sets `FANOUT_CONFIG`, so a
+    /// blank one next to `FANOUT_CONFIG_FILE` (a config shipped in a layer)
+    /// defers to the file. `FANOUT_CONFIG_FILE` set but empty is an error.
+    pub fn load_from(text: Option<String>, file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let file = match file {
+            Some(f) if f.as_os_str().is_empty() => {
+                return Err(ConfigError::Env {
+                    var: CONFIG_FILE_ENV,
+                    problem: format!("empty: set it to the config file's path, or unset it to read {DEFAULT_CONFIG_FILE}"),
+                });
+            }
+            f => f,
+        };
+        match (text, file) {
+            (Some(text), _) if !text.trim().is_empty() => Self::parse(&text, Path::new("$FANOUT_CONFIG")),
+            (Some(text), None) => Err(ConfigError::Env {
+                var: CONFIG_TEXT_ENV,
+                problem: format!(
+                    "empty{}: set it to the config text, set {CONFIG_FILE_ENV} to the config file's path, or unset {CONFIG_TEXT_ENV} to read {DEFAULT_CONFIG_FILE}",
+                    if text.is_empty() { "" } else { " (only whitespace)" }
+                ),
+            }),
+            (_, Some(file)) => Self::load(&file),
+            (None, None) => Self::load(Path::new(DEFAULT_CONFIG_FILE)),
         }
-        let file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
-        Self::load(&file)
     }
 
     /// Load and validate a config file.
@@ -324,7 +407,13 @@ impl Config {
 
     /// Parse and validate config text; `file` is only used in messages.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
-        let raw: ConfigFile = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse { file: file.to_owned(), message: e.to_string() })?;
+        let parse_error = |e: serde_saphyr::Error| ConfigError::Parse { file: file.to_owned(), message: parse_message(&e, file) };
+        // The typed pass reads lazily and stops at the first field it cannot
+        // use, so a mis-indented line would show as its symptom (`missing field
+        // delivery_stream`). A first pass over the whole document reports YAML
+        // errors, duplicate keys and extra documents where they are.
+        serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, yaml_options()).map_err(parse_error)?;
+        let raw: ConfigFile = serde_saphyr::from_str_with_options(text, yaml_options()).map_err(parse_error)?;
         Self::validate(raw, file)
     }
 
@@ -363,18 +452,26 @@ impl Config {
             }
             let mut to = Vec::with_capacity(route.to.len());
             for (j, name) in route.to.iter().enumerate() {
-                if let Some(d) = lookup(format!("{place}.to[{j}]"), name, &mut problems) {
-                    if !to.contains(&d) {
-                        to.push(d);
-                    }
+                if let Some(first) = route.to[..j].iter().position(|n| n == name) {
+                    problems.push(problem(
+                        &format!("{place}.to[{j}]"),
+                        &format!("`{name}` is already named at {place}.to[{first}] (a route sends a record to a destination once)"),
+                    ));
+                } else if let Some(d) = lookup(format!("{place}.to[{j}]"), name, &mut problems) {
+                    to.push(d);
                 }
             }
             let pattern = match &route.pattern {
                 None => None,
+                Some(serde_json::Value::Null) => {
+                    problems.push(problem(&format!("{place}.match"), "is empty: write a pattern, or leave `match` out to take every record"));
+                    None
+                }
                 Some(p) => match Pattern::compile(p) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        problems.push(Problem { place: format!("{place}.match.{}", e.path), message: e.message });
+                        let place = if e.path.is_empty() { format!("{place}.match") } else { format!("{place}.match.{}", e.path) };
+                        problems.push(Problem { place, message: e.message });
                         None
                     }
                 },
@@ -391,11 +488,46 @@ impl Config {
             }
         }
         let unmatched = raw.unmatched.as_deref().and_then(|n| lookup("unmatched".into(), n, &mut problems));
+        // Dead letters go to a stream of their own: routed records there would
+        // be mixed with envelopes, and a record the destination refuses would
+        // be dead-lettered back to the destination that refused it.
+        if let Some(dl) = raw.dead_letter.as_deref().filter(|_| dead_letter.is_some()) {
+            let why = "routed records would be mixed with dead-letter envelopes, and a record it refuses would be dead-lettered back to it";
+            for (i, route) in raw.routes.iter().enumerate() {
+                for (j, name) in route.to.iter().enumerate() {
+                    if name == dl && !route.to[..j].contains(name) {
+                        problems.push(problem(&format!("routes[{i}].to[{j}]"), &format!("`{dl}` is the dead_letter destination: {why}")));
+                    }
+                }
+            }
+            if raw.unmatched.as_deref() == Some(dl) {
+                problems.push(problem("unmatched", &format!("`{dl}` is the dead_letter destination: {why}")));
+            }
+        }
         let d = &raw.delivery;
         check_range(&mut problems, "delivery.max_attempts", d.max_attempts as usize, 1, 100);
         check_range(&mut problems, "delivery.max_in_flight", d.max_in_flight, 1, MAX_IN_FLIGHT);
-        if d.base_delay_ms == 0 || d.base_delay_ms > d.max_delay_ms {
-            problems.push(problem("delivery.base_delay_ms", "must be at least 1 and at most delivery.max_delay_ms"));
+        if d.base_delay_ms == 0 {
+            problems.push(problem("delivery.base_delay_ms", "must be at least 1"));
+        }
+        if d.max_delay_ms == 0 {
+            problems.push(problem("delivery.max_delay_ms", "must be at least 1"));
+        } else if d.base_delay_ms > d.max_delay_ms {
+            problems.push(problem(
+                "delivery.base_delay_ms",
+                &format!("{} is above delivery.max_delay_ms ({}); the base must be at most the cap", d.base_delay_ms, d.max_delay_ms),
+            ));
+        }
+        if d.deadline_margin_ms == 0 {
+            problems.push(problem("delivery.deadline_margin_ms", "must be at least 1: fanout needs time to answer before the Lambda deadline"));
+        } else if d.deadline_margin_ms >= MAX_LAMBDA_TIMEOUT_MS {
+            problems.push(problem(
+                "delivery.deadline_margin_ms",
+                &format!(
+                    "{} is not below Lambda's longest timeout ({MAX_LAMBDA_TIMEOUT_MS} ms): no time would be left to send",
+                    d.deadline_margin_ms
+                ),
+            ));
         }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid { file: file.to_owned(), problems });
@@ -423,6 +555,32 @@ fn problem(place: &str, message: &str) -> Problem {
     Problem { place: place.to_owned(), message: message.to_owned() }
 }
 
+/// How config text is read: duplicate keys are errors, and scalars mean what
+/// they meant with serde_yaml (YAML 1.2): only `true`/`false` are booleans
+/// (`on`, `no`, `y` are strings), and `007` and `1_000` are strings too.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+    }
+}
+
+/// The parser's message, with its line and column and a snippet of the text
+/// that names `file`: `line 4 column 3: duplicate mapping key `a` is not allowed here`.
+fn parse_message(e: &serde_saphyr::Error, file: &Path) -> String {
+    let name = file.display().to_string();
+    let text = e.render_with_options(serde_saphyr::render_options! {
+        formatter: &serde_saphyr::UserMessageFormatter,
+        source_name: Some(name.as_str()),
+    });
+    match text.strip_prefix("error: ") {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
 /// Record a problem when `value` is outside `min..=max`.
 pub(crate) fn check_range(problems: &mut Vec<Problem>, place: &str, value: usize, min: usize, max: usize) {
     if value < min || value > max {
@@ -432,10 +590,10 @@ pub(crate) fn check_range(problems: &mut Vec<Problem>, place: &str, value: usize
 
 /// Record a problem when an optional limit is outside `1..=max` (the API's maximum).
 pub(crate) fn check_limit(problems: &mut Vec<Problem>, place: &str, value: Option<usize>, max: usize, api: &str) {
-    if let Some(v) = value {
-        if v == 0 || v > max {
-            problems.push(problem(place, &format!("{v} is above the {api} maximum of {max}")));
-        }
+    match value {
+        Some(0) => problems.push(problem(place, &format!("must be at least 1 (the {api} maximum is {max})"))),
+        Some(v) if v > max => problems.push(problem(place, &format!("{v} is above the {api} maximum of {max}"))),
+        _ => {}
     }
 }
 

@@ -8,6 +8,12 @@
 //! `numeric`, `exists`, `equals-ignore-case`, `wildcard`, and `$or` at any
 //! object level. When the record's field is an array, the field matches when
 //! any element matches. Numbers compare by value (`300` equals `3.0e2`).
+//!
+//! Mistakes that would make a pattern silently match nothing (or everything)
+//! are compile errors: a top-level field the record view does not have, an
+//! empty object or list, an empty `anything-but` list, a `numeric` range that
+//! is not a lower then a higher bound, and (as in EventBridge) consecutive `*`
+//! in a `wildcard`.
 
 use crate::record::Record;
 use serde_json::{Map, Value};
@@ -20,9 +26,10 @@ pub struct Pattern {
 
 /// Why a pattern could not be compiled, and where in it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("{}: {message}", if path.is_empty() { "(pattern)" } else { path })]
 pub struct PatternError {
-    /// Dotted path inside the pattern (`data.temperature[0]`).
+    /// Dotted path inside the pattern (`data.temperature[0]`); empty for the
+    /// pattern itself.
     pub path: String,
     /// What is wrong.
     pub message: String,
@@ -70,6 +77,19 @@ enum NumOp {
     Ge,
 }
 
+/// The fields of the record view (see [`Node::get`]); a pattern naming any
+/// other field at the top level could never match.
+const RECORD_FIELDS: [&str; 4] = ["source", "key", "attributes", "data"];
+
+/// Where in the view an object pattern applies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The record view itself: its fields are [`RECORD_FIELDS`].
+    Record,
+    /// Below `attributes` or `data`: any field names.
+    Inside,
+}
+
 /// A field of the view a pattern is matched against.
 #[derive(Clone, Copy)]
 enum Node<'a> {
@@ -99,7 +119,7 @@ impl<'a> Node<'a> {
 impl Pattern {
     /// Compile a pattern given as JSON (or YAML read into JSON).
     pub fn compile(pattern: &Value) -> Result<Self, PatternError> {
-        let root = compile_object(pattern, "")?;
+        let root = compile_object(pattern, "", Level::Record)?;
         Ok(Self { root })
     }
 
@@ -150,12 +170,12 @@ fn join(path: &str, key: &str) -> String {
 }
 
 fn err(path: &str, message: impl Into<String>) -> PatternError {
-    PatternError { path: if path.is_empty() { "(pattern)".into() } else { path.to_owned() }, message: message.into() }
+    PatternError { path: path.to_owned(), message: message.into() }
 }
 
-fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternError> {
+fn compile_object(value: &Value, path: &str, level: Level) -> Result<ObjectPattern, PatternError> {
     let Value::Object(map) = value else {
-        return Err(err(path, "a pattern must be an object of field names"));
+        return Err(err(path, format!("a pattern must be an object of field names, found {value}")));
     };
     if map.is_empty() {
         return Err(err(path, "an empty object matches nothing useful; leave `match` out to take every record"));
@@ -170,12 +190,15 @@ fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternErr
             if alts.len() < 2 {
                 return Err(err(&here, "`$or` needs at least two alternatives"));
             }
-            let alts = alts.iter().enumerate().map(|(i, alt)| compile_object(alt, &format!("{here}[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+            let alts = alts.iter().enumerate().map(|(i, alt)| compile_object(alt, &format!("{here}[{i}]"), level)).collect::<Result<Vec<_>, _>>()?;
             out.ors.push(alts);
             continue;
         }
+        if level == Level::Record {
+            check_record_field(key, v, &here)?;
+        }
         let field = match v {
-            Value::Object(_) => FieldPattern::Nested(compile_object(v, &here)?),
+            Value::Object(_) => FieldPattern::Nested(compile_object(v, &here, Level::Inside)?),
             Value::Array(items) => {
                 if items.is_empty() {
                     return Err(err(&here, "an empty array of values matches nothing"));
@@ -188,6 +211,22 @@ fn compile_object(value: &Value, path: &str) -> Result<ObjectPattern, PatternErr
         out.fields.push((key.clone(), field));
     }
     Ok(out)
+}
+
+/// A top-level field must be one the record view has, in the shape it has:
+/// `source` and `key` are strings, `attributes` an object, `data` anything.
+fn check_record_field(key: &str, value: &Value, path: &str) -> Result<(), PatternError> {
+    match (key, value) {
+        ("source" | "key", Value::Object(_)) => {
+            Err(err(path, format!("`{key}` is a string: match it with an array of values, like {key}: [{{ prefix: \"x\" }}]")))
+        }
+        ("attributes", Value::Array(_)) => Err(err(path, "`attributes` is an object: match its fields, like attributes: { shard_id: [ ... ] }")),
+        (k, _) if RECORD_FIELDS.contains(&k) => Ok(()),
+        (k, _) => Err(err(
+            path,
+            format!("unknown record field `{k}`: a record has source, key, attributes and data (payload fields go under data: {{ {k}: ... }})"),
+        )),
+    }
 }
 
 fn compile_matcher(value: &Value, path: &str) -> Result<Matcher, PatternError> {
@@ -221,7 +260,16 @@ fn compile_matcher(value: &Value, path: &str) -> Result<Matcher, PatternError> {
             _ => Err(err(&here, "takes a string")),
         },
         "wildcard" => match arg {
-            Value::String(s) => Ok(Matcher::Wildcard(s.clone())),
+            Value::String(s) => match s.find("**") {
+                Some(at) => Err(err(
+                    &here,
+                    format!(
+                        "`{s}` has consecutive `*` at position {}: EventBridge refuses them (one `*` already matches any run of characters)",
+                        s[..at].chars().count()
+                    ),
+                )),
+                None => Ok(Matcher::Wildcard(s.clone())),
+            },
             _ => Err(err(&here, "takes a string with `*` wildcards")),
         },
         "exists" => match arg {
@@ -244,7 +292,7 @@ fn compile_numeric(arg: &Value, path: &str) -> Result<Matcher, PatternError> {
     if parts.is_empty() || parts.len() % 2 != 0 || parts.len() > 4 {
         return Err(err(path, "takes one or two (operator, number) pairs, like [\">\", 0, \"<=\", 5]"));
     }
-    let mut ops = Vec::with_capacity(parts.len() / 2);
+    let mut ops: Vec<(NumOp, f64)> = Vec::with_capacity(parts.len() / 2);
     for pair in parts.chunks(2) {
         let op = match pair[0].as_str() {
             Some("=") => NumOp::Eq,
@@ -259,6 +307,17 @@ fn compile_numeric(arg: &Value, path: &str) -> Result<Matcher, PatternError> {
         };
         ops.push((op, n));
     }
+    if let [(low_op, low), (high_op, high)] = ops[..] {
+        if !matches!(low_op, NumOp::Gt | NumOp::Ge) || !matches!(high_op, NumOp::Lt | NumOp::Le) {
+            return Err(err(path, "a range is a lower bound (> or >=) then an upper bound (< or <=), like [\">\", 0, \"<=\", 5]"));
+        }
+        if low > high {
+            return Err(err(path, format!("the lower bound {low} is above the upper bound {high}: the range matches nothing")));
+        }
+        if low == high {
+            return Err(err(path, format!("the lower and upper bounds are both {low}: for one value write [\"=\", {low}]")));
+        }
+    }
     Ok(Matcher::Numeric(ops))
 }
 
@@ -266,6 +325,7 @@ fn compile_anything_but(arg: &Value, path: &str) -> Result<Matcher, PatternError
     let strings = |v: &Value| -> Result<Vec<String>, PatternError> {
         match v {
             Value::String(s) => Ok(vec![s.to_lowercase()]),
+            Value::Array(a) if a.is_empty() => Err(err(path, "an empty list excludes nothing; list at least one value")),
             Value::Array(a) => {
                 a.iter().map(|x| x.as_str().map(str::to_lowercase).ok_or_else(|| err(path, "equals-ignore-case takes strings"))).collect()
             }
@@ -274,6 +334,9 @@ fn compile_anything_but(arg: &Value, path: &str) -> Result<Matcher, PatternError
     };
     Ok(Matcher::AnythingBut(match arg {
         Value::Array(values) => {
+            if values.is_empty() {
+                return Err(err(path, "an empty list excludes nothing; list at least one value"));
+            }
             if values.iter().any(|v| v.is_array() || v.is_object()) {
                 return Err(err(path, "takes a value, an array of values, or {prefix|suffix|equals-ignore-case: ...}"));
             }

@@ -156,3 +156,66 @@ fn reads_data_only_when_a_data_field_is_named() {
     );
     assert_eq!(fields(json!({"data": [{"exists": true}]})), DataFields::Whole);
 }
+
+/// The compile error of `pattern`, which must not compile.
+fn error(pattern: Value) -> PatternError {
+    match Pattern::compile(&pattern) {
+        Err(e) => e,
+        Ok(_) => panic!("expected {pattern} to be refused"),
+    }
+}
+
+#[test]
+fn consecutive_wildcards_are_refused_as_eventbridge_does() {
+    let e = error(json!({"data": {"s": [{"wildcard": "a**b"}]}}));
+    assert_eq!(e.path, "data.s[0].wildcard");
+    assert_eq!(e.message, "`a**b` has consecutive `*` at position 1: EventBridge refuses them (one `*` already matches any run of characters)");
+    assert!(error(json!({"data": {"s": [{"wildcard": "é***"}]}})).message.contains("at position 1"), "positions count characters");
+    assert!(matches(json!({"data": {"s": [{"wildcard": "*a*b*"}]}}), r#"{"s":"xaybz"}"#), "separate stars still work");
+}
+
+#[test]
+fn empty_anything_but_lists_are_refused() {
+    let e = error(json!({"data": {"s": [{"anything-but": []}]}}));
+    assert_eq!(e.path, "data.s[0].anything-but");
+    assert!(e.message.starts_with("an empty list excludes nothing"), "{e}");
+    let e = error(json!({"data": {"s": [{"anything-but": {"equals-ignore-case": []}}]}}));
+    assert_eq!(e.path, "data.s[0].anything-but");
+    assert!(e.message.starts_with("an empty list excludes nothing"), "{e}");
+}
+
+#[test]
+fn numeric_ranges_must_be_a_lower_then_a_higher_bound() {
+    let e = error(json!({"data": {"t": [{"numeric": ["<", 5, ">", 0]}]}}));
+    assert_eq!(e.path, "data.t[0].numeric");
+    assert!(e.message.starts_with("a range is a lower bound (> or >=) then an upper bound (< or <=)"), "{e}");
+    assert!(error(json!({"data": {"t": [{"numeric": [">", 0, ">", 5]}]}})).message.starts_with("a range is a lower bound"));
+    assert!(error(json!({"data": {"t": [{"numeric": ["=", 0, "<", 5]}]}})).message.starts_with("a range is a lower bound"));
+    let e = error(json!({"data": {"t": [{"numeric": [">", 10, "<", 5]}]}}));
+    assert_eq!(e.message, "the lower bound 10 is above the upper bound 5: the range matches nothing");
+    let e = error(json!({"data": {"t": [{"numeric": [">=", 5, "<=", 5]}]}}));
+    assert_eq!(e.message, "the lower and upper bounds are both 5: for one value write [\"=\", 5]");
+}
+
+#[test]
+fn top_level_fields_must_be_fields_of_the_record() {
+    let e = error(json!({"dat": {"t": [1]}}));
+    assert_eq!(e.path, "dat");
+    assert!(e.message.starts_with("unknown record field `dat`: a record has source, key, attributes and data"), "{e}");
+    let e = error(json!({"$or": [{"data": {"t": [1]}}, {"keys": ["k"]}]}));
+    assert_eq!(e.path, "$or[1].keys", "alternatives of a top-level $or are records too");
+    let e = error(json!({"source": {"name": ["kinesis"]}}));
+    assert_eq!(e.path, "source");
+    assert!(e.message.starts_with("`source` is a string"), "{e}");
+    let e = error(json!({"attributes": ["shard"]}));
+    assert_eq!(e.path, "attributes");
+    assert!(e.message.starts_with("`attributes` is an object"), "{e}");
+    assert!(Pattern::compile(&json!({"data": {"dat": [1], "$or": [{"x": [1]}, {"y": [2]}]}})).is_ok(), "payload fields are free");
+}
+
+#[test]
+fn a_pattern_that_is_not_an_object_is_refused_at_its_root() {
+    let e = error(json!(["a"]));
+    assert_eq!(e.path, "");
+    assert_eq!(e.to_string(), "(pattern): a pattern must be an object of field names, found [\"a\"]");
+}

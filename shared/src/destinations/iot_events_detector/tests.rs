@@ -6,7 +6,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use bytes::Bytes;
 
 fn config(yaml: &str) -> DetectorConfig {
-    serde_yaml::from_str(yaml).expect("detector config")
+    serde_saphyr::from_str(yaml).expect("detector config")
 }
 
 fn dest(yaml: &str) -> IotEventsDetector {

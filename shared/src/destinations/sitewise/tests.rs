@@ -14,7 +14,7 @@ fn client() -> aws_sdk_iotsitewise::Client {
 }
 
 fn dest(yaml: &str) -> Sitewise {
-    Sitewise::new(client(), &serde_yaml::from_str(yaml).expect("sitewise config"))
+    Sitewise::new(client(), &serde_saphyr::from_str(yaml).expect("sitewise config"))
 }
 
 const NOW: i64 = 1_800_000_000;
@@ -124,7 +124,7 @@ proptest! {
             }
         }
         prop_assert!(seen.iter().all(|&n| n == 1), "every value in exactly one entry");
-        let d = Sitewise::new(client(), &serde_yaml::from_str("passthrough: true\n").unwrap());
+        let d = Sitewise::new(client(), &serde_saphyr::from_str("passthrough: true\n").unwrap());
         let prepared: Vec<Prepared<SitewiseValue>> = values.iter().cloned().map(|entry| Prepared { entry, size: 1 }).collect();
         let refs: Vec<&Prepared<SitewiseValue>> = prepared.iter().collect();
         let requests = d.pack(&refs);
@@ -197,7 +197,7 @@ async fn only_the_throttled_values_are_resent() {
             }
         });
     let client = mock_client!(aws_sdk_iotsitewise, RuleMode::MatchAny, &[&rule]);
-    let d = Sitewise::new(client, &serde_yaml::from_str("passthrough: true\n").unwrap());
+    let d = Sitewise::new(client, &serde_saphyr::from_str("passthrough: true\n").unwrap());
     let items: Vec<Prepared<SitewiseValue>> = (0..4).map(|t| Prepared { entry: value("/a", NOW - t), size: 1 }).collect();
     let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2), max_in_flight: 2 };
     let (outcomes, stats) = deliver(&d, &items, &policy, None, tokio::time::Instant::now() + Duration::from_secs(10)).await;
