@@ -217,7 +217,7 @@ async fn invoke_once(fanout: &Fanout, event: Vec<u8>, dry_run: bool) -> Result<(
     let parsed = serde_json::from_slice(&event).map_err(|e| format!("the generated event does not deserialize: {e}"))?;
     drop(event);
     let (report, response) = if dry_run {
-        let records = fanout::sources::kinesis::decode_batch(parsed);
+        let records = fanout::sources::kinesis::decode_batch(parsed).records;
         let report = fanout.process_dry_run(&records).await;
         let response = fanout::sources::kinesis::respond(&records, &report);
         (report, response)

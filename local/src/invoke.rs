@@ -68,13 +68,11 @@ pub struct InvokeRequest {
 }
 
 /// Stamp every record of a Kinesis event with `now` as its arrival time.
-pub fn restamp_kinesis(event: &mut Value, now: SystemTime) {
+pub fn restamp_kinesis(event: &mut fanout::sources::kinesis::KinesisBatch, now: SystemTime) {
     let secs = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    if let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) {
-        for r in records {
-            if let Some(k) = r.get_mut("kinesis").and_then(Value::as_object_mut) {
-                k.insert("approximateArrivalTimestamp".into(), json!(secs));
-            }
+    for r in event.records.iter_mut().flatten() {
+        if r.problem.get().is_none() {
+            r.kinesis.approximate_arrival_timestamp = Some(secs as f64);
         }
     }
 }
@@ -180,22 +178,19 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
     let (records, report, response) = match request.source {
         Source::Kinesis => {
             let not_kinesis = |e: serde_json::Error| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") };
-            let mut raw: Value = serde_json::from_str(&text).map_err(not_kinesis)?;
+            let mut event: fanout::sources::kinesis::KinesisBatch = serde_json::from_str(&text).map_err(not_kinesis)?;
             if !request.keep_arrival {
-                restamp_kinesis(&mut raw, SystemTime::now());
+                restamp_kinesis(&mut event, SystemTime::now());
             }
-            let event: fanout::sources::kinesis::KinesisBatch = serde_json::from_value(raw).map_err(not_kinesis)?;
             let run = fanout::sources::kinesis::invoke_batch(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
-                Err(e) => {
-                    json!({"errorType": "KinesisHandlerError", "errorMessage": e.to_string()})
-                }
+                Err(e) => json!({"errorType": "KinesisHandlerError", "errorMessage": e.to_string()}),
             };
             (run.records, run.report, response)
         }
         Source::Sqs => {
-            let event = serde_json::from_str(&text)
+            let event: fanout::sources::sqs::SqsBatch = serde_json::from_str(&text)
                 .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not an SQS event: {e}") })?;
             let run = fanout::sources::sqs::invoke(&fanout, event, deadline).await;
             let response = match &run.response {
@@ -205,9 +200,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             (run.records, run.report, response)
         }
         Source::Iot => {
-            let event: Value =
-                serde_json::from_str(&text).map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not JSON: {e}") })?;
-            let run = fanout::sources::iot::invoke(&fanout, event, "local", deadline).await;
+            let run = fanout::sources::iot::invoke(&fanout, bytes::Bytes::from(text), "local", deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => json!({"errorType": "IotHandlerError", "errorMessage": e.to_string()}),
@@ -215,15 +208,8 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             (run.records, run.report, response)
         }
         Source::Http => {
-            let bad = |e: serde_json::Error| LocalError::Event {
-                path: request.event.clone(),
-                message: format!("not an API Gateway (REST v1 or HTTP API v2) event: {e}"),
-            };
-            let http_request = http_fanout::request_from_event(&text).map_err(bad)?;
-            let (answer, processed) = fanout::sources::http::invoke(&fanout, http_fanout::to_request(&http_request), deadline).await;
-            let mut headers: serde_json::Map<String, Value> = answer.headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-            headers.insert("content-type".into(), json!("application/json"));
-            let response = json!({"statusCode": answer.status, "headers": headers, "body": answer.body.to_string()});
+            let (answer, processed) = fanout::sources::http::invoke_event(&fanout, text.as_bytes(), deadline).await;
+            let response = fanout::sources::http::apigw::response_to_event(&answer);
             let (records, report) = processed.unwrap_or_else(|| (Vec::new(), fanout::Report::empty(0)));
             (records, report, response)
         }

@@ -206,7 +206,7 @@ async fn run(command: Command) -> Result<(), String> {
             if let Some(path) = event {
                 let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                 let event = serde_json::from_str(&text).map_err(|e| format!("{}: not a Kinesis event: {e}", path.display()))?;
-                let records = fanout::sources::kinesis::decode(event);
+                let records = fanout::sources::kinesis::decode(event).records;
                 print!("{}", fanout_local::validate::routes_for(&config, &records));
             }
             Ok(())

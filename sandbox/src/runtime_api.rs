@@ -24,7 +24,7 @@ pub enum Answer {
 
 #[derive(Default)]
 struct Inner {
-    events: Mutex<VecDeque<(String, serde_json::Value, Duration)>>,
+    events: Mutex<VecDeque<(String, String, Duration)>>,
     answers: Mutex<Vec<(String, Answer)>>,
     arrived: Notify,
     first_poll: std::sync::OnceLock<std::time::Instant>,
@@ -75,6 +75,12 @@ impl RuntimeApi {
 
     /// Queue an event with `timeout` until its deadline; returns its request id.
     pub fn invoke(&self, event: serde_json::Value, timeout: Duration) -> String {
+        self.invoke_text(event.to_string(), timeout)
+    }
+
+    /// Queue an event given as its JSON text (which need not fit a
+    /// `serde_json::Value`: a hostile event may nest deeper than its limit).
+    pub fn invoke_text(&self, event: String, timeout: Duration) -> String {
         let id = format!("req-{}", self.inner.events.lock().map(|e| e.len()).unwrap_or(0) + self.inner.answers.lock().map(|a| a.len()).unwrap_or(0));
         if let Ok(mut events) = self.inner.events.lock() {
             events.push_back((id.clone(), event, timeout));
@@ -117,7 +123,7 @@ async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
             put(&mut headers, "lambda-runtime-deadline-ms", deadline.as_millis().to_string());
             put(&mut headers, "lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:fanout".into());
             put(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".into());
-            return (headers, event.to_string());
+            return (headers, event);
         }
         notified.await;
     }

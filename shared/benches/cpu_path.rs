@@ -25,7 +25,7 @@ fn cpu_path(c: &mut Criterion) {
     let config = Config::parse(workload.config_yaml(), Path::new(workload.name())).expect("the workload's config is valid");
     let fanout = Fanout::new(config, &Clients::offline());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
-    let decode = || fanout::sources::kinesis::decode_batch(serde_json::from_slice(&event).expect("the event deserializes"));
+    let decode = || fanout::sources::kinesis::decode_batch(serde_json::from_slice(&event).expect("the event deserializes")).records;
 
     let pairs = {
         let records = decode();

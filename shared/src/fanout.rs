@@ -183,6 +183,16 @@ impl Report {
         self.status.iter().enumerate().filter(|(_, s)| **s == RecordStatus::Failed).map(|(i, _)| i)
     }
 
+    /// `destination: code: message` of the first failure of one record, for error messages.
+    pub fn first_error(&self, record: usize) -> String {
+        self.outcomes_of(record)
+            .find_map(|(dest, o)| match o {
+                DestinationOutcome::Failed(e) => Some(format!("{dest}: {}: {}", e.code, e.message)),
+                _ => None,
+            })
+            .unwrap_or_else(|| "no reason recorded".to_owned())
+    }
+
     /// Every destination outcome of one record (a scan: for reports, not hot paths).
     pub fn outcomes_of(&self, record: usize) -> impl Iterator<Item = (&str, &DestinationOutcome)> + '_ {
         self.destinations
@@ -408,8 +418,11 @@ impl Fanout {
         if refused.is_empty() {
             return;
         }
-        let envelopes: Vec<Record> =
-            refused.iter().map(|(d, pos, e)| envelope(&records[destinations[*d].outcomes[*pos].0 as usize], &destinations[*d].name, e)).collect();
+        let max_bytes = self.config.destinations[dl].1.limits().max_item_bytes;
+        let envelopes: Vec<Record> = refused
+            .iter()
+            .map(|(d, pos, e)| envelope(&records[destinations[*d].outcomes[*pos].0 as usize], &destinations[*d].name, e, max_bytes))
+            .collect();
         let batch: Vec<&Record> = envelopes.iter().collect();
         let target = &self.targets[dl];
         let (outcomes, stats) = target.destination.deliver(&batch, Purpose::DeadLetter, &target.policy, target.pacer.as_deref(), stop_at, mode).await;

@@ -8,11 +8,12 @@
 //! of the payload is sent as the original bytes and never looked at. So the
 //! config's patterns and mappings are asked which fields they read
 //! ([`DataFields`]), and each record's JSON view keeps only those
-//! ([`parse_projected`]): every other value is still checked for syntax, but
+//! ([`parse_projected`]): every other value is still checked, with the
+//! same limits as a full parse (nesting depth, numbers within `f64`), but
 //! not built. A mapping that needs the whole document (IoT Analytics field
 //! names, passthrough modes, a pattern on `data` itself) turns this off.
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -62,18 +63,80 @@ impl DataFields {
 }
 
 /// The payload parsed as JSON, keeping only `fields` when it is an object
-/// (sorted, as [`DataFields::Fields`] holds them). `None` exactly when the
-/// payload is not JSON (or nests deeper than serde_json's limit), as for a
-/// full parse; a payload that is not an object is parsed whole.
+/// (sorted, as [`DataFields::Fields`] holds them). `None` exactly when a full
+/// parse (`serde_json::from_slice::<Value>`) fails: see [`try_parse_projected`].
 pub fn parse_projected(data: &[u8], fields: &[String]) -> Option<Value> {
-    let first = data.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first != b'{' {
-        return serde_json::from_slice(data).ok();
+    try_parse_projected(data, fields).ok()
+}
+
+/// [`parse_projected`] with the parser's error.
+///
+/// One rule for both parses, so routing never depends on which ran: a
+/// payload is JSON exactly when serde_json reads it whole into a `Value`.
+/// Skipped values are therefore not merely checked for syntax: they are
+/// walked with the same limits (nesting at most
+/// [`crate::record::MAX_JSON_DEPTH`] levels, every number within `f64`), so a
+/// `1e400` or a 10,000-deep array in a field no route reads makes the payload
+/// not-JSON here exactly as it does in a full parse.
+pub fn try_parse_projected(data: &[u8], fields: &[String]) -> Result<Value, serde_json::Error> {
+    let first = data.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return serde_json::from_slice(data);
     }
     let mut de = serde_json::Deserializer::from_slice(data);
-    let value = Projected(fields).deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(value)
+    let value = Projected(fields).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A skipped value, walked with a full parse's limits but never built:
+/// strings are borrowed (or read into the parser's scratch buffer), numbers
+/// parsed and dropped.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Key<'de>, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
 }
 
 struct Projected<'f>(&'f [String]);
@@ -99,7 +162,7 @@ impl<'de> Visitor<'de> for Projected<'_> {
             if self.0.binary_search_by(|f| f.as_str().cmp(&key)).is_ok() {
                 out.insert(key.into_owned(), map.next_value::<Value>()?);
             } else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Checked>()?;
             }
         }
         Ok(Value::Object(out))

@@ -36,6 +36,11 @@ impl fmt::Display for RecordId {
     }
 }
 
+/// The deepest nesting of a payload that fanout reads as JSON: serde_json's
+/// recursion limit, which both the full and the projected parse enforce. A
+/// deeper payload is not-JSON everywhere (it matches no content pattern).
+pub const MAX_JSON_DEPTH: usize = 128;
+
 /// One input record, as every destination and pattern sees it.
 ///
 /// The payload is a [`Bytes`] handle: it is never copied inside fanout (the
@@ -84,14 +89,32 @@ impl Record {
         self
     }
 
-    /// The payload parsed as JSON, or `None` when it is not JSON (or nests
-    /// deeper than serde_json's recursion limit). Parsed on first call only;
-    /// after [`Record::project_json`], an object keeps only the named fields.
+    /// The payload parsed as JSON, or `None` when it is not JSON. Parsed on
+    /// first call only; after [`Record::project_json`], an object keeps only
+    /// the named fields.
+    ///
+    /// The rule is the same with or without a projection: a payload is JSON
+    /// exactly when serde_json reads it whole into a `Value`. So a payload
+    /// nesting deeper than [`MAX_JSON_DEPTH`], or holding a number beyond
+    /// `f64` (`1e400`), anywhere in it, is not-JSON: no content pattern
+    /// matches it, whichever fields the config reads. Such a payload that
+    /// starts like JSON (`{` or `[`) is logged at WARN with the parser's reason.
     pub fn json(&self) -> Option<&Value> {
         self.json
-            .get_or_init(|| match self.fields.get() {
-                Some(fields) => crate::projection::parse_projected(&self.data, fields),
-                None => serde_json::from_slice(&self.data).ok(),
+            .get_or_init(|| {
+                let parsed = match self.fields.get() {
+                    Some(fields) => crate::projection::try_parse_projected(&self.data, fields),
+                    None => serde_json::from_slice(&self.data),
+                };
+                match parsed {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        if matches!(self.data.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')) {
+                            tracing::warn!(record = %self.id, reason = %e, "payload looks like JSON but is not read as JSON: no content pattern matches it");
+                        }
+                        None
+                    }
+                }
             })
             .as_ref()
     }

@@ -227,7 +227,7 @@ mod tests {
         let config = Config::parse(Workload::Small.config_yaml(), Path::new("small")).expect("valid");
         let fanout = crate::Fanout::new(config, &crate::Clients::offline());
         let event = serde_json::from_slice(&Workload::Small.event_json(now_ms)).expect("event");
-        let records = crate::sources::kinesis::decode(event);
+        let records = crate::sources::kinesis::decode(event).records;
         let report = fanout.process_dry_run(&records).await;
         assert_eq!(report.count(crate::fanout::RecordStatus::Delivered), records.len(), "nothing was sent, so nothing failed");
 
@@ -255,7 +255,7 @@ mod tests {
             Config::parse(w.config_yaml(), Path::new(w.name())).unwrap_or_else(|e| panic!("{}: {e}", w.name()));
             let event: aws_lambda_events::event::kinesis::KinesisEvent =
                 serde_json::from_slice(&w.event_json(NOW_MS)).unwrap_or_else(|e| panic!("{}: {e}", w.name()));
-            let records = crate::sources::kinesis::decode(event);
+            let records = crate::sources::kinesis::decode(event).records;
             let payloads = w.payloads(NOW_MS);
             assert_eq!(records.len(), payloads.len());
             assert!(records.iter().zip(&payloads).all(|(r, p)| r.data.as_ref() == p.as_slice()), "{}", w.name());

@@ -3,6 +3,7 @@
 //! a Lambda Runtime API stand-in to run the real function binaries under.
 
 pub mod configs;
+pub mod corpus;
 pub mod invariant;
 pub mod moto;
 

@@ -19,7 +19,10 @@ fn example_config() -> Config {
 
 fn sample_event() -> Value {
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
-    fanout_local::invoke::restamp_kinesis(&mut event, SystemTime::now());
+    let now = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    for record in event["Records"].as_array_mut().expect("Records") {
+        record["kinesis"]["approximateArrivalTimestamp"] = json!(now);
+    }
     event
 }
 

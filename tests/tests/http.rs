@@ -84,9 +84,13 @@ async fn ndjson_bodies_take_one_record_per_line() {
     let r = call(&f, request("POST", "/records", "application/x-ndjson", &body)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive").len(), 2);
-    let bad = call(&f, request("POST", "/records", "application/x-ndjson", "{\"id\":\"a\",\"data\":1}\nnot json\n")).await;
-    assert_eq!(bad.status, 400);
-    assert!(bad.body["error"].as_str().is_some_and(|e| e.contains("line 2")), "{}", bad.body);
+    // A line that is not JSON is that item's problem alone: the good lines are delivered.
+    let mixed = call(&f, request("POST", "/records", "application/x-ndjson", "{\"id\":\"c\",\"data\":1}\nnot json\n")).await;
+    assert_eq!(mixed.status, 207, "{}", mixed.body);
+    assert_eq!(mixed.body["records"][0]["status"], "delivered", "{}", mixed.body);
+    assert_eq!(mixed.body["records"][1]["status"], "invalid", "{}", mixed.body);
+    assert!(mixed.body["records"][1]["error"]["message"].as_str().is_some_and(|e| e.contains("line 2: not JSON")), "{}", mixed.body);
+    assert_eq!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive").len(), 3, "the good line is delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

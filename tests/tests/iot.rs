@@ -18,8 +18,13 @@ async fn fanout_with(faults: &str, config_text: Option<&str>) -> (fanout_sandbox
     (sandbox, Fanout::new(config, &clients))
 }
 
-fn sample() -> Value {
+fn sample_value() -> Value {
     serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/iot-rule.json")).expect("event")).expect("json")
+}
+
+/// The sample rule result as the function receives it: its JSON text.
+fn sample() -> bytes::Bytes {
+    bytes::Bytes::from(std::fs::read_to_string(repo_root().join("events/iot-rule.json")).expect("event"))
 }
 
 fn deadline() -> SystemTime {
@@ -33,7 +38,7 @@ async fn the_sample_rule_result_is_routed_element_by_element() {
     assert_eq!(summary, IotSummary { records: 2, delivered: 2, dead_lettered: 0, unrouted: 0 });
     let archived: Vec<Value> =
         accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive").iter().map(|p| serde_json::from_slice(p).expect("json")).collect();
-    assert_eq!(archived, sample().as_array().cloned().unwrap_or_default());
+    assert_eq!(archived, sample_value().as_array().cloned().unwrap_or_default());
     let ids: Vec<String> = sandbox
         .state
         .world()
@@ -48,7 +53,7 @@ async fn the_sample_rule_result_is_routed_element_by_element() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_event_is_one_record() {
     let (sandbox, fanout) = fanout_with("", None).await;
-    let object = sample()[0].clone();
+    let object = bytes::Bytes::from(sample_value()[0].to_string());
     assert_eq!(handle(&fanout, object, "req-2", deadline()).await.expect("delivered").records, 1);
     assert_eq!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive").len(), 1);
 }

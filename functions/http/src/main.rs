@@ -1,17 +1,24 @@
 //! `http-fanout`: API Gateway (REST v1 and HTTP API v2) in front of fanout.
 //! Wiring only: the config and SDK clients are built once here, and every
-//! request goes to `http_fanout::serve`.
+//! proxy event goes to `http_fanout::serve` as its JSON text.
+
+// The handler future nests deeply (routing, delivery, dead letters) for the compiler's layout queries.
+#![recursion_limit = "256"]
 
 use fanout::Fanout;
-use lambda_http::{service_fn, Error, Request};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    lambda_runtime::tracing::init_default_subscriber();
     let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
-        lambda_http::tracing::error!("{e}");
+        lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
     });
     let fanout = &fanout;
-    lambda_http::run(service_fn(move |request: Request| async move { Ok::<_, Error>(http_fanout::serve(fanout, request).await) })).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        Ok::<_, Error>(http_fanout::serve(fanout, &event.payload, event.context.deadline()).await)
+    }))
+    .await
 }

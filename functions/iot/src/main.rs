@@ -1,9 +1,13 @@
 //! `iot-fanout`: a Lambda function invoked asynchronously by an IoT rule with
 //! the rule's SELECT result. Wiring only: the config and SDK clients are built
-//! once here, and every invocation goes to `fanout::sources::iot::handle`.
+//! once here, and every invocation goes to `fanout::sources::iot::handle` as
+//! the event's JSON text (so one element nested too deep for a JSON tree is a
+//! record fanout cannot read, not an event the runtime refuses).
 
+use bytes::Bytes;
 use fanout::Fanout;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,8 +17,11 @@ async fn main() -> Result<(), Error> {
         std::process::exit(1)
     });
     let fanout = &fanout;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        fanout::sources::iot::handle(fanout, event.payload, &event.context.request_id, event.context.deadline()).await.map_err(Error::from)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        let text: Box<str> = event.payload.into();
+        fanout::sources::iot::handle(fanout, Bytes::from(String::from(text)), &event.context.request_id, event.context.deadline())
+            .await
+            .map_err(Error::from)
     }))
     .await
 }

@@ -1,8 +1,9 @@
 //! `sqs-fanout`: an SQS-triggered Lambda function (standard and FIFO queues).
 //! Wiring only: the config and SDK clients are built once here, and every
-//! invocation goes to `fanout::sources::sqs::handle`.
+//! invocation goes to `fanout::sources::sqs::handle` (the event read into
+//! `SqsBatch`, which keeps a malformed message to that message).
 
-use aws_lambda_events::event::sqs::SqsEvent;
+use fanout::sources::sqs::SqsBatch;
 use fanout::Fanout;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -14,7 +15,7 @@ async fn main() -> Result<(), Error> {
         std::process::exit(1)
     });
     let fanout = &fanout;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {
         fanout::sources::sqs::handle(fanout, event.payload, event.context.deadline()).await.map_err(Error::from)
     }))
     .await

@@ -1,15 +1,17 @@
-//! API Gateway requests (REST v1 and HTTP API v2 alike), framework-free: the
-//! function crate turns a `lambda_http` request into an [`HttpRequest`] and
-//! the [`HttpResponse`] back.
+//! API Gateway requests (REST v1 and HTTP API v2 alike), framework-free:
+//! [`apigw`] reads the proxy event into an [`HttpRequest`] and writes the
+//! [`HttpResponse`] back ([`handle_event`] does both).
 //!
 //! - `POST /records`: `{"records": [{"id", "key", "data": <JSON>} | {"id", "key", "data_base64"}]}`
 //!   (`application/json`) or one such item per line (`application/x-ndjson`).
 //!   Ids are optional (fanout assigns `auto-<index>`) and unique in a request.
 //!   200 when every record succeeded (delivered, dead-lettered or unrouted),
 //!   207 Multi-Status otherwise, with a result per record (`id`, `status`,
-//!   `error`, per-destination outcome); 400 for a malformed body, 413 above
-//!   `http.max_body_bytes`, 415 for other content types. A malformed item
-//!   inside a well-formed body is answered `invalid` and does not stop the others.
+//!   `error`, per-destination outcome); 400 for a malformed body or event, 413 above
+//!   `http.max_body_bytes`, 415 for other content types. A JSON body may
+//!   also be a bare array of items. A malformed item inside a well-formed
+//!   body, or an NDJSON line that is not JSON, is answered `invalid` and
+//!   does not stop the others.
 //! - `GET /detectors/{model}` (ListDetectors; `state`, `limit`, `next` become
 //!   `stateName`, `maxResults`, `nextToken`), `GET /detectors/{model}/{key}`
 //!   (DescribeDetector), `POST /detectors` (`{"detectors": [<API item>]}`,
@@ -18,6 +20,8 @@
 //!
 //! Authentication is API Gateway's (IAM by default in the template); nothing
 //! here trusts a caller-supplied identity.
+
+pub mod apigw;
 
 use crate::destinations::iot_events_detector::{describe_detector, list_detectors_page, send_updates, update_from_item, DetectorUpdate};
 use crate::error::{ErrorClass, ItemError, RequestError};
@@ -96,6 +100,21 @@ fn request_error(e: &RequestError) -> HttpResponse {
     r
 }
 
+/// Route an API Gateway proxy event (REST v1 or HTTP API v2, as its JSON
+/// text) and answer with the proxy response ([`apigw`]). An event fanout
+/// cannot read is answered 400 naming the problem; nothing here panics.
+pub async fn handle_event(fanout: &Fanout, event: &[u8], lambda_deadline: SystemTime) -> Value {
+    apigw::response_to_event(&invoke_event(fanout, event, lambda_deadline).await.0)
+}
+
+/// [`handle_event`], also with the records and the report of `POST /records` (for the local runner).
+pub async fn invoke_event(fanout: &Fanout, event: &[u8], lambda_deadline: SystemTime) -> (HttpResponse, Option<(Vec<Record>, Report)>) {
+    match apigw::request_from_event(event) {
+        Ok(request) => invoke(fanout, request, lambda_deadline).await,
+        Err(answer) => (answer, None),
+    }
+}
+
 /// Route a request.
 pub async fn handle(fanout: &Fanout, request: HttpRequest, lambda_deadline: SystemTime) -> HttpResponse {
     invoke(fanout, request, lambda_deadline).await.0
@@ -150,19 +169,29 @@ struct Item<'a> {
     data_base64: Option<String>,
 }
 
-/// Parse the items of a body: `(id, record or why it is invalid)`.
-fn parse_items(body: &[u8], kind: Kind) -> Result<Vec<&RawValue>, HttpResponse> {
+/// The items of a body, each its JSON text or why it is not one: a JSON body
+/// is `{"records": [...]}` or a bare array of items; NDJSON is one item per
+/// non-blank line, and a line that is not JSON is that item's problem alone.
+fn parse_items(body: &[u8], kind: Kind) -> Result<Vec<Result<&RawValue, String>>, HttpResponse> {
     match kind {
-        Kind::Json => serde_json::from_slice::<Body>(body)
-            .map(|b| b.records)
-            .map_err(|e| problem(400, format!("malformed body: {e} (expected {{\"records\": [...]}})"))),
-        Kind::Ndjson => std::str::from_utf8(body)
+        Kind::Json => {
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            let items = if first == Some(&b'[') {
+                serde_json::from_slice::<Vec<&RawValue>>(body)
+            } else {
+                serde_json::from_slice::<Body>(body).map(|b| b.records)
+            };
+            items
+                .map(|items| items.into_iter().map(Ok).collect())
+                .map_err(|e| problem(400, format!("malformed body: {e} (expected {{\"records\": [...]}} or an array of records)")))
+        }
+        Kind::Ndjson => Ok(std::str::from_utf8(body)
             .map_err(|e| problem(400, format!("malformed body: not UTF-8: {e}")))?
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(n, l)| serde_json::from_str::<&RawValue>(l).map_err(|e| problem(400, format!("malformed body: line {}: {e}", n + 1))))
-            .collect(),
+            .map(|(n, l)| serde_json::from_str::<&RawValue>(l).map_err(|e| format!("line {}: not JSON: {e}", n + 1)))
+            .collect()),
     }
 }
 
@@ -207,7 +236,10 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
     let mut records = Vec::with_capacity(raws.len());
     let mut positions = Vec::with_capacity(raws.len());
     for (i, raw) in raws.iter().enumerate() {
-        let (id, parsed) = item_record(i, raw, &mut seen);
+        let (id, parsed) = match raw {
+            Ok(raw) => item_record(i, raw, &mut seen),
+            Err(why) => (format!("auto-{i}"), Err(format!("record {i}: {why}"))),
+        };
         ids.push(id);
         match parsed {
             Ok(r) => {

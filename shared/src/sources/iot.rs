@@ -14,11 +14,13 @@
 //! good go to `dead_letter`, or, without one, are logged with their id and
 //! reason and the handler returns an error.
 
+use super::Decoded;
 use crate::error::ErrorClass;
 use crate::fanout::{DestinationOutcome, Fanout, RecordStatus, Report};
 use crate::record::{Record, RecordId};
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -52,6 +54,9 @@ pub struct IotSummary {
 /// Why the invocation failed, so Lambda retries it (or sends it to the on-failure destination).
 #[derive(Debug, thiserror::Error)]
 pub enum IotHandlerError {
+    /// The event is not JSON text (never from Lambda; from a hand-made file).
+    #[error("the event is not JSON: {0}")]
+    NotJson(String),
     /// Some records failed transiently: a retry may deliver them.
     #[error("{} of {total} records not delivered yet (transient); retry: {}", failed.len(), failed.join(", "))]
     Transient {
@@ -70,29 +75,44 @@ pub enum IotHandlerError {
     },
 }
 
-/// Decode a rule's SELECT result.
-pub fn decode(event: Value, request_id: &str, config: &IotSourceConfig) -> Vec<Record> {
+/// Decode a rule's SELECT result, given as its JSON text. Each record's
+/// payload is its element's text as written (a slice of `event`, not a
+/// copy). An element that fanout does not read as JSON (deeper than
+/// [`crate::record::MAX_JSON_DEPTH`], or holding a number beyond `f64`) is a
+/// record like any other, whose payload no content pattern matches; it is
+/// never a reason to fail the others. `Err` only when `event` is not JSON
+/// text at all (Lambda never sends that).
+pub fn decode(event: Bytes, request_id: &str, config: &IotSourceConfig) -> Result<Decoded, IotHandlerError> {
     let topic_field = config.topic_field.as_deref().unwrap_or("topic");
     let client_field = config.client_id_field.as_deref().unwrap_or("clientId");
-    let elements = match event {
-        Value::Array(items) => items,
-        other => vec![other],
+    let mut fields = vec![topic_field.to_owned(), client_field.to_owned()];
+    fields.sort();
+    let text = std::str::from_utf8(&event).map_err(|e| IotHandlerError::NotJson(format!("not UTF-8: {e}")))?;
+    let elements: Vec<&str> = match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(text)
+            .map_err(|e| IotHandlerError::NotJson(e.to_string()))?
+            .into_iter()
+            .map(RawValue::get)
+            .collect(),
+        _ => vec![serde_json::from_str::<&RawValue>(text).map_err(|e| IotHandlerError::NotJson(e.to_string()))?.get()],
     };
-    elements
+    let records = elements
         .into_iter()
         .enumerate()
         .map(|(i, element)| {
-            let text = |field: &str| element.get(field).and_then(Value::as_str).map(str::to_owned);
+            let data = event.slice_ref(element.as_bytes());
+            let view = crate::projection::parse_projected(&data, &fields);
+            let text = |field: &str| view.as_ref().and_then(|v| v.get(field)).and_then(Value::as_str).map(str::to_owned);
             let (topic, client_id) = (text(topic_field), text(client_field));
             let mut attributes = Map::new();
             attributes.insert("topic".into(), topic.clone().map_or(Value::Null, Value::String));
             attributes.insert("client_id".into(), client_id.clone().map_or(Value::Null, Value::String));
-            let data = serde_json::to_vec(&element).map(Bytes::from).unwrap_or_default();
             let mut record = Record::new(RecordId::new(format!("{request_id}-{i}")), SOURCE, data).with_attributes(Arc::new(attributes));
             record.key = client_id.or(topic);
             record
         })
-        .collect()
+        .collect();
+    Ok(Decoded { records, rejects: Vec::new() })
 }
 
 /// The answer: a summary, or the error that makes Lambda retry.
@@ -144,16 +164,19 @@ pub struct Invocation {
     pub response: Result<IotSummary, IotHandlerError>,
 }
 
-/// Decode, route and deliver, respond.
-pub async fn invoke(fanout: &Fanout, event: Value, request_id: &str, lambda_deadline: SystemTime) -> Invocation {
-    let records = decode(event, request_id, &fanout.config().iot);
+/// Decode, route and deliver, respond. `event` is the rule's SELECT result as JSON text.
+pub async fn invoke(fanout: &Fanout, event: Bytes, request_id: &str, lambda_deadline: SystemTime) -> Invocation {
+    let records = match decode(event, request_id, &fanout.config().iot) {
+        Ok(decoded) => decoded.records,
+        Err(e) => return Invocation { records: Vec::new(), report: Report::empty(0), response: Err(e) },
+    };
     let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
     Invocation { records, report, response }
 }
 
 /// The IoT function's handler.
-pub async fn handle(fanout: &Fanout, event: Value, request_id: &str, lambda_deadline: SystemTime) -> Result<IotSummary, IotHandlerError> {
+pub async fn handle(fanout: &Fanout, event: Bytes, request_id: &str, lambda_deadline: SystemTime) -> Result<IotSummary, IotHandlerError> {
     invoke(fanout, event, request_id, lambda_deadline).await.response
 }
 
@@ -163,6 +186,10 @@ mod tests {
     use crate::error::ItemError;
     use crate::fanout::DestinationReport;
     use serde_json::json;
+
+    fn decode(event: Value, request_id: &str, config: &IotSourceConfig) -> Vec<Record> {
+        super::decode(Bytes::from(event.to_string()), request_id, config).expect("JSON").records
+    }
 
     #[test]
     fn an_object_is_one_record_and_an_array_one_per_element() {

@@ -8,12 +8,18 @@
 //! is at least once, and duplicates arise only from such replays.
 
 use super::kpl;
+use super::loose::{read_object, Key, Loose, ObjectReader, Problem};
+use super::{Decoded, INVALID_RECORD};
+use crate::error::ItemError;
 use crate::fanout::{Fanout, Report};
 use crate::record::{Record, RecordId};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use base64::Engine as _;
 use bytes::Bytes;
+use serde::de::{IgnoredAny, MapAccess};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -25,11 +31,16 @@ pub const SOURCE: &str = "kinesis";
 #[derive(Debug, thiserror::Error)]
 pub enum KinesisHandlerError {
     /// A failed record has no sequence number to report it by.
-    #[error("record {index} failed but has no sequence number to report; failing the whole batch so Lambda retries it")]
+    #[error("record {index} failed ({reason}) but has no sequence number to report; failing the whole batch so Lambda retries it")]
     Unreportable {
-        /// Its position in the batch.
+        /// Its position among the decoded records.
         index: usize,
+        /// Why it failed.
+        reason: String,
     },
+    /// The event has no `Records`: it is not a Kinesis event.
+    #[error("not a Kinesis event: it has no `Records` array")]
+    NotKinesis,
 }
 
 /// A Kinesis event as Lambda delivers it, reading only the fields fanout
@@ -38,63 +49,176 @@ pub enum KinesisHandlerError {
 /// skipped instead of allocated, `data` is base64-decoded straight from the
 /// event text, and the arrival time stays a number. `kinesis-fanout` takes
 /// this type; [`KinesisEvent`] converts into it without copying payloads.
+///
+/// Reading never fails because of one record: a record with a field of the
+/// wrong type, `data` that is not base64 or a missing sequence number is
+/// kept with its [`Problem`] (the first one found, with the field's path),
+/// and [`decode_batch`] turns it into a permanent failure of that record.
+/// Only text that is not JSON, or `Records` that is not an array, fails the
+/// whole event; an event without `Records` reads as `records: None`, which
+/// the handler refuses.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct KinesisBatch {
-    /// The records, in shard order.
+    /// The records, in shard order; `None` when the event has no `Records`.
     #[serde(rename = "Records", default)]
-    pub records: Vec<KinesisBatchRecord>,
+    pub records: Option<Vec<KinesisBatchRecord>>,
 }
 
 /// One record of a [`KinesisBatch`].
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Default)]
 pub struct KinesisBatchRecord {
     /// The shard, from `eventID` (`shardId-...:sequenceNumber`). The three
     /// fields below are the same for a whole batch, so each distinct value is
     /// allocated once and shared ([`interned`]).
-    #[serde(rename = "eventID", default, deserialize_with = "interned_shard")]
     pub shard_id: Option<Arc<str>>,
     /// `eventSourceARN`.
-    #[serde(rename = "eventSourceARN", default, deserialize_with = "interned_arn")]
     pub event_source_arn: Option<Arc<str>>,
     /// `awsRegion`.
-    #[serde(rename = "awsRegion", default, deserialize_with = "interned_region")]
     pub aws_region: Option<Arc<str>>,
     /// The `kinesis` part.
     pub kinesis: KinesisBatchData,
+    /// The first thing wrong with this record, if any.
+    pub problem: Problem,
 }
 
 /// The `kinesis` part of a [`KinesisBatchRecord`].
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Default)]
 pub struct KinesisBatchData {
-    /// `partitionKey`.
-    #[serde(rename = "partitionKey", default)]
+    /// `partitionKey` (empty when absent).
     pub partition_key: String,
-    /// `sequenceNumber`.
-    #[serde(rename = "sequenceNumber")]
+    /// `sequenceNumber` (empty when absent, which is a problem).
     pub sequence_number: String,
-    /// `data`, decoded from base64.
-    #[serde(deserialize_with = "base64_data")]
+    /// `data`, decoded from base64; when it is not base64, the text as written.
     pub data: Vec<u8>,
     /// `approximateArrivalTimestamp`, seconds since the epoch (a number, or a
-    /// number in a string).
-    #[serde(rename = "approximateArrivalTimestamp", default, deserialize_with = "epoch_seconds")]
-    pub approximate_arrival_timestamp: f64,
+    /// number in a string); `None` when absent.
+    pub approximate_arrival_timestamp: Option<f64>,
 }
 
-/// Base64 text to bytes, without an intermediate `String` when the text is borrowed.
-fn base64_data<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-    struct Visitor;
-    impl serde::de::Visitor<'_> for Visitor {
-        type Value = Vec<u8>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("base64 text")
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<u8>, E> {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.decode(s).map_err(E::custom)
-        }
+impl<'de> serde::Deserialize<'de> for KinesisBatchRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_object(d, RecordReader)
     }
-    d.deserialize_str(Visitor)
+}
+
+struct RecordReader;
+
+impl<'de> ObjectReader<'de> for RecordReader {
+    type Out = KinesisBatchRecord;
+
+    fn fields<A: MapAccess<'de>>(self, mut map: A) -> Result<KinesisBatchRecord, A::Error> {
+        let mut r = KinesisBatchRecord::default();
+        let mut has_kinesis = false;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let (slot, shard) = match &*key {
+                "eventID" => (0, true),
+                "eventSourceARN" => (1, false),
+                "awsRegion" => (2, false),
+                "kinesis" => {
+                    let (data, problem) = map.next_value::<DataPart>()?.0;
+                    r.kinesis = data;
+                    r.problem.absorb("kinesis", problem);
+                    has_kinesis = true;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            match map.next_value::<Loose<'de>>()?.optional_string("a string") {
+                Ok(text) => {
+                    let value = text.map(|t| interned(slot, if shard { t.split_once(':').map_or(&*t, |(s, _)| s) } else { &t }));
+                    match slot {
+                        0 => r.shard_id = value,
+                        1 => r.event_source_arn = value,
+                        _ => r.aws_region = value,
+                    }
+                }
+                Err(why) => r.problem.note(&key, why),
+            }
+        }
+        if !has_kinesis {
+            r.problem.note("kinesis", "missing");
+        }
+        Ok(r)
+    }
+
+    fn not_object(self, kind: &'static str) -> KinesisBatchRecord {
+        let mut r = KinesisBatchRecord::default();
+        r.problem.note("(record)", format!("expected an object, found {kind}"));
+        r
+    }
+}
+
+/// The `kinesis` part, with the first problem found in it.
+struct DataPart((KinesisBatchData, Problem));
+
+impl<'de> serde::Deserialize<'de> for DataPart {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_object(d, DataReader).map(DataPart)
+    }
+}
+
+struct DataReader;
+
+impl<'de> ObjectReader<'de> for DataReader {
+    type Out = (KinesisBatchData, Problem);
+
+    fn fields<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Out, A::Error> {
+        let mut k = KinesisBatchData::default();
+        let mut problem = Problem::default();
+        let (mut has_sequence, mut has_data) = (false, false);
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match &*key {
+                "partitionKey" => match map.next_value::<Loose<'de>>()?.optional_string("a string") {
+                    Ok(text) => k.partition_key = text.map(Cow::into_owned).unwrap_or_default(),
+                    Err(why) => problem.note("partitionKey", why),
+                },
+                "sequenceNumber" => {
+                    has_sequence = true;
+                    match map.next_value::<Loose<'de>>()?.string("a string") {
+                        Ok(text) if text.is_empty() => problem.note("sequenceNumber", "must not be empty"),
+                        Ok(text) => k.sequence_number = text.into_owned(),
+                        Err(why) => problem.note("sequenceNumber", why),
+                    }
+                }
+                "data" => {
+                    has_data = true;
+                    match map.next_value::<Loose<'de>>()?.string("base64 text") {
+                        Ok(text) => match base64::engine::general_purpose::STANDARD.decode(&*text) {
+                            Ok(bytes) => k.data = bytes,
+                            Err(e) => {
+                                problem.note("data", format_args!("not base64 ({e})"));
+                                k.data = text.into_owned().into_bytes();
+                            }
+                        },
+                        Err(why) => problem.note("data", why),
+                    }
+                }
+                "approximateArrivalTimestamp" => match epoch_seconds(map.next_value::<Loose<'de>>()?) {
+                    Ok(seconds) => k.approximate_arrival_timestamp = Some(seconds),
+                    Err(why) => problem.note("approximateArrivalTimestamp", why),
+                },
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !has_sequence {
+            problem.note("sequenceNumber", "missing");
+        }
+        if !has_data {
+            problem.note("data", "missing");
+        }
+        Ok((k, problem))
+    }
+
+    fn not_object(self, kind: &'static str) -> Self::Out {
+        let mut problem = Problem::default();
+        problem.note("(part)", format!("expected an object, found {kind}"));
+        (KinesisBatchData::default(), problem)
+    }
 }
 
 thread_local! {
@@ -102,74 +226,38 @@ thread_local! {
     static LAST: std::cell::RefCell<[Option<Arc<str>>; 3]> = const { std::cell::RefCell::new([None, None, None]) };
 }
 
-/// A string field that repeats across a batch: the previous value on this
-/// thread is shared when the text is the same (no allocation), else the new
-/// text is allocated once and remembered. `shard` keeps only what comes
-/// before `:` (an `eventID`'s shard).
-fn interned<'de, D: serde::Deserializer<'de>>(d: D, slot: usize, shard: bool) -> Result<Option<Arc<str>>, D::Error> {
-    struct Visitor(usize, bool);
-    impl serde::de::Visitor<'_> for Visitor {
-        type Value = Option<Arc<str>>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string or null")
+/// A string that repeats across a batch (`slot` 0: shard, 1: ARN, 2:
+/// region): the previous value on this thread is shared when the text is the
+/// same (no allocation), else the new text is allocated once and remembered.
+fn interned(slot: usize, text: &str) -> Arc<str> {
+    LAST.with_borrow_mut(|last| match &last[slot] {
+        Some(prev) if &**prev == text => Arc::clone(prev),
+        _ => {
+            let new: Arc<str> = Arc::from(text);
+            last[slot] = Some(Arc::clone(&new));
+            new
         }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            let text = if self.1 { s.split_once(':').map(|(shard, _)| shard) } else { Some(s) };
-            Ok(text.map(|text| {
-                LAST.with_borrow_mut(|last| match &last[self.0] {
-                    Some(prev) if &**prev == text => Arc::clone(prev),
-                    _ => {
-                        let new: Arc<str> = Arc::from(text);
-                        last[self.0] = Some(Arc::clone(&new));
-                        new
-                    }
-                })
-            }))
-        }
+    })
+}
+
+/// Seconds since the epoch as a finite number or a numeric string, read as
+/// one `f64` (aws_lambda_events 1.2 reads `1795323606.5` as 5 ms past the
+/// second, not 500; this reads it as written).
+fn epoch_seconds(value: Loose<'_>) -> Result<f64, String> {
+    let seconds = match value {
+        Loose::Number(n) => n,
+        Loose::Str(s) => s.trim().parse::<f64>().map_err(|_| format!("expected seconds since the epoch, found the string `{s}`"))?,
+        other => return Err(format!("expected seconds since the epoch (a number), found {}", other.kind())),
+    };
+    if seconds.is_finite() && (0.0..=MAX_EPOCH_SECONDS).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!("{seconds} is not a time (seconds since the epoch, 0 to {MAX_EPOCH_SECONDS})"))
     }
-    d.deserialize_any(Visitor(slot, shard))
 }
 
-fn interned_shard<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
-    interned(d, 0, true)
-}
-
-fn interned_arn<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
-    interned(d, 1, false)
-}
-
-fn interned_region<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
-    interned(d, 2, false)
-}
-
-/// Seconds since the epoch as a number or a numeric string, read as one
-/// `f64` (aws_lambda_events 1.2 reads `1795323606.5` as 5 ms past the second,
-/// not 500; this reads it as written).
-fn epoch_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    struct Visitor;
-    impl serde::de::Visitor<'_> for Visitor {
-        type Value = f64;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("seconds since the epoch")
-        }
-        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<f64, E> {
-            Ok(v)
-        }
-        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<f64, E> {
-            s.trim().parse().map_err(E::custom)
-        }
-    }
-    d.deserialize_any(Visitor)
-}
+/// The latest arrival time accepted: the year 9999.
+const MAX_EPOCH_SECONDS: f64 = 253_402_300_799.0;
 
 impl From<KinesisEvent> for KinesisBatch {
     fn from(event: KinesisEvent) -> Self {
@@ -184,16 +272,17 @@ impl From<KinesisEvent> for KinesisBatch {
                     partition_key: r.kinesis.partition_key,
                     sequence_number: r.kinesis.sequence_number,
                     data: r.kinesis.data.0,
-                    approximate_arrival_timestamp: r.kinesis.approximate_arrival_timestamp.0.timestamp_millis() as f64 / 1000.0,
+                    approximate_arrival_timestamp: Some(r.kinesis.approximate_arrival_timestamp.0.timestamp_millis() as f64 / 1000.0),
                 },
+                problem: Problem::default(),
             })
             .collect();
-        KinesisBatch { records }
+        KinesisBatch { records: Some(records) }
     }
 }
 
 /// Decode a Kinesis event ([`decode_batch`] on its fields).
-pub fn decode(event: KinesisEvent) -> Vec<Record> {
+pub fn decode(event: KinesisEvent) -> Decoded {
     decode_batch(KinesisBatch::from(event))
 }
 
@@ -203,42 +292,52 @@ pub fn decode(event: KinesisEvent) -> Vec<Record> {
 /// their failures are reported through the parent's sequence number. Attributes visible
 /// to patterns: `event_source_arn`, `aws_region`, `shard_id` (shared by the
 /// records of one batch, so built once per distinct value).
-pub fn decode_batch(event: KinesisBatch) -> Vec<Record> {
+///
+/// A record with a [`Problem`] becomes one record with what could be read of
+/// it (its payload as written when `data` is not base64) and a permanent
+/// `InvalidRecord` error naming its place (`Records[17].kinesis.data: not
+/// base64 (...)`). An event without `Records` decodes as no records.
+pub fn decode_batch(event: KinesisBatch) -> Decoded {
+    let batch = event.records.unwrap_or_default();
     let mut shared: Option<Arc<Map<String, Value>>> = None;
-    let mut out = Vec::with_capacity(event.records.len());
-    for r in event.records {
-        let record = {
-            let shard_id = r.shard_id.as_deref();
-            let attributes = match &shared {
-                Some(a) if same_attributes(a, r.event_source_arn.as_deref(), r.aws_region.as_deref(), shard_id) => Arc::clone(a),
-                _ => {
-                    let mut m = Map::new();
-                    m.insert("event_source_arn".into(), r.event_source_arn.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned())));
-                    m.insert("aws_region".into(), r.aws_region.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned())));
-                    m.insert("shard_id".into(), shard_id.map_or(Value::Null, |s| Value::String(s.to_owned())));
-                    let a = Arc::new(m);
-                    shared = Some(Arc::clone(&a));
-                    a
-                }
-            };
-            let k = r.kinesis;
-            let data = Bytes::from(k.data);
-            let arrival = (k.approximate_arrival_timestamp * 1000.0).round() as i64;
-            if let Some(subs) = kpl::deaggregate(&data) {
-                for (i, sub) in subs.into_iter().enumerate() {
-                    let id = RecordId { source_id: k.sequence_number.clone(), sub_sequence: Some(i as u32) };
-                    out.push(
-                        Record::new(id, SOURCE, sub.data)
-                            .with_key(sub.partition_key)
-                            .with_arrival_ms(arrival)
-                            .with_attributes(Arc::clone(&attributes)),
-                    );
-                }
-                continue;
+    let mut out = Decoded { records: Vec::with_capacity(batch.len()), rejects: Vec::new() };
+    for (position, r) in batch.into_iter().enumerate() {
+        let shard_id = r.shard_id.as_deref();
+        let attributes = match &shared {
+            Some(a) if same_attributes(a, r.event_source_arn.as_deref(), r.aws_region.as_deref(), shard_id) => Arc::clone(a),
+            _ => {
+                let mut m = Map::new();
+                m.insert("event_source_arn".into(), r.event_source_arn.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned())));
+                m.insert("aws_region".into(), r.aws_region.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned())));
+                m.insert("shard_id".into(), shard_id.map_or(Value::Null, |s| Value::String(s.to_owned())));
+                let a = Arc::new(m);
+                shared = Some(Arc::clone(&a));
+                a
             }
-            Record::new(RecordId::new(k.sequence_number), SOURCE, data).with_key(k.partition_key).with_arrival_ms(arrival).with_attributes(attributes)
         };
-        out.push(record);
+        let k = r.kinesis;
+        let data = Bytes::from(k.data);
+        let mut record = Record::new(RecordId::new(k.sequence_number), SOURCE, data).with_key(k.partition_key).with_attributes(attributes);
+        record.arrival_ms = k.approximate_arrival_timestamp.map(|s| (s * 1000.0).round() as i64);
+        if let Some(problem) = r.problem.get() {
+            let why = format!("Records[{position}].{problem}");
+            tracing::warn!(record = %record.id, position, problem = %why, "record cannot be decoded");
+            out.rejects.push((out.records.len() as u32, ItemError::permanent(INVALID_RECORD, why)));
+            out.records.push(record);
+            continue;
+        }
+        match kpl::deaggregate(&record.data) {
+            Some(subs) => {
+                for (i, sub) in subs.into_iter().enumerate() {
+                    let id = RecordId { source_id: record.id.source_id.clone(), sub_sequence: Some(i as u32) };
+                    let mut sub_record =
+                        Record::new(id, SOURCE, sub.data).with_key(sub.partition_key).with_attributes(Arc::clone(&record.attributes));
+                    sub_record.arrival_ms = record.arrival_ms;
+                    out.records.push(sub_record);
+                }
+            }
+            None => out.records.push(record),
+        }
     }
     out
 }
@@ -252,7 +351,7 @@ fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&st
 /// The partial batch response: every failed record's sequence number, once,
 /// in batch order; empty when all succeeded. Never a null or empty identifier.
 pub fn respond(records: &[Record], report: &Report) -> Result<KinesisEventResponse, KinesisHandlerError> {
-    let ids = super::failed_ids(records, report).map_err(|index| KinesisHandlerError::Unreportable { index })?;
+    let ids = super::failed_ids(records, report).map_err(|index| KinesisHandlerError::Unreportable { index, reason: report.first_error(index) })?;
     let mut response = KinesisEventResponse::default();
     for id in ids {
         let mut failure = KinesisBatchItemFailure::default();
@@ -278,10 +377,14 @@ pub async fn invoke(fanout: &Fanout, event: KinesisEvent, lambda_deadline: Syste
     invoke_batch(fanout, event.into(), lambda_deadline).await
 }
 
-/// [`invoke`] on a [`KinesisBatch`].
+/// [`invoke`] on a [`KinesisBatch`]. An event without `Records` is refused
+/// ([`KinesisHandlerError::NotKinesis`]) without sending anything.
 pub async fn invoke_batch(fanout: &Fanout, event: KinesisBatch, lambda_deadline: SystemTime) -> Invocation {
-    let records = decode_batch(event);
-    let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
+    if event.records.is_none() {
+        return Invocation { records: Vec::new(), report: Report::empty(0), response: Err(KinesisHandlerError::NotKinesis) };
+    }
+    let Decoded { records, rejects } = decode_batch(event);
+    let report = fanout.process_with_rejects(&records, rejects, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
     Invocation { records, report, response }
 }
