@@ -267,4 +267,62 @@ mod tests {
             prop_assert_eq!(projected, Value::Object(kept));
         }
     }
+
+    /// JSON text of a value with hostile parts: numbers beyond `f64`
+    /// (`1e400`, `-1e999`), tiny ones (`1e-400`), integers beyond `u64`,
+    /// nesting from 1 to 300 levels (the limit is 128), escapes, and
+    /// repeated keys.
+    fn hostile_text() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("1e400".to_owned()),
+            Just("-1e999".to_owned()),
+            Just("1e-400".to_owned()),
+            Just("123456789012345678901234567890".to_owned()),
+            Just("-0".to_owned()),
+            Just("\"a\\u00e9\\n\\\"\"".to_owned()),
+            Just("null".to_owned()),
+            any::<i32>().prop_map(|n| n.to_string()),
+            (1usize..300).prop_map(|n| "[".repeat(n) + &"]".repeat(n)),
+            (1usize..200).prop_map(|n| "{\"d\":".repeat(n) + "1" + &"}".repeat(n)),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|items| format!("[{}]", items.join(","))),
+                prop::collection::vec(("[a-c]", inner), 0..4)
+                    .prop_map(|fields| format!("{{{}}}", fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","))),
+            ]
+        })
+    }
+
+    proptest! {
+        /// One parse, one answer: whatever fields a config reads, the
+        /// projected parse calls a payload JSON exactly when a full parse
+        /// does, and then keeps exactly the full parse's values of those fields.
+        #[test]
+        fn the_projected_parse_agrees_with_the_full_parse_on_hostile_payloads(
+            fields in prop::collection::vec(("[a-c]", hostile_text()), 0..5),
+            keep in prop::collection::btree_set("[a-c]", 0..3),
+        ) {
+            let text = format!("{{{}}}", fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","));
+            let keep: Vec<String> = keep.into_iter().collect();
+            let full = serde_json::from_slice::<Value>(text.as_bytes());
+            let projected = parse_projected(text.as_bytes(), &keep);
+            prop_assert_eq!(projected.is_some(), full.is_ok(), "{}", text);
+            if let (Some(p), Ok(f)) = (projected, full) {
+                let kept: Map<String, Value> = f.as_object().into_iter().flatten().filter(|(k, _)| keep.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                prop_assert_eq!(p, Value::Object(kept));
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_beyond_f64_and_deep_nesting_are_not_json_in_either_parse() {
+        let keep = fields(&["t"]);
+        for text in [r#"{"t":1,"x":1e400}"#.to_owned(), format!(r#"{{"t":1,"x":{}}}"#, "[".repeat(200) + &"]".repeat(200))] {
+            assert!(serde_json::from_slice::<Value>(text.as_bytes()).is_err());
+            assert_eq!(parse_projected(text.as_bytes(), &keep), None, "{text}");
+        }
+        let within = format!(r#"{{"t":1,"x":{}}}"#, "[".repeat(100) + &"]".repeat(100));
+        assert_eq!(parse_projected(within.as_bytes(), &keep), Some(json!({"t": 1})));
+    }
 }

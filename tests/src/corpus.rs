@@ -271,3 +271,32 @@ pub fn mismatches(case: &Case, outcome: &Outcome, in_process: bool) -> Vec<Strin
     }
     bad
 }
+
+/// One hostile config (`tests/corpus/configs/*.yaml`): its path, and what
+/// loading it must say (`# expect: TEXT` lines at its top; `(valid)` for a
+/// config that must load).
+#[derive(Debug, Clone)]
+pub struct ConfigCase {
+    /// The file.
+    pub path: PathBuf,
+    /// Texts the error must contain, or `["(valid)"]`.
+    pub expect: Vec<String>,
+}
+
+/// Every config case, sorted by file name.
+pub fn config_cases() -> Vec<ConfigCase> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir().join("configs"))
+        .expect("tests/corpus/configs")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let expect = text.lines().filter_map(|l| l.strip_prefix("# expect: ")).map(str::to_owned).collect();
+            ConfigCase { path, expect }
+        })
+        .collect()
+}

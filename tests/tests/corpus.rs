@@ -83,3 +83,31 @@ async fn iot_cases() {
 async fn http_cases() {
     check("http").await;
 }
+
+#[test]
+fn config_cases() {
+    let cases = fanout_tests::corpus::config_cases();
+    assert!(cases.len() >= 20, "{} config cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        assert!(!case.expect.is_empty(), "{name}: no `# expect:` line");
+        match (Config::load(&case.path), case.expect.iter().any(|e| e == "(valid)")) {
+            (Ok(_), true) => {}
+            (Ok(_), false) => failures.push(format!("{name}: accepted, but must be refused with {:?}", case.expect)),
+            (Err(e), true) => failures.push(format!("{name}: refused ({e}), but is valid")),
+            (Err(e), false) => {
+                let text = e.to_string();
+                if !text.contains(name) {
+                    failures.push(format!("{name}: the error does not name the file: {text}"));
+                }
+                for want in &case.expect {
+                    if !text.contains(want.as_str()) {
+                        failures.push(format!("{name}: `{want}` not in: {text}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}

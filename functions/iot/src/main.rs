@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use fanout::Fanout;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::value::RawValue;
 
 #[tokio::main]
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
         let text: Box<str> = event.payload.into();
         fanout::sources::iot::handle(fanout, Bytes::from(String::from(text)), &event.context.request_id, event.context.deadline())
             .await
-            .map_err(Error::from)
+            .map_err(|e| Diagnostic { error_type: "IotHandlerError".into(), error_message: e.to_string() })
     }))
     .await
 }

@@ -5,7 +5,7 @@
 
 use fanout::sources::kinesis::KinesisBatch;
 use fanout::Fanout;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -16,7 +16,9 @@ async fn main() -> Result<(), Error> {
     });
     let fanout = &fanout;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisBatch>| async move {
-        fanout::sources::kinesis::handle_batch(fanout, event.payload, event.context.deadline()).await.map_err(Error::from)
+        fanout::sources::kinesis::handle_batch(fanout, event.payload, event.context.deadline())
+            .await
+            .map_err(|e| Diagnostic { error_type: "KinesisHandlerError".into(), error_message: e.to_string() })
     }))
     .await
 }

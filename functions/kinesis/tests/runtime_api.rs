@@ -5,40 +5,14 @@
 use fanout_tests::moto::{contains, Moto};
 use fanout_tests::runtime_api::{Answer, RuntimeApi};
 use fanout_tests::{event_payloads, repo_root};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use fanout_tests::function::Function as Kill;
 
 /// Start the built binary as Lambda would, with `extra` environment on top.
 fn start_function(runtime: &RuntimeApi, endpoint: &str, config: &std::path::Path, stdout: Stdio, extra: &[(&str, &str)]) -> Kill {
-    let child = Command::new(env!("CARGO_BIN_EXE_kinesis-fanout"))
-        .env_clear()
-        .envs(extra.iter().copied())
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "kinesis-fanout")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("FANOUT_CONFIG_FILE", config)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(stdout)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start kinesis-fanout");
-    Kill(child)
+    fanout_tests::function::start(std::path::Path::new(env!("CARGO_BIN_EXE_kinesis-fanout")), runtime, endpoint, config, stdout, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
