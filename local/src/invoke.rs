@@ -218,7 +218,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         .iter()
         .enumerate()
         .map(|(i, r)| RecordRow {
-            id: r.id.to_string(),
+            id: if r.id.source_id.is_empty() { format!("(record {i}: no id)") } else { r.id.to_string() },
             status: report.status[i],
             outcomes: report
                 .outcomes_of(i)

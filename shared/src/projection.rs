@@ -74,7 +74,7 @@ pub fn parse_projected(data: &[u8], fields: &[String]) -> Option<Value> {
 /// One rule for both parses, so routing never depends on which ran: a
 /// payload is JSON exactly when serde_json reads it whole into a `Value`.
 /// Skipped values are therefore not merely checked for syntax: they are
-/// walked with the same limits (nesting at most
+/// held to the same limits (nesting at most
 /// [`crate::record::MAX_JSON_DEPTH`] levels, every number within `f64`), so a
 /// `1e400` or a 10,000-deep array in a field no route reads makes the payload
 /// not-JSON here exactly as it does in a full parse.
@@ -89,54 +89,59 @@ pub fn try_parse_projected(data: &[u8], fields: &[String]) -> Result<Value, serd
     Ok(value)
 }
 
-/// A skipped value, walked with a full parse's limits but never built:
-/// strings are borrowed (or read into the parser's scratch buffer), numbers
-/// parsed and dropped.
-struct Checked;
+/// A skipped value: skipped by serde_json's fast path (which checks syntax
+/// only), then its text scanned for what a full parse would refuse beyond
+/// syntax: nesting past [`crate::record::MAX_JSON_DEPTH`] (counting the
+/// enclosing object) and numbers beyond `f64`.
+struct Skipped;
 
-impl<'de> serde::Deserialize<'de> for Checked {
+impl<'de> serde::Deserialize<'de> for Skipped {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
+        let raw = <&'de serde_json::value::RawValue>::deserialize(deserializer)?;
+        match beyond_a_full_parse(raw.get().as_bytes(), 1) {
+            None => Ok(Skipped),
+            Some(why) => Err(serde::de::Error::custom(why)),
+        }
     }
 }
 
-struct CheckedVisitor;
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+/// What a full parse would refuse in `text` (valid JSON syntax) opened at
+/// `depth` levels of nesting: `None` when nothing. Numbers are judged by
+/// serde_json itself, and only those that could overflow (an exponent, or
+/// more than 300 characters), so the scan stays a byte loop.
+fn beyond_a_full_parse(text: &[u8], depth: usize) -> Option<&'static str> {
+    let mut level = depth;
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                level += 1;
+                if level >= crate::record::MAX_JSON_DEPTH {
+                    return Some("recursion limit exceeded");
+                }
+            }
+            b']' | b'}' => level = level.saturating_sub(1),
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i + 1 < text.len() && matches!(text[i + 1], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                    i += 1;
+                }
+                let number = &text[start..=i];
+                if (number.len() > 300 || number.iter().any(|b| matches!(b, b'e' | b'E'))) && serde_json::from_slice::<f64>(number).is_err() {
+                    return Some("number out of range");
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Key<'de>, Checked>()?.is_some() {}
-        Ok(Checked)
-    }
+    None
 }
 
 struct Projected<'f>(&'f [String]);
@@ -162,7 +167,7 @@ impl<'de> Visitor<'de> for Projected<'_> {
             if self.0.binary_search_by(|f| f.as_str().cmp(&key)).is_ok() {
                 out.insert(key.into_owned(), map.next_value::<Value>()?);
             } else {
-                map.next_value::<Checked>()?;
+                map.next_value::<Skipped>()?;
             }
         }
         Ok(Value::Object(out))
@@ -324,5 +329,30 @@ mod tests {
         }
         let within = format!(r#"{{"t":1,"x":{}}}"#, "[".repeat(100) + &"]".repeat(100));
         assert_eq!(parse_projected(within.as_bytes(), &keep), Some(json!({"t": 1})));
+    }
+
+    #[test]
+    fn the_depth_limit_is_the_full_parse_limit_to_the_level() {
+        let keep = fields(&["t"]);
+        let max = crate::record::MAX_JSON_DEPTH;
+        for (inner, json) in [(max - 2, true), (max - 1, false)] {
+            // The enclosing object is one level; `inner` more below it: 127 in all is JSON, 128 is not.
+            let text = format!(r#"{{"t":1,"x":{}}}"#, "[".repeat(inner) + &"]".repeat(inner));
+            assert_eq!(serde_json::from_slice::<Value>(text.as_bytes()).is_ok(), json, "full parse at {inner}");
+            assert_eq!(parse_projected(text.as_bytes(), &keep).is_some(), json, "projected parse at {inner}");
+        }
+        let top = "[".repeat(max) + &"]".repeat(max);
+        assert!(serde_json::from_slice::<Value>(top.as_bytes()).is_err(), "{max} levels are one too many");
+        let top = "[".repeat(max - 1) + &"]".repeat(max - 1);
+        assert!(serde_json::from_slice::<Value>(top.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn numbers_are_judged_by_serde_json_at_the_edge_of_f64() {
+        let keep = fields(&["t"]);
+        for n in ["1.7976931348623157e308", "1.7976931348623159e308", "1e308", "2e308", "-1e309", "1e-400", "0e99999", &"9".repeat(400), "1E400"] {
+            let text = format!(r#"{{"t":1,"x":[{n}, "1e400 \\" ]}}"#);
+            assert_eq!(parse_projected(text.as_bytes(), &keep).is_some(), serde_json::from_slice::<Value>(text.as_bytes()).is_ok(), "{n}");
+        }
     }
 }

@@ -36,9 +36,11 @@ impl fmt::Display for RecordId {
     }
 }
 
-/// The deepest nesting of a payload that fanout reads as JSON: serde_json's
-/// recursion limit, which both the full and the projected parse enforce. A
-/// deeper payload is not-JSON everywhere (it matches no content pattern).
+/// One level more than the deepest nesting of a payload that fanout reads as
+/// JSON: serde_json's recursion limit (128), which refuses the 128th open
+/// bracket, so 127 levels are JSON and 128 are not. Both the full and the
+/// projected parse enforce it; a deeper payload is not-JSON everywhere (it
+/// matches no content pattern).
 pub const MAX_JSON_DEPTH: usize = 128;
 
 /// One input record, as every destination and pattern sees it.
@@ -95,7 +97,7 @@ impl Record {
     ///
     /// The rule is the same with or without a projection: a payload is JSON
     /// exactly when serde_json reads it whole into a `Value`. So a payload
-    /// nesting deeper than [`MAX_JSON_DEPTH`], or holding a number beyond
+    /// nesting [`MAX_JSON_DEPTH`] levels or deeper, or holding a number beyond
     /// `f64` (`1e400`), anywhere in it, is not-JSON: no content pattern
     /// matches it, whichever fields the config reads. Such a payload that
     /// starts like JSON (`{` or `[`) is logged at WARN with the parser's reason.
