@@ -572,6 +572,11 @@ pub fn map_response(
     partial: bool,
 ) -> Result<Vec<ItemResult>, RequestError> {
     let mut results: Vec<ItemResult> = vec![Ok(()); batch.len()];
+    // Per value: named by an error. Per entry: had an error entry. Both are
+    // judged over the whole answer, so an entry named by two error entries
+    // keeps every value's own error.
+    let mut named = vec![false; batch.len()];
+    let mut failed_entries: Vec<&Vec<usize>> = Vec::new();
     for error_entry in output.error_entries() {
         let id = error_entry.entry_id();
         let entry = id
@@ -579,26 +584,23 @@ pub fn map_response(
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|k| entries.get(k))
             .ok_or_else(|| RequestError::bad_response(format!("errorEntries names entry `{id}`, which was not sent")))?;
-        let mut named = vec![false; entry.len()];
+        failed_entries.push(entry);
         for error in error_entry.errors() {
             let code = error.error_code().as_str();
             for ts in error.timestamps() {
                 let stamp = (ts.time_in_seconds(), ts.offset_in_nanos().unwrap_or(0));
-                if let Some(pos) = entry.iter().position(|&i| (batch[i].seconds, batch[i].nanos) == stamp) {
-                    named[pos] = true;
-                    results[entry[pos]] =
-                        Err(ItemError { code: code.to_owned(), message: error.error_message().to_owned(), class: classify_item_code(code) });
+                if let Some(&i) = entry.iter().find(|&&i| (batch[i].seconds, batch[i].nanos) == stamp) {
+                    named[i] = true;
+                    results[i] = Err(ItemError { code: code.to_owned(), message: error.error_message().to_owned(), class: classify_item_code(code) });
                 }
             }
         }
-        if !partial {
-            for (pos, &i) in entry.iter().enumerate() {
-                if !named[pos] {
-                    results[i] = Err(ItemError::transient(
-                        "EntryNotIngested",
-                        "another value of the same entry failed and enablePartialEntryProcessing is false",
-                    ));
-                }
+    }
+    if !partial {
+        for &i in failed_entries.into_iter().flatten() {
+            if !named[i] {
+                results[i] =
+                    Err(ItemError::transient("EntryNotIngested", "another value of the same entry failed and enablePartialEntryProcessing is false"));
             }
         }
     }

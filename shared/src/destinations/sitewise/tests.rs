@@ -180,6 +180,26 @@ fn errors_map_back_through_entry_ids_and_timestamps() {
     assert_eq!(classify_item_code("ResourceNotFoundException"), ErrorClass::Permanent);
 }
 
+/// Found by the `sitewise_response` fuzz target: an entry named by two error
+/// entries lost the first one's error (the second's pass marked every value
+/// it did not name as not ingested).
+#[test]
+fn an_entry_named_by_two_error_entries_keeps_each_values_own_error() {
+    let values = [value("/a", NOW), value("/a", NOW - 1), value("/a", NOW - 2)];
+    let batch: Vec<&SitewiseValue> = values.iter().collect();
+    let entries = group_entries(batch.iter().copied());
+    assert_eq!(entries, vec![vec![0, 1, 2]]);
+    let first = error_output("e0", BatchPutAssetPropertyValueErrorCode::TimestampOutOfRangeException, &[NOW]);
+    let second = error_output("e0", BatchPutAssetPropertyValueErrorCode::InvalidRequestException, &[NOW - 1]);
+    let out = BatchPutAssetPropertyValueOutput::builder()
+        .set_error_entries(Some([first.error_entries(), second.error_entries()].concat()))
+        .build()
+        .unwrap();
+    let whole = map_response(&out, &batch, &entries, false).expect("mapped");
+    let codes: Vec<&str> = whole.iter().map(|r| r.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok")).collect();
+    assert_eq!(codes, ["TimestampOutOfRangeException", "InvalidRequestException", "EntryNotIngested"]);
+}
+
 #[tokio::test]
 async fn only_the_throttled_values_are_resent() {
     let sent: Arc<Mutex<Vec<Vec<i64>>>> = Arc::default();
