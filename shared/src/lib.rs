@@ -16,6 +16,8 @@ pub mod deliver;
 pub mod destinations;
 pub mod error;
 pub mod fanout;
+/// Entry points of the fuzz targets and their corpus replay (docs/fuzzing.md); not an API.
+pub mod fuzzing;
 pub mod pace;
 pub mod pack;
 pub mod pattern;
