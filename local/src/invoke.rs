@@ -67,16 +67,6 @@ pub struct InvokeRequest {
     pub keep_arrival: bool,
 }
 
-/// Stamp every record of a Kinesis event with `now` as its arrival time.
-pub fn restamp_kinesis(event: &mut fanout::sources::kinesis::KinesisBatch, now: SystemTime) {
-    let secs = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    for r in event.records.iter_mut().flatten() {
-        if r.problem.get().is_none() {
-            r.kinesis.approximate_arrival_timestamp = Some(secs as f64);
-        }
-    }
-}
-
 /// What happened to one record.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RecordRow {
@@ -114,6 +104,10 @@ pub struct InvokeResult {
     pub sandbox_items: Vec<(String, String, usize)>,
     /// Things the user should know (redirected endpoints).
     pub notes: Vec<String>,
+    /// The CloudWatch EMF documents the function would write for this
+    /// invocation (the summary with the totals, then one per destination);
+    /// empty when the config turns metrics off.
+    pub metrics: Vec<Value>,
 }
 
 impl InvokeResult {
@@ -156,7 +150,10 @@ pub enum LocalError {
 /// Run one event file through the handler of its source.
 pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> {
     let mut config = Config::load(&request.config)?;
-    let text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event { path: request.event.clone(), message: e.to_string() })?;
+    let mut text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event { path: request.event.clone(), message: e.to_string() })?;
+    if !request.keep_arrival && matches!(request.source, Source::Kinesis | Source::Sqs) {
+        text = crate::restamp::restamp_text(&text, SystemTime::now());
+    }
     let mut notes = Vec::new();
     let (sandbox, sdk, target) = match &request.target {
         Target::Sandbox(faults) => {
@@ -173,15 +170,13 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         Target::Endpoint(url) => (None, endpoint_sdk_config(url), format!("endpoint {url}")),
         Target::Aws => (None, aws_sdk_config().await, "AWS".to_owned()),
     };
-    let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk));
+    let (telemetry, metrics) = fanout::metrics::Telemetry::capture("fanout-local");
+    let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk)).with_telemetry(telemetry);
     let deadline = SystemTime::now() + request.deadline;
     let (records, report, response) = match request.source {
         Source::Kinesis => {
             let not_kinesis = |e: serde_json::Error| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") };
-            let mut event: fanout::sources::kinesis::KinesisBatch = serde_json::from_str(&text).map_err(not_kinesis)?;
-            if !request.keep_arrival {
-                restamp_kinesis(&mut event, SystemTime::now());
-            }
+            let event: fanout::sources::kinesis::KinesisBatch = serde_json::from_str(&text).map_err(not_kinesis)?;
             let run = fanout::sources::kinesis::invoke_batch(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
@@ -242,5 +237,6 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         .as_ref()
         .map(|s| s.state.world().store.targets().into_iter().map(|(api, t, n)| (api.name().to_owned(), t, n)).collect())
         .unwrap_or_default();
-    Ok(InvokeResult { target, response, records: rows, destinations, sandbox_items, notes })
+    let metrics = metrics.take().iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|d| d.get("_aws").is_some()).collect();
+    Ok(InvokeResult { target, response, records: rows, destinations, sandbox_items, notes, metrics })
 }

@@ -52,6 +52,15 @@ enum Command {
         /// Keep the event's arrival times (by default records are stamped as arriving now).
         #[arg(long)]
         keep_arrival: bool,
+        /// Also print the CloudWatch EMF documents the function would write (with --json: under "metrics").
+        #[arg(long)]
+        metrics: bool,
+    },
+    /// Print an event file with every record's arrival time set to now (Kinesis, SQS), for
+    /// `cargo lambda invoke --data-ascii` or `sam local invoke -e`.
+    Restamp {
+        /// The event file (as in events/).
+        event: PathBuf,
     },
     /// Run the sandbox alone, for `cargo lambda watch`, `sam local` or any SDK client.
     Serve {
@@ -122,7 +131,13 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json, keep_arrival } => {
+        Command::Restamp { event } => {
+            let text = std::fs::read_to_string(&event).map_err(|e| format!("{}: {e}", event.display()))?;
+            let mut stdout = std::io::stdout();
+            let _ = writeln!(stdout, "{}", fanout_local::restamp::restamp_text(&text, std::time::SystemTime::now()));
+            Ok(())
+        }
+        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json, keep_arrival, metrics } => {
             if fail.is_some() && (endpoint.is_some() || aws) {
                 return Err("--fail injects faults into the embedded sandbox; it cannot be used with --endpoint or --aws".into());
             }
@@ -135,9 +150,16 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
-                println!("{}", result.to_json());
+                let mut out = result.to_json();
+                if metrics {
+                    out["metrics"] = serde_json::Value::from(result.metrics.clone());
+                }
+                println!("{out}");
             } else {
                 print!("{}", fanout_local::render::report(&result));
+                if metrics {
+                    print!("{}", fanout_local::render::metrics(&result.metrics));
+                }
             }
             Ok(())
         }

@@ -54,3 +54,18 @@ pub fn report(result: &InvokeResult) -> String {
     let _ = writeln!(out, "\nResponse (what the Lambda function returns):\n{}", result.response);
     out
 }
+
+/// The `--metrics` section: each EMF document on its own line, as the
+/// function writes it to stdout (where Lambda reads EMF from).
+pub fn metrics(documents: &[serde_json::Value]) -> String {
+    let mut out = String::new();
+    if documents.is_empty() {
+        let _ = writeln!(out, "\nmetrics: none (the config sets metrics.enabled: false)");
+        return out;
+    }
+    let _ = writeln!(out, "\nmetrics (CloudWatch EMF, one document per line, as the function writes them):");
+    for d in documents {
+        let _ = writeln!(out, "{d}");
+    }
+    out
+}

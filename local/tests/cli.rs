@@ -205,3 +205,51 @@ fn bench_cold_start_times_each_function_binary_or_says_how_to_build_them() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build --release --workspace --bins"));
     }
 }
+
+#[test]
+fn invoke_metrics_shows_the_emf_documents_the_function_would_write() {
+    let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--json", "--metrics"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let docs = v["metrics"].as_array().expect("a metrics array");
+    let event = example_event();
+    let total = &docs[0];
+    assert_eq!(total["Records"].as_u64(), Some(event_payloads(&event).len() as u64));
+    assert_eq!(total["Failed"], 0);
+    assert_eq!(total["FunctionName"], "fanout-local");
+    assert!(total["BatchAge"].as_u64().is_some_and(|a| a < 60_000), "records are restamped as arriving now: {}", total["BatchAge"]);
+    // One document per destination that had traffic, with its routed count worked out from the payloads.
+    let mut expected: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for p in event_payloads(&event) {
+        for d in expected_destinations(&p) {
+            *expected.entry(d).or_default() += 1;
+        }
+    }
+    let got: std::collections::BTreeMap<&str, u64> =
+        docs[1..].iter().map(|d| (d["Destination"].as_str().unwrap_or_default(), d["Routed"].as_u64().unwrap_or_default())).collect();
+    assert_eq!(got, expected);
+
+    let text = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--metrics"]);
+    assert!(stdout(&text).contains("metrics (CloudWatch EMF"), "{}", stdout(&text));
+    let plain = fanout_local(&["invoke", "kinesis", "events/kinesis.json"]);
+    assert!(!stdout(&plain).contains("CloudWatch EMF"), "only with --metrics");
+}
+
+#[test]
+fn restamp_prints_the_event_with_every_record_arriving_now_for_other_tools() {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let out = fanout_local(&["restamp", "events/sqs.json"]);
+    assert!(out.status.success());
+    let event: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let records = event["Records"].as_array().expect("records");
+    assert!(!records.is_empty());
+    for r in records {
+        let sent: i64 = r["attributes"]["SentTimestamp"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+        assert!((sent - now_ms).abs() < 60_000, "{sent} vs {now_ms}");
+        assert!(r["body"].is_string(), "the rest of the event is kept");
+    }
+    // And the SQS sample through invoke is restamped too (its batch age is fresh).
+    let out = fanout_local(&["invoke", "sqs", "events/sqs.json", "--json", "--metrics"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert!(v["metrics"][0]["BatchAge"].as_u64().is_some_and(|a| a < 60_000), "{}", v["metrics"][0]);
+}

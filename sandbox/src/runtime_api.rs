@@ -22,9 +22,18 @@ pub enum Answer {
     Error(String),
 }
 
+/// The `lambda-runtime-deadline-ms` an event is handed out with.
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    /// This long after it is handed out, as Lambda does.
+    In(Duration),
+    /// This header value as is, as `cargo lambda watch` 1.9 sends (`600000`: a 1970 deadline).
+    Fixed(u64),
+}
+
 #[derive(Default)]
 struct Inner {
-    events: Mutex<VecDeque<(String, String, Duration)>>,
+    events: Mutex<VecDeque<(String, String, Deadline)>>,
     answers: Mutex<Vec<(String, Answer)>>,
     arrived: Notify,
     first_poll: std::sync::OnceLock<std::time::Instant>,
@@ -81,9 +90,20 @@ impl RuntimeApi {
     /// Queue an event given as its JSON text (which need not fit a
     /// `serde_json::Value`: a hostile event may nest deeper than its limit).
     pub fn invoke_text(&self, event: String, timeout: Duration) -> String {
+        self.queue(event, Deadline::In(timeout))
+    }
+
+    /// Queue an event whose `lambda-runtime-deadline-ms` header is
+    /// `deadline_ms` as is, whatever the time: what `cargo lambda watch` 1.9.2
+    /// sends (a fixed `600000`, i.e. ten minutes after the epoch).
+    pub fn invoke_with_fixed_deadline(&self, event: serde_json::Value, deadline_ms: u64) -> String {
+        self.queue(event.to_string(), Deadline::Fixed(deadline_ms))
+    }
+
+    fn queue(&self, event: String, deadline: Deadline) -> String {
         let id = format!("req-{}", self.inner.events.lock().map(|e| e.len()).unwrap_or(0) + self.inner.answers.lock().map(|a| a.len()).unwrap_or(0));
         if let Ok(mut events) = self.inner.events.lock() {
-            events.push_back((id.clone(), event, timeout));
+            events.push_back((id.clone(), event, deadline));
         }
         self.inner.arrived.notify_waiters();
         id
@@ -111,8 +131,11 @@ async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
     loop {
         let notified = inner.arrived.notified();
         let queued = inner.events.lock().ok().and_then(|mut e| e.pop_front());
-        if let Some((id, event, timeout)) = queued {
-            let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + timeout;
+        if let Some((id, event, deadline)) = queued {
+            let deadline_ms = match deadline {
+                Deadline::In(timeout) => (SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + timeout).as_millis(),
+                Deadline::Fixed(ms) => u128::from(ms),
+            };
             let mut headers = HeaderMap::new();
             let put = |h: &mut HeaderMap, k: &'static str, v: String| {
                 if let Ok(v) = HeaderValue::from_str(&v) {
@@ -120,7 +143,7 @@ async fn next(State(inner): State<Arc<Inner>>) -> (HeaderMap, String) {
                 }
             };
             put(&mut headers, "lambda-runtime-aws-request-id", id);
-            put(&mut headers, "lambda-runtime-deadline-ms", deadline.as_millis().to_string());
+            put(&mut headers, "lambda-runtime-deadline-ms", deadline_ms.to_string());
             put(&mut headers, "lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:fanout".into());
             put(&mut headers, "lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".into());
             return (headers, event);

@@ -47,6 +47,9 @@ pub struct ConfigFile {
     /// Limits of the HTTP function.
     #[serde(default)]
     pub http: crate::sources::http::HttpSourceConfig,
+    /// The CloudWatch metrics each invocation emits.
+    #[serde(default)]
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// One route as written.
@@ -243,11 +246,22 @@ pub struct DeliveryConfig {
     pub deadline_margin_ms: u64,
     /// Requests in flight at once per destination, unless the destination sets its own.
     pub max_in_flight: usize,
+    /// The time an invocation takes as its budget when the deadline Lambda
+    /// gives is not a real one (already past or beyond 15 minutes, as under
+    /// `cargo lambda watch`), in ms.
+    pub unknown_deadline_budget_ms: u64,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        Self { max_attempts: 8, base_delay_ms: 50, max_delay_ms: 2_000, deadline_margin_ms: 1_000, max_in_flight: 8 }
+        Self {
+            max_attempts: 8,
+            base_delay_ms: 50,
+            max_delay_ms: 2_000,
+            deadline_margin_ms: 1_000,
+            max_in_flight: 8,
+            unknown_deadline_budget_ms: 60_000,
+        }
     }
 }
 
@@ -285,6 +299,8 @@ pub struct Config {
     pub iot: crate::sources::iot::IotSourceConfig,
     /// Limits of the HTTP function.
     pub http: crate::sources::http::HttpSourceConfig,
+    /// The CloudWatch metrics each invocation emits.
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// One thing wrong in a config file.
@@ -529,6 +545,21 @@ impl Config {
                 ),
             ));
         }
+        if d.unknown_deadline_budget_ms > MAX_LAMBDA_TIMEOUT_MS {
+            problems.push(problem(
+                "delivery.unknown_deadline_budget_ms",
+                &format!("{} is above Lambda's longest timeout ({MAX_LAMBDA_TIMEOUT_MS} ms)", d.unknown_deadline_budget_ms),
+            ));
+        } else if d.unknown_deadline_budget_ms <= d.deadline_margin_ms {
+            problems.push(problem(
+                "delivery.unknown_deadline_budget_ms",
+                &format!(
+                    "{} is not above delivery.deadline_margin_ms ({}): no time would be left to send",
+                    d.unknown_deadline_budget_ms, d.deadline_margin_ms
+                ),
+            ));
+        }
+        raw.metrics.validate(&mut problems);
         if !problems.is_empty() {
             return Err(ConfigError::Invalid { file: file.to_owned(), problems });
         }
@@ -542,6 +573,7 @@ impl Config {
             sqs: raw.sqs,
             iot: raw.iot,
             http: raw.http,
+            metrics: raw.metrics,
         })
     }
 

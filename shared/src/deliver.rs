@@ -73,6 +73,21 @@ pub struct SendStats {
     /// The fewest requests the API's limits allow for one send of every item
     /// (resends not counted): `requests` equals it when nothing failed.
     pub requests_lower_bound: u64,
+    /// Item sends the service refused with a throttling code
+    /// ([`crate::error::is_throttle_code`]); a throttled request counts each of its items.
+    pub throttled: u64,
+}
+
+impl SendStats {
+    /// Add `other`'s counts to these.
+    pub fn add(&mut self, other: &SendStats) {
+        self.requests += other.requests;
+        self.items_sent += other.items_sent;
+        self.bytes += other.bytes;
+        self.retried += other.retried;
+        self.requests_lower_bound += other.requests_lower_bound;
+        self.throttled += other.throttled;
+    }
 }
 
 /// Deliver `items` to `dest`; returns one outcome per item, in order.
@@ -138,6 +153,9 @@ pub async fn deliver<D: Destination>(
             match answer {
                 Ok(results) => {
                     for (&i, result) in batch.iter().zip(results) {
+                        if let Err(e) = &result {
+                            stats.throttled += u64::from(crate::error::is_throttle_code(&e.code));
+                        }
                         outcomes[i] = Some(match result {
                             Ok(()) => ItemOutcome::Delivered,
                             Err(e) if e.is_transient() => {
@@ -149,6 +167,9 @@ pub async fn deliver<D: Destination>(
                     }
                 }
                 Err(e) => {
+                    if crate::error::is_throttle_code(&e.code) {
+                        stats.throttled += batch.len() as u64;
+                    }
                     let item_error = e.to_item_error();
                     for &i in &batch {
                         outcomes[i] = Some(if item_error.is_transient() {

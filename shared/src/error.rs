@@ -116,6 +116,16 @@ const TRANSIENT_CODES: &[&str] = &[
     "KMSThrottlingException",
 ];
 
+/// Whether `code` says the service is throttling (slowing the caller down),
+/// as opposed to failing: counted as `Throttles` in the metrics.
+pub fn is_throttle_code(code: &str) -> bool {
+    code.contains("Throttl")
+        || matches!(
+            code,
+            "ProvisionedThroughputExceededException" | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown" | "LimitExceededException"
+        )
+}
+
 /// Classify a service error code shared by all AWS APIs.
 ///
 /// Returns `None` for codes this shared list does not know; the destination

@@ -17,6 +17,10 @@ use futures_util::future::join_all;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// How far past Lambda's longest timeout a deadline may lie before it is
+/// taken for a bogus one (clock skew between the Runtime API and the function).
+const DEADLINE_SLACK_MS: u64 = 60_000;
+
 /// The pseudo-destination under which records a source could not decode appear.
 pub const SOURCE_REJECTS: &str = "(source)";
 
@@ -45,6 +49,8 @@ pub struct Fanout {
     /// The payload fields routes and mappings read, when that is not the
     /// whole document ([`crate::projection`]).
     projection: Option<std::sync::Arc<[String]>>,
+    /// Where the summary line and the metrics go.
+    telemetry: crate::metrics::Telemetry,
 }
 
 /// What happened to one record at one destination.
@@ -107,6 +113,8 @@ pub struct DestinationCounts {
     /// The fewest requests the API limits allow for one send of each item
     /// (dead-letter envelopes included); `requests` above it means resends.
     pub requests_lower_bound: u64,
+    /// Item sends refused with a throttling code.
+    pub throttles: u64,
 }
 
 impl DestinationReport {
@@ -118,6 +126,7 @@ impl DestinationReport {
             bytes: self.stats.bytes + self.dead_letter_stats.bytes,
             retried: self.stats.retried + self.dead_letter_stats.retried,
             requests_lower_bound: self.stats.requests_lower_bound + self.dead_letter_stats.requests_lower_bound,
+            throttles: self.stats.throttled + self.dead_letter_stats.throttled,
             ..Default::default()
         };
         for (_, o) in &self.outcomes {
@@ -168,13 +177,8 @@ impl Report {
             let mine = &mut self.destinations[at];
             mine.outcomes.extend(d.outcomes.into_iter().map(|(i, o)| (map[i as usize] as u32, o)));
             mine.outcomes.sort_by_key(|(i, _)| *i);
-            for (a, b) in [(&mut mine.stats, d.stats), (&mut mine.dead_letter_stats, d.dead_letter_stats)] {
-                a.requests += b.requests;
-                a.items_sent += b.items_sent;
-                a.bytes += b.bytes;
-                a.retried += b.retried;
-                a.requests_lower_bound += b.requests_lower_bound;
-            }
+            mine.stats.add(&d.stats);
+            mine.dead_letter_stats.add(&d.dead_letter_stats);
         }
     }
 
@@ -239,7 +243,19 @@ impl Fanout {
             crate::projection::DataFields::Fields(fields) => Some(fields.into_iter().collect::<Vec<_>>().into()),
             crate::projection::DataFields::Unused | crate::projection::DataFields::Whole => None,
         };
-        Self { config, targets, clients: clients.clone(), projection }
+        Self { config, targets, clients: clients.clone(), projection, telemetry: crate::metrics::Telemetry::discard() }
+    }
+
+    /// Write the summary line and metrics of each invocation through
+    /// `telemetry` (the default discards them).
+    pub fn with_telemetry(mut self, telemetry: crate::metrics::Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    /// Where the summary line and the metrics go.
+    pub fn telemetry(&self) -> &crate::metrics::Telemetry {
+        &self.telemetry
     }
 
     /// The top-level payload fields each record's JSON view keeps (`None`:
@@ -262,7 +278,7 @@ impl Fanout {
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = Config::load_from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(config, &Clients::from_sdk_config(&sdk)))
+        Ok(Self::new(config, &Clients::from_sdk_config(&sdk)).with_telemetry(crate::metrics::Telemetry::lambda_from_env()))
     }
 
     /// The SDK clients (for reads such as detector state).
@@ -281,9 +297,31 @@ impl Fanout {
     }
 
     /// The instant to stop sending: the Lambda deadline less `deadline_margin_ms`.
+    ///
+    /// A deadline that is already past when the invocation starts, or further
+    /// away than Lambda's longest timeout, is not a real one (`cargo lambda
+    /// watch` 1.9 sends `lambda-runtime-deadline-ms: 600000`, a deadline in
+    /// 1970): it is treated as unknown, `delivery.unknown_deadline_budget_ms`
+    /// from now is used instead, and a warning is logged once per process.
     pub fn stop_at(&self, lambda_deadline: SystemTime) -> Instant {
-        let remaining = lambda_deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
-        Instant::now() + remaining.saturating_sub(Duration::from_millis(self.config.delivery.deadline_margin_ms))
+        let delivery = &self.config.delivery;
+        let remaining = match lambda_deadline.duration_since(SystemTime::now()) {
+            Ok(left) if !left.is_zero() && left <= Duration::from_millis(crate::config::MAX_LAMBDA_TIMEOUT_MS + DEADLINE_SLACK_MS) => left,
+            _ => {
+                static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    let deadline_ms =
+                        lambda_deadline.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                    tracing::warn!(
+                        deadline_ms,
+                        budget_ms = delivery.unknown_deadline_budget_ms,
+                        "the invocation deadline is not a real one (already past, or beyond Lambda's 15-minute limit); using delivery.unknown_deadline_budget_ms instead (warned once)"
+                    );
+                }
+                Duration::from_millis(delivery.unknown_deadline_budget_ms)
+            }
+        };
+        Instant::now() + remaining.saturating_sub(Duration::from_millis(delivery.deadline_margin_ms))
     }
 
     /// Route and deliver `records`, stopping at `stop_at`. Never fails: every
@@ -387,7 +425,7 @@ impl Fanout {
                 match outcome {
                     DestinationOutcome::Failed(e) => {
                         *s = RecordStatus::Failed;
-                        tracing::warn!(record = %records[*i as usize].id, destination = %report.name, code = %e.code, class = %e.class, message = %e.message, "record not delivered");
+                        tracing::warn!(record = %records[*i as usize].id, destination = %report.name, code = %e.code, class = %e.class, reason = %e.message, "record not delivered");
                     }
                     DestinationOutcome::DeadLettered(e) => {
                         if *s != RecordStatus::Failed {
@@ -399,9 +437,7 @@ impl Fanout {
                 }
             }
         }
-        let report = Report { status, destinations };
-        log_summary(records.len(), &report);
-        report
+        Report { status, destinations }
     }
 
     /// Send envelopes of refused records to the dead-letter destination and
@@ -442,22 +478,4 @@ impl Fanout {
             };
         }
     }
-}
-
-fn log_summary(records: usize, report: &Report) {
-    let per_destination: serde_json::Map<String, serde_json::Value> = report
-        .destinations
-        .iter()
-        .filter(|d| !d.outcomes.is_empty() || d.dead_letter_stats.requests > 0)
-        .map(|d| (d.name.clone(), serde_json::to_value(d.counts()).unwrap_or_default()))
-        .collect();
-    tracing::info!(
-        records,
-        delivered = report.count(RecordStatus::Delivered),
-        failed = report.count(RecordStatus::Failed),
-        dead_lettered = report.count(RecordStatus::DeadLettered),
-        unrouted = report.count(RecordStatus::Unrouted),
-        destinations = %serde_json::Value::Object(per_destination),
-        "invocation summary"
-    );
 }

@@ -11,14 +11,15 @@ use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    fanout::logging::init();
     let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
         lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
     });
     let fanout = &fanout;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        Ok::<_, Error>(http_fanout::serve(fanout, &event.payload, event.context.deadline()).await)
+        let handler = http_fanout::serve(fanout, &event.payload, event.context.deadline());
+        Ok::<_, Error>(fanout::metrics::with_request_id(event.context.request_id.clone(), handler).await)
     }))
     .await
 }

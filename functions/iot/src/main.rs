@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    fanout::logging::init();
     let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
         lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
@@ -19,7 +19,8 @@ async fn main() -> Result<(), Error> {
     let fanout = &fanout;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let text: Box<str> = event.payload.into();
-        fanout::sources::iot::handle(fanout, Bytes::from(String::from(text)), &event.context.request_id, event.context.deadline())
+        let handler = fanout::sources::iot::handle(fanout, Bytes::from(String::from(text)), &event.context.request_id, event.context.deadline());
+        fanout::metrics::with_request_id(event.context.request_id.clone(), handler)
             .await
             .map_err(|e| Diagnostic { error_type: "IotHandlerError".into(), error_message: e.to_string() })
     }))

@@ -9,14 +9,15 @@ use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    fanout::logging::init();
     let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
         lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
     });
     let fanout = &fanout;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisBatch>| async move {
-        fanout::sources::kinesis::handle_batch(fanout, event.payload, event.context.deadline())
+        let handler = fanout::sources::kinesis::handle_batch(fanout, event.payload, event.context.deadline());
+        fanout::metrics::with_request_id(event.context.request_id, handler)
             .await
             .map_err(|e| Diagnostic { error_type: "KinesisHandlerError".into(), error_message: e.to_string() })
     }))

@@ -99,3 +99,95 @@ async fn an_invalid_config_fails_initialisation_naming_the_file_and_place() {
     assert!(!ok, "a bad config must stop the function at init");
     assert!(logs.contains("fanout.yaml") && logs.contains("routes[0].to[0]") && logs.contains("unknown destination `b`"), "{logs}");
 }
+
+/// The JSON objects among a function's stdout lines.
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v.is_object()).collect()
+}
+
+/// Stop the function and return what it wrote to stdout.
+async fn stop_and_read(function: Kill) -> String {
+    tokio::task::spawn_blocking(move || {
+        let mut function = function;
+        let _ = function.0.kill();
+        let stdout = function.0.stdout.take();
+        let _ = function.0.wait();
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        text
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cargo_lambda_watchs_1970_deadline_is_treated_as_unknown_and_everything_is_delivered() {
+    let moto = Moto::start();
+    moto.provision_example().await;
+    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
+    let config = fanout_tests::configs::write("runtime-cargo-lambda", fanout_tests::configs::MOTO);
+    let function = start_function(&runtime, &moto.endpoint, &config, Stdio::piped(), &[]);
+
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
+    // cargo lambda watch 1.9.2 sends `lambda-runtime-deadline-ms: 600000` on every invocation.
+    for _ in 0..2 {
+        let id = runtime.invoke_with_fixed_deadline(event.clone(), 600_000);
+        let answer = runtime.answer(&id, Duration::from_secs(60)).await.expect("the function answered");
+        assert_eq!(answer, Answer::Response(serde_json::json!({"batchItemFailures": []})), "nothing may be failed for lack of time");
+    }
+    let archived = moto.bucket_objects("archive-bucket").concat();
+    for p in event_payloads(&event) {
+        assert!(contains(&archived, &p), "archived: {}", String::from_utf8_lossy(&p));
+    }
+    let logs = json_lines(&stop_and_read(function).await);
+    let warnings: Vec<&serde_json::Value> = logs.iter().filter(|l| l["message"].as_str().is_some_and(|m| m.contains("not a real one"))).collect();
+    assert_eq!(warnings.len(), 1, "warned once per process: {logs:?}");
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["deadline_ms"], 600_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_writes_one_summary_with_emf_totals_and_one_emf_document_per_destination() {
+    let moto = Moto::start();
+    moto.provision_example().await;
+    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
+    let config = fanout_tests::configs::write("runtime-emf", fanout_tests::configs::MOTO);
+    let function = start_function(&runtime, &moto.endpoint, &config, Stdio::piped(), &[("FANOUT_METRICS_NAMESPACE", "plant-ops")]);
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
+    let id = runtime.invoke(event.clone(), Duration::from_secs(30));
+    let answer = runtime.answer(&id, Duration::from_secs(60)).await.expect("the function answered");
+    assert_eq!(answer, Answer::Response(serde_json::json!({"batchItemFailures": []})));
+    let logs = json_lines(&stop_and_read(function).await);
+
+    // The sample event: 6 records, all archived, 2 above 50 degrees (hot-readings).
+    let summaries: Vec<&serde_json::Value> = logs.iter().filter(|l| l["message"] == "invocation summary").collect();
+    assert_eq!(summaries.len(), 1, "{logs:?}");
+    let s = summaries[0];
+    assert_eq!(s["requestId"], id.as_str());
+    assert_eq!((s["records"].as_u64(), s["delivered"].as_u64(), s["failed"].as_u64()), (Some(6), Some(6), Some(0)));
+    assert_eq!(s["destinations"]["archive"]["delivered"], 6, "nested, not an escaped string");
+    assert_eq!(s["destinations"]["hot-readings"]["routed"], 2);
+    assert_eq!((s["Records"].as_u64(), s["Delivered"].as_u64(), s["Failed"].as_u64(), s["Unrouted"].as_u64()), (Some(6), Some(6), Some(0), Some(0)));
+    assert_eq!(s["ColdStart"], 1, "the first invocation of the process");
+    assert_eq!(s["FunctionName"], "kinesis-fanout");
+    let directive = &s["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "plant-ops", "FANOUT_METRICS_NAMESPACE overrides the config");
+    assert_eq!(directive["Dimensions"], serde_json::json!([["FunctionName"]]));
+    // The sample's arrival times are from 2026-11-22: the batch age is at least the time since.
+    let since_sample = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64) - 1_795_323_600_000;
+    assert!(s["BatchAge"].as_u64().is_some_and(|a| a + 60_000 >= since_sample), "{}", s["BatchAge"]);
+
+    let per_destination: Vec<&serde_json::Value> = logs.iter().filter(|l| l.get("Destination").is_some()).collect();
+    let mut names: Vec<&str> = per_destination.iter().filter_map(|d| d["Destination"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["archive", "hot-readings"], "destinations without traffic write nothing");
+    for d in per_destination {
+        let routed = if d["Destination"] == "archive" { 6 } else { 2 };
+        assert_eq!((d["Routed"].as_u64(), d["Delivered"].as_u64(), d["Requests"].as_u64()), (Some(routed), Some(routed), Some(1)), "{d}");
+        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["FunctionName", "Destination"]]));
+    }
+}

@@ -222,6 +222,7 @@ fn item_record(index: usize, raw: &RawValue, seen: &mut HashSet<String>) -> (Str
 }
 
 async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: SystemTime) -> (HttpResponse, Option<(Vec<Record>, Report)>) {
+    let started = std::time::Instant::now();
     let kind = match check_body(fanout, request) {
         Ok(k) => k,
         Err(r) => return (r, None),
@@ -252,6 +253,7 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
     let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
     let mut results: Vec<Value> = vec![Value::Null; raws.len()];
     let mut all_ok = invalid.is_empty();
+    let invalid_positions: Vec<usize> = invalid.iter().map(|(i, _)| *i).collect();
     for (i, why) in invalid {
         results[i] = json!({"id": ids[i], "status": "invalid", "error": {"code": "InvalidRecord", "message": why}});
     }
@@ -277,7 +279,19 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
         }
         results[i] = r;
     }
-    (answer(if all_ok { 200 } else { 207 }, json!({"records": results})), Some((records, report)))
+    let response = answer(if all_ok { 200 } else { 207 }, json!({"records": results}));
+    if invalid_positions.is_empty() {
+        crate::metrics::observe(fanout, SOURCE, &records, &report, started, false);
+    } else {
+        // Items that are not records are failed items of this request too.
+        let mut whole = Report::empty(raws.len());
+        whole.merge(report.clone(), &positions);
+        for &i in &invalid_positions {
+            whole.status[i] = RecordStatus::Failed;
+        }
+        crate::metrics::observe(fanout, SOURCE, &[], &whole, started, false);
+    }
+    (response, Some((records, report)))
 }
 
 async fn get_detectors(fanout: &Fanout, model: &str, query: &[(String, String)]) -> HttpResponse {

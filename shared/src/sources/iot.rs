@@ -133,7 +133,7 @@ pub fn respond(records: &[Record], report: &Report) -> Result<IotSummary, IotHan
             transient.push(id);
         } else {
             for (dest, e) in &errors {
-                tracing::error!(record = %id, destination = %dest, code = %e.code, message = %e.message, "record refused for good; no dead_letter destination");
+                tracing::error!(record = %id, destination = %dest, code = %e.code, reason = %e.message, "record refused for good; no dead_letter destination");
             }
             let reasons: Vec<String> = errors.iter().map(|(d, e)| format!("{d}: {}: {}", e.code, e.message)).collect();
             permanent.push(format!("{id}: {}", reasons.join(", ")));
@@ -166,12 +166,14 @@ pub struct Invocation {
 
 /// Decode, route and deliver, respond. `event` is the rule's SELECT result as JSON text.
 pub async fn invoke(fanout: &Fanout, event: Bytes, request_id: &str, lambda_deadline: SystemTime) -> Invocation {
+    let started = std::time::Instant::now();
     let records = match decode(event, request_id, &fanout.config().iot) {
         Ok(decoded) => decoded.records,
         Err(e) => return Invocation { records: Vec::new(), report: Report::empty(0), response: Err(e) },
     };
     let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
+    crate::metrics::observe(fanout, "iot", &records, &report, started, false);
     Invocation { records, report, response }
 }
 

@@ -380,12 +380,14 @@ pub async fn invoke(fanout: &Fanout, event: KinesisEvent, lambda_deadline: Syste
 /// [`invoke`] on a [`KinesisBatch`]. An event without `Records` is refused
 /// ([`KinesisHandlerError::NotKinesis`]) without sending anything.
 pub async fn invoke_batch(fanout: &Fanout, event: KinesisBatch, lambda_deadline: SystemTime) -> Invocation {
+    let started = std::time::Instant::now();
     if event.records.is_none() {
         return Invocation { records: Vec::new(), report: Report::empty(0), response: Err(KinesisHandlerError::NotKinesis) };
     }
     let Decoded { records, rejects } = decode_batch(event);
     let report = fanout.process_with_rejects(&records, rejects, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
+    crate::metrics::observe(fanout, "kinesis", &records, &report, started, true);
     Invocation { records, report, response }
 }
 

@@ -372,6 +372,7 @@ pub struct Invocation {
 ///
 /// An event without `Records` is refused ([`SqsHandlerError::NotSqs`]) without sending anything.
 pub async fn invoke(fanout: &Fanout, event: impl Into<SqsBatch>, lambda_deadline: SystemTime) -> Invocation {
+    let started = std::time::Instant::now();
     let event = event.into();
     if event.records.is_none() {
         return Invocation { records: Vec::new(), report: Report::empty(0), response: Err(SqsHandlerError::NotSqs) };
@@ -381,11 +382,13 @@ pub async fn invoke(fanout: &Fanout, event: impl Into<SqsBatch>, lambda_deadline
     let report = if is_fifo(&records) {
         let (records_back, report) = fifo(fanout, records, rejects, stop_at).await;
         let response = respond(&records_back, &report);
+        crate::metrics::observe(fanout, "sqs", &records_back, &report, started, true);
         return Invocation { records: records_back, report, response };
     } else {
         fanout.process_with_rejects(&records, rejects, stop_at).await
     };
     let response = respond(&records, &report);
+    crate::metrics::observe(fanout, "sqs", &records, &report, started, true);
     Invocation { records, report, response }
 }
 
