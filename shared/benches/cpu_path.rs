@@ -6,7 +6,9 @@
 //! - `decode`: event JSON to records (what Lambda's runtime and the Kinesis source do);
 //! - `route`: match every record against the routes (parsing its JSON once);
 //! - `plan_and_encode`: prepare, pack and encode every request, and build the report;
-//! - `invocation`: all of it, and the batch response.
+//! - `invocation`: all of it, and the batch response;
+//! - `metrics`: the summary line and the EMF documents of one invocation of
+//!   the workload, built and written to memory (per invocation, not per record).
 //!
 //! Target: `invocation` at most 1.5 µs per record per destination, that is
 //! 37.5 ms for the 25,000 (record, destination) pairs of `small`. Run with
@@ -53,6 +55,22 @@ fn cpu_path(c: &mut Criterion) {
             let records = decode();
             let report = runtime.block_on(fanout.process_dry_run(&records));
             fanout::sources::kinesis::respond(&records, &report).map(|r| r.batch_item_failures.len())
+        })
+    });
+    group.finish();
+
+    let (telemetry, captured) = fanout::metrics::Telemetry::capture("bench");
+    let observed =
+        Fanout::new(Config::parse(workload.config_yaml(), Path::new(workload.name())).expect("valid"), &Clients::offline()).with_telemetry(telemetry);
+    let records = decode();
+    let report = runtime.block_on(observed.process_dry_run(&records));
+    let mut group = c.benchmark_group("small");
+    group.sample_size(50);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("metrics_per_invocation", |b| {
+        b.iter(|| {
+            fanout::metrics::observe(&observed, "kinesis", &records, &report, std::time::Instant::now(), fanout::metrics::BatchAge::FirstRecord);
+            captured.take().len()
         })
     });
     group.finish();

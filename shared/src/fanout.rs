@@ -91,6 +91,30 @@ pub struct DestinationReport {
     pub stats: SendStats,
     /// Requests, items and bytes this destination took as the dead-letter destination.
     pub dead_letter_stats: SendStats,
+    /// How many `outcomes` are of each kind, when whoever built the report
+    /// counted them on the way (`None`: [`DestinationReport::counts`] counts).
+    pub tally: Option<Tally>,
+}
+
+/// How many outcomes of one destination are of each kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Delivered.
+    pub delivered: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Dead-lettered.
+    pub dead_lettered: usize,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: &DestinationOutcome) {
+        match outcome {
+            DestinationOutcome::Delivered => self.delivered += 1,
+            DestinationOutcome::DeadLettered(_) => self.dead_lettered += 1,
+            DestinationOutcome::Failed(_) => self.failed += 1,
+        }
+    }
 }
 
 /// Counts for one destination, as logs and the local runner show them.
@@ -118,25 +142,27 @@ pub struct DestinationCounts {
 }
 
 impl DestinationReport {
-    /// The counts for this destination.
+    /// The counts for this destination (without a scan of the outcomes when
+    /// the report was built with its [`Tally`]).
     pub fn counts(&self) -> DestinationCounts {
-        let mut c = DestinationCounts {
+        let tally = self.tally.unwrap_or_else(|| {
+            let mut t = Tally::default();
+            for (_, o) in &self.outcomes {
+                t.add(o);
+            }
+            t
+        });
+        DestinationCounts {
             routed: self.outcomes.len(),
             requests: self.stats.requests + self.dead_letter_stats.requests,
             bytes: self.stats.bytes + self.dead_letter_stats.bytes,
             retried: self.stats.retried + self.dead_letter_stats.retried,
             requests_lower_bound: self.stats.requests_lower_bound + self.dead_letter_stats.requests_lower_bound,
             throttles: self.stats.throttled + self.dead_letter_stats.throttled,
-            ..Default::default()
-        };
-        for (_, o) in &self.outcomes {
-            match o {
-                DestinationOutcome::Delivered => c.delivered += 1,
-                DestinationOutcome::DeadLettered(_) => c.dead_lettered += 1,
-                DestinationOutcome::Failed(_) => c.failed += 1,
-            }
+            delivered: tally.delivered,
+            failed: tally.failed,
+            dead_lettered: tally.dead_lettered,
         }
-        c
     }
 }
 
@@ -170,6 +196,7 @@ impl Report {
                         outcomes: Vec::new(),
                         stats: SendStats::default(),
                         dead_letter_stats: SendStats::default(),
+                        tally: Some(Tally::default()),
                     });
                     self.destinations.len() - 1
                 }
@@ -177,6 +204,14 @@ impl Report {
             let mine = &mut self.destinations[at];
             mine.outcomes.extend(d.outcomes.into_iter().map(|(i, o)| (map[i as usize] as u32, o)));
             mine.outcomes.sort_by_key(|(i, _)| *i);
+            mine.tally = match (mine.tally, d.tally) {
+                (Some(a), Some(b)) => Some(Tally {
+                    delivered: a.delivered + b.delivered,
+                    failed: a.failed + b.failed,
+                    dead_lettered: a.dead_lettered + b.dead_lettered,
+                }),
+                _ => None,
+            };
             mine.stats.add(&d.stats);
             mine.dead_letter_stats.add(&d.dead_letter_stats);
         }
@@ -202,6 +237,21 @@ impl Report {
         self.destinations
             .iter()
             .filter_map(move |d| d.outcomes.binary_search_by_key(&(record as u32), |(i, _)| *i).ok().map(|k| (d.name.as_str(), &d.outcomes[k].1)))
+    }
+
+    /// How many records ended in each status, in one pass: delivered,
+    /// unrouted, dead-lettered, failed.
+    pub fn totals(&self) -> [usize; 4] {
+        let (mut delivered, mut unrouted, mut dead_lettered, mut failed) = (0, 0, 0, 0);
+        for s in &self.status {
+            match s {
+                RecordStatus::Delivered => delivered += 1,
+                RecordStatus::Unrouted => unrouted += 1,
+                RecordStatus::DeadLettered => dead_lettered += 1,
+                RecordStatus::Failed => failed += 1,
+            }
+        }
+        [delivered, unrouted, dead_lettered, failed]
     }
 
     /// How many records ended in `status`.
@@ -380,6 +430,7 @@ impl Fanout {
                 outcomes: Vec::with_capacity(indices.len()),
                 stats,
                 dead_letter_stats: SendStats::default(),
+                tally: None,
             };
             for (pos, (&record, outcome)) in indices.iter().zip(outcomes).enumerate() {
                 let outcome = match outcome {
@@ -402,6 +453,7 @@ impl Fanout {
                 outcomes: Vec::with_capacity(rejects.len()),
                 stats: SendStats::default(),
                 dead_letter_stats: SendStats::default(),
+                tally: None,
             };
             let mut rejects = rejects;
             rejects.sort_by_key(|(i, _)| *i);
@@ -419,8 +471,10 @@ impl Fanout {
         for &i in &routing.unrouted {
             status[i as usize] = RecordStatus::Unrouted;
         }
-        for report in &destinations {
+        for report in &mut destinations {
+            let mut tally = Tally::default();
             for (i, outcome) in &report.outcomes {
+                tally.add(outcome);
                 let s = &mut status[*i as usize];
                 match outcome {
                     DestinationOutcome::Failed(e) => {
@@ -436,6 +490,7 @@ impl Fanout {
                     DestinationOutcome::Delivered => {}
                 }
             }
+            report.tally = Some(tally);
         }
         Report { status, destinations }
     }

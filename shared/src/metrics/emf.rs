@@ -11,7 +11,7 @@
 
 use super::config::{MetricsConfig, DESTINATION_DIMENSION, FUNCTION_DIMENSION};
 use crate::fanout::{DestinationReport, RecordStatus, Report};
-use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
 
 /// Every metric name fanout emits (totals, then per destination).
 pub const METRIC_NAMES: &[&str] = &[
@@ -63,17 +63,19 @@ pub struct Labels<'a> {
 /// The summary line: `level`, `message: "invocation summary"`, the counts
 /// (`records`, `delivered`, `failed`, `dead_lettered`, `unrouted`) and the
 /// nested `destinations` object; with metrics on, also the `_aws` block and
-/// the total metrics under the `[FunctionName]` dimension set.
-pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>) -> Value {
-    let mut doc = Map::new();
-    doc.insert("timestamp".into(), facts.timestamp.into());
-    doc.insert("level".into(), "INFO".into());
-    doc.insert("message".into(), "invocation summary".into());
+/// the total metrics under the `[FunctionName]` dimension set. One JSON
+/// object, as text (written directly: no JSON tree is built).
+pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>) -> String {
+    let mut doc = Doc::new(512);
+    doc.str("timestamp", facts.timestamp);
+    doc.str("level", "INFO");
+    doc.str("message", "invocation summary");
     if let Some(id) = facts.request_id {
-        doc.insert("requestId".into(), id.into());
+        doc.str("requestId", id);
     }
-    doc.insert("source".into(), facts.source.into());
-    let count = |s| report.count(s) as u64;
+    doc.str("source", facts.source);
+    let t = report.totals();
+    let count = |s: RecordStatus| t[s as usize] as u64;
     let totals = [
         ("records", "Records", report.status.len() as u64),
         ("delivered", "Delivered", count(RecordStatus::Delivered)),
@@ -82,40 +84,55 @@ pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>
         ("unrouted", "Unrouted", count(RecordStatus::Unrouted)),
     ];
     for (field, _, n) in totals {
-        doc.insert(field.into(), n.into());
+        doc.num(field, n);
     }
-    let destinations: Map<String, Value> =
-        report.destinations.iter().filter(|d| active(d)).map(|d| (d.name.clone(), serde_json::to_value(d.counts()).unwrap_or(Value::Null))).collect();
-    doc.insert("destinations".into(), Value::Object(destinations));
+    doc.key("destinations");
+    doc.open();
+    for d in report.destinations.iter().filter(|d| active(d)) {
+        let c = d.counts();
+        doc.key(&d.name);
+        doc.open();
+        doc.num("routed", c.routed as u64);
+        doc.num("delivered", c.delivered as u64);
+        doc.num("failed", c.failed as u64);
+        doc.num("dead_lettered", c.dead_lettered as u64);
+        doc.num("requests", c.requests);
+        doc.num("bytes", c.bytes);
+        doc.num("retried", c.retried);
+        doc.num("requests_lower_bound", c.requests_lower_bound);
+        doc.num("throttles", c.throttles);
+        doc.close();
+    }
+    doc.close();
     if labels.config.enabled {
-        let mut metrics = Vec::with_capacity(8);
+        let mut metrics: Vec<(&str, &str)> = Vec::with_capacity(8);
         for (_, name, n) in totals {
-            doc.insert(name.into(), n.into());
-            metrics.push(metric(name, "Count"));
+            doc.num(name, n);
+            metrics.push((name, "Count"));
         }
-        doc.insert("Duration".into(), json!(facts.duration_ms));
-        metrics.push(metric("Duration", "Milliseconds"));
+        doc.float("Duration", facts.duration_ms);
+        metrics.push(("Duration", "Milliseconds"));
         if let Some(age) = facts.batch_age_ms {
-            doc.insert("BatchAge".into(), age.into());
-            metrics.push(metric("BatchAge", "Milliseconds"));
+            doc.num("BatchAge", age);
+            metrics.push(("BatchAge", "Milliseconds"));
         }
-        doc.insert("ColdStart".into(), u64::from(facts.cold_start).into());
-        metrics.push(metric("ColdStart", "Count"));
-        add_directive(&mut doc, labels, &[FUNCTION_DIMENSION], metrics, facts.now_ms);
+        doc.num("ColdStart", u64::from(facts.cold_start));
+        metrics.push(("ColdStart", "Count"));
+        add_directive(&mut doc, labels, &[FUNCTION_DIMENSION], &metrics, facts.now_ms);
     }
-    Value::Object(doc)
+    doc.finish()
 }
 
 /// One EMF document per destination that routed records or sent requests
 /// (not the pseudo-destinations of a source's own rejects), under the
-/// `[FunctionName, Destination]` dimension set. None when metrics or
-/// per-destination metrics are off.
-pub fn per_destination<'r>(report: &'r Report, labels: &'r Labels<'_>, now_ms: i64) -> impl Iterator<Item = Value> + 'r {
+/// `[FunctionName, Destination]` dimension set, as text. None when metrics
+/// or per-destination metrics are off.
+pub fn per_destination<'r>(report: &'r Report, labels: &'r Labels<'_>, now_ms: i64) -> impl Iterator<Item = String> + 'r {
     let on = labels.config.enabled && labels.config.per_destination;
     report.destinations.iter().filter(move |d| on && d.kind != "source" && active(d)).map(move |d| {
         let c = d.counts();
-        let mut doc = Map::new();
-        doc.insert(DESTINATION_DIMENSION.into(), d.name.clone().into());
+        let mut doc = Doc::new(384);
+        doc.str(DESTINATION_DIMENSION, &d.name);
         let values = [
             ("Routed", "Count", c.routed as u64),
             ("Delivered", "Count", c.delivered as u64),
@@ -126,13 +143,12 @@ pub fn per_destination<'r>(report: &'r Report, labels: &'r Labels<'_>, now_ms: i
             ("Throttles", "Count", c.throttles),
             ("Bytes", "Bytes", c.bytes),
         ];
-        let mut metrics = Vec::with_capacity(values.len());
-        for (name, unit, n) in values {
-            doc.insert(name.into(), n.into());
-            metrics.push(metric(name, unit));
+        for (name, _, n) in values {
+            doc.num(name, n);
         }
-        add_directive(&mut doc, labels, &[FUNCTION_DIMENSION, DESTINATION_DIMENSION], metrics, now_ms);
-        Value::Object(doc)
+        let metrics: Vec<(&str, &str)> = values.iter().map(|(name, unit, _)| (*name, *unit)).collect();
+        add_directive(&mut doc, labels, &[FUNCTION_DIMENSION, DESTINATION_DIMENSION], &metrics, now_ms);
+        doc.finish()
     })
 }
 
@@ -140,30 +156,173 @@ fn active(d: &DestinationReport) -> bool {
     !d.outcomes.is_empty() || d.dead_letter_stats.requests > 0
 }
 
-fn metric(name: &str, unit: &str) -> Value {
-    json!({"Name": name, "Unit": unit})
-}
-
 /// Add the `_aws` block (one directive: the dimension set `dimensions`, and
 /// when the config adds constant dimensions, that set again with them, so
 /// alarms on the plain set keep working) and the dimension values.
-fn add_directive(doc: &mut Map<String, Value>, labels: &Labels<'_>, dimensions: &[&str], metrics: Vec<Value>, now_ms: i64) {
-    doc.insert(FUNCTION_DIMENSION.into(), labels.function_name.into());
-    let plain: Vec<Value> = dimensions.iter().map(|d| Value::from(*d)).collect();
-    let mut sets = vec![Value::Array(plain.clone())];
-    if !labels.config.dimensions.is_empty() {
-        let mut with_constants = plain;
-        for (name, value) in &labels.config.dimensions {
-            with_constants.push(name.clone().into());
-            doc.insert(name.clone(), value.clone().into());
-        }
-        sets.push(Value::Array(with_constants));
+fn add_directive(doc: &mut Doc, labels: &Labels<'_>, dimensions: &[&str], metrics: &[(&str, &str)], now_ms: i64) {
+    doc.str(FUNCTION_DIMENSION, labels.function_name);
+    for (name, value) in &labels.config.dimensions {
+        doc.str(name, value);
     }
-    doc.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": now_ms,
-            "CloudWatchMetrics": [{"Namespace": labels.namespace, "Dimensions": sets, "Metrics": metrics}],
-        }),
-    );
+    doc.key("_aws");
+    doc.open();
+    doc.key("Timestamp");
+    let _ = write!(doc.0, "{now_ms}");
+    doc.key("CloudWatchMetrics");
+    doc.0.push_str("[{");
+    doc.1 = true;
+    doc.str("Namespace", labels.namespace);
+    doc.key("Dimensions");
+    doc.0.push_str("[[");
+    list(&mut doc.0, dimensions.iter().copied());
+    doc.0.push(']');
+    if !labels.config.dimensions.is_empty() {
+        doc.0.push_str(",[");
+        list(&mut doc.0, dimensions.iter().copied().chain(labels.config.dimensions.keys().map(String::as_str)));
+        doc.0.push(']');
+    }
+    doc.0.push(']');
+    doc.key("Metrics");
+    doc.0.push('[');
+    for (k, (name, unit)) in metrics.iter().enumerate() {
+        if k > 0 {
+            doc.0.push(',');
+        }
+        doc.0.push_str("{\"Name\":");
+        string(&mut doc.0, name);
+        doc.0.push_str(",\"Unit\":");
+        string(&mut doc.0, unit);
+        doc.0.push('}');
+    }
+    doc.0.push_str("]}]");
+    doc.close();
+}
+
+/// A JSON object being written: the text, and whether the innermost object
+/// is still empty (no comma before its first member).
+struct Doc(String, bool);
+
+impl Doc {
+    fn new(capacity: usize) -> Self {
+        let mut text = String::with_capacity(capacity);
+        text.push('{');
+        Doc(text, true)
+    }
+    fn key(&mut self, key: &str) {
+        if !self.1 {
+            self.0.push(',');
+        }
+        self.1 = false;
+        string(&mut self.0, key);
+        self.0.push(':');
+    }
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        string(&mut self.0, value);
+    }
+    fn num(&mut self, key: &str, value: u64) {
+        self.key(key);
+        let _ = write!(self.0, "{value}");
+    }
+    fn float(&mut self, key: &str, value: f64) {
+        self.key(key);
+        if value.is_finite() {
+            let _ = write!(self.0, "{value}");
+        } else {
+            self.0.push('0');
+        }
+    }
+    fn open(&mut self) {
+        self.0.push('{');
+        self.1 = true;
+    }
+    fn close(&mut self) {
+        self.0.push('}');
+        self.1 = false;
+    }
+    fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// `text` as a JSON string (quoted and escaped by serde_json).
+fn string(out: &mut String, text: &str) {
+    match serde_json::to_string(text) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+fn list<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
+    for (k, item) in items.enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        string(out, item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fanout::{DestinationOutcome, DestinationReport, Report};
+
+    fn report() -> Report {
+        let mut r = Report::empty(3);
+        r.status[2] = RecordStatus::Unrouted;
+        r.destinations.push(DestinationReport {
+            name: "a \"quoted\" name".into(),
+            kind: "firehose",
+            outcomes: vec![(0, DestinationOutcome::Delivered), (1, DestinationOutcome::Delivered)],
+            stats: Default::default(),
+            dead_letter_stats: Default::default(),
+            tally: None,
+        });
+        r
+    }
+
+    #[test]
+    fn documents_are_json_objects_with_escaped_names_and_every_value() {
+        let config = MetricsConfig { dimensions: [("stage".to_owned(), "pr\u{e9}-\"1\"".to_owned())].into(), ..MetricsConfig::default() };
+        let labels = Labels { config: &config, namespace: "ns", function_name: "fn" };
+        let facts = InvocationFacts {
+            source: "sqs",
+            request_id: Some("r\n1"),
+            duration_ms: 1.5,
+            batch_age_ms: Some(7),
+            cold_start: true,
+            now_ms: 42,
+            timestamp: "t",
+        };
+        let report = report();
+        let s: serde_json::Value = serde_json::from_str(&summary(&report, &facts, &labels)).expect("JSON");
+        assert_eq!(s["requestId"], "r\n1");
+        assert_eq!(s["destinations"]["a \"quoted\" name"]["delivered"], 2);
+        assert_eq!(
+            (s["Records"].as_u64(), s["Delivered"].as_u64(), s["Unrouted"].as_u64(), s["BatchAge"].as_u64()),
+            (Some(3), Some(2), Some(1), Some(7))
+        );
+        assert_eq!(s["Duration"], 1.5);
+        assert_eq!(s["stage"], "pr\u{e9}-\"1\"");
+        assert_eq!(
+            s["_aws"],
+            serde_json::json!({"Timestamp": 42, "CloudWatchMetrics": [{"Namespace": "ns",
+            "Dimensions": [["FunctionName"], ["FunctionName", "stage"]],
+            "Metrics": [{"Name": "Records", "Unit": "Count"}, {"Name": "Delivered", "Unit": "Count"}, {"Name": "Failed", "Unit": "Count"},
+                {"Name": "DeadLettered", "Unit": "Count"}, {"Name": "Unrouted", "Unit": "Count"}, {"Name": "Duration", "Unit": "Milliseconds"},
+                {"Name": "BatchAge", "Unit": "Milliseconds"}, {"Name": "ColdStart", "Unit": "Count"}]}]})
+        );
+        let docs: Vec<serde_json::Value> = per_destination(&report, &labels, 42).map(|d| serde_json::from_str(&d).expect("JSON")).collect();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["Destination"], "a \"quoted\" name");
+        assert_eq!(docs[0]["Routed"], 2);
+
+        let off = MetricsConfig { enabled: false, ..MetricsConfig::default() };
+        let labels = Labels { config: &off, ..labels };
+        let s: serde_json::Value = serde_json::from_str(&summary(&report, &facts, &labels)).expect("JSON");
+        assert!(s.get("_aws").is_none() && s.get("Records").is_none());
+        assert_eq!(s["records"], 3);
+        assert_eq!(per_destination(&report, &labels, 42).count(), 0);
+    }
 }

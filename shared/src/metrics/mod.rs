@@ -41,10 +41,22 @@ pub async fn with_request_id<F: std::future::Future>(request_id: String, handler
     REQUEST_ID.scope(request_id, handler).await
 }
 
+/// Which record's arrival time the `BatchAge` metric is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchAge {
+    /// No batch age (HTTP, IoT: records arrive when the function is called).
+    None,
+    /// The first record with an arrival time: a Kinesis batch comes from one
+    /// shard in sequence order, so it is the oldest (and no scan is needed).
+    FirstRecord,
+    /// The oldest of all (SQS: a batch is in no particular order).
+    Oldest,
+}
+
 /// Write the summary line and the metrics of one invocation that started at
-/// `started` (see the module doc). `batch_age` says whether the source's
-/// arrival times mean a batch age (Kinesis, SQS).
-pub fn observe(fanout: &Fanout, source: &'static str, records: &[Record], report: &Report, started: Instant, batch_age: bool) {
+/// `started` (see the module doc). The cost does not grow with the records,
+/// except for `BatchAge::Oldest` (a scan of their arrival times).
+pub fn observe(fanout: &Fanout, source: &'static str, records: &[Record], report: &Report, started: Instant, batch_age: BatchAge) {
     let cold_start = !INVOKED.swap(true, Ordering::Relaxed);
     let telemetry = fanout.telemetry();
     if !telemetry.is_on() {
@@ -57,8 +69,12 @@ pub fn observe(fanout: &Fanout, source: &'static str, records: &[Record], report
     }
     let now = SystemTime::now();
     let now_ms = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-    let batch_age_ms =
-        if batch_age { records.iter().filter_map(|r| r.arrival_ms).min().map(|oldest| now_ms.saturating_sub(oldest).max(0) as u64) } else { None };
+    let oldest = match batch_age {
+        BatchAge::None => None,
+        BatchAge::FirstRecord => records.iter().find_map(|r| r.arrival_ms),
+        BatchAge::Oldest => records.iter().filter_map(|r| r.arrival_ms).min(),
+    };
+    let batch_age_ms = oldest.map(|oldest| now_ms.saturating_sub(oldest).max(0) as u64);
     let timestamp = aws_smithy_types::DateTime::from(now).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default();
     let request_id = REQUEST_ID.try_with(|id| id.clone()).ok();
     let facts = InvocationFacts {
@@ -73,7 +89,7 @@ pub fn observe(fanout: &Fanout, source: &'static str, records: &[Record], report
     let labels =
         Labels { config, namespace: telemetry.namespace_override.as_deref().unwrap_or(&config.namespace), function_name: &telemetry.function_name };
     let mut lines = Vec::with_capacity(1 + report.destinations.len());
-    lines.push(summary(report, &facts, &labels).to_string());
-    lines.extend(per_destination(report, &labels, now_ms).map(|d| d.to_string()));
+    lines.push(summary(report, &facts, &labels));
+    lines.extend(per_destination(report, &labels, now_ms));
     telemetry.write(&lines);
 }

@@ -281,7 +281,7 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
     }
     let response = answer(if all_ok { 200 } else { 207 }, json!({"records": results}));
     if invalid_positions.is_empty() {
-        crate::metrics::observe(fanout, SOURCE, &records, &report, started, false);
+        crate::metrics::observe(fanout, SOURCE, &records, &report, started, crate::metrics::BatchAge::None);
     } else {
         // Items that are not records are failed items of this request too.
         let mut whole = Report::empty(raws.len());
@@ -289,7 +289,7 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
         for &i in &invalid_positions {
             whole.status[i] = RecordStatus::Failed;
         }
-        crate::metrics::observe(fanout, SOURCE, &[], &whole, started, false);
+        crate::metrics::observe(fanout, SOURCE, &[], &whole, started, crate::metrics::BatchAge::None);
     }
     (response, Some((records, report)))
 }

@@ -173,7 +173,7 @@ pub async fn invoke(fanout: &Fanout, event: Bytes, request_id: &str, lambda_dead
     };
     let report = fanout.process(&records, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
-    crate::metrics::observe(fanout, "iot", &records, &report, started, false);
+    crate::metrics::observe(fanout, "iot", &records, &report, started, crate::metrics::BatchAge::None);
     Invocation { records, report, response }
 }
 
@@ -221,6 +221,7 @@ mod tests {
             outcomes,
             stats: Default::default(),
             dead_letter_stats: Default::default(),
+            tally: None,
         });
         report
     }

@@ -387,7 +387,7 @@ pub async fn invoke_batch(fanout: &Fanout, event: KinesisBatch, lambda_deadline:
     let Decoded { records, rejects } = decode_batch(event);
     let report = fanout.process_with_rejects(&records, rejects, fanout.stop_at(lambda_deadline)).await;
     let response = respond(&records, &report);
-    crate::metrics::observe(fanout, "kinesis", &records, &report, started, true);
+    crate::metrics::observe(fanout, "kinesis", &records, &report, started, crate::metrics::BatchAge::FirstRecord);
     Invocation { records, report, response }
 }
 

@@ -382,13 +382,13 @@ pub async fn invoke(fanout: &Fanout, event: impl Into<SqsBatch>, lambda_deadline
     let report = if is_fifo(&records) {
         let (records_back, report) = fifo(fanout, records, rejects, stop_at).await;
         let response = respond(&records_back, &report);
-        crate::metrics::observe(fanout, "sqs", &records_back, &report, started, true);
+        crate::metrics::observe(fanout, "sqs", &records_back, &report, started, crate::metrics::BatchAge::Oldest);
         return Invocation { records: records_back, report, response };
     } else {
         fanout.process_with_rejects(&records, rejects, stop_at).await
     };
     let response = respond(&records, &report);
-    crate::metrics::observe(fanout, "sqs", &records, &report, started, true);
+    crate::metrics::observe(fanout, "sqs", &records, &report, started, crate::metrics::BatchAge::Oldest);
     Invocation { records, report, response }
 }
 
@@ -413,6 +413,7 @@ async fn fifo(fanout: &Fanout, records: Vec<Record>, rejects: Vec<(u32, ItemErro
         outcomes: Vec::new(),
         stats: Default::default(),
         dead_letter_stats: Default::default(),
+        tally: None,
     };
     for w in 0..waves {
         let (members, held): (Vec<usize>, Vec<usize>) = (0..n).filter(|&i| position[i] == w).partition(|&i| !failed_groups.contains(&groups[i]));

@@ -37,6 +37,7 @@ fn report(status: Vec<RecordStatus>) -> Report {
             outcomes: failed,
             stats: Default::default(),
             dead_letter_stats: Default::default(),
+            tally: None,
         }],
     }
 }

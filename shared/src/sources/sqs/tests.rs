@@ -105,6 +105,7 @@ fn respond_names_failed_message_ids_and_never_an_empty_one() {
         outcomes: vec![],
         stats: Default::default(),
         dead_letter_stats: Default::default(),
+        tally: None,
     });
     let response = respond(&records, &report).expect("reportable");
     let ids: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
