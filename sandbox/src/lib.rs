@@ -14,8 +14,12 @@
 //! SiteWise values), with AWS's error codes; keeps what it accepted (in
 //! memory, and as JSON Lines with a data dir); injects faults ([`faults`]);
 //! and offers a read-back and control API under `/_sandbox/` ([`control`]).
+//!
+//! Beside it: a Lambda Runtime API stand-in ([`runtime_api`]) and an AWS
+//! AppConfig Agent Lambda extension stand-in ([`appconfig_extension`]).
 
 pub mod apis;
+pub mod appconfig_extension;
 pub mod control;
 pub mod faults;
 pub mod runtime_api;

@@ -1,12 +1,22 @@
 //! The user's configuration file: parsing, validation, and the validated form
 //! the router and the destinations are built from.
 //!
-//! The config is YAML (JSON is accepted too, as a subset of YAML): the text of
-//! `FANOUT_CONFIG` when set (how the SAM template passes it), else the file
-//! named by `FANOUT_CONFIG_FILE` (default `fanout.yaml`). YAML errors, duplicate
+//! The config is YAML (JSON is accepted too, as a subset of YAML), read from
+//! one [`source::ConfigSource`]: the text of `FANOUT_CONFIG`, the file named
+//! by `FANOUT_CONFIG_FILE`, an S3 object (`FANOUT_CONFIG_S3`) or the AppConfig
+//! Lambda extension (`FANOUT_CONFIG_APPCONFIG`), else the file `fanout.yaml`;
+//! [`live::LiveFanout`] re-reads it on an interval. YAML errors, duplicate
 //! keys and fields of the wrong shape stop parsing with the line and column;
-//! past that, every problem is reported at once, each naming the file, the
-//! place in it and the rule it breaks.
+//! past that, every problem is reported at once, each naming the file (or the
+//! source), the place in it and the rule it breaks.
+
+mod appconfig;
+pub mod live;
+mod s3;
+pub mod source;
+
+pub use live::LiveFanout;
+pub use source::{load_config, ConfigSource};
 
 use crate::destinations::{firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
 use crate::pattern::Pattern;
@@ -339,14 +349,34 @@ pub enum ConfigError {
         /// Every problem found.
         problems: Vec<Problem>,
     },
-    /// An environment variable that should hold the config, or name its
-    /// file, is set but unusable (empty, or not UTF-8).
+    /// An environment variable that says where the config is, or how to
+    /// read it, is set but unusable (not UTF-8, not of its form, or set
+    /// together with another source's variable).
     #[error("{var} is set but {problem}")]
     Env {
-        /// The variable ([`CONFIG_TEXT_ENV`] or [`CONFIG_FILE_ENV`]).
+        /// The variable (one of the `*_ENV` constants of this module and of [`source`]).
         var: &'static str,
         /// What is wrong with it, and what to do.
         problem: String,
+    },
+    /// The config could not be fetched from where it lives (S3, the
+    /// AppConfig extension): `origin` is [`ConfigSource::describe`].
+    #[error("{origin}: {problem}")]
+    Fetch {
+        /// The source (`s3://bucket/key`, `appconfig:app/env/profile`).
+        origin: String,
+        /// What was answered, or why nothing was, and what to check.
+        problem: String,
+    },
+    /// The config is larger than fanout reads ([`source::MAX_CONFIG_BYTES`]).
+    #[error("{origin}: the config is {} bytes, above fanout's limit of {limit} bytes", size.map_or_else(|| format!("more than {limit}"), |s| s.to_string()))]
+    TooLarge {
+        /// The source.
+        origin: String,
+        /// Its size when the source said it (file length, `Content-Length`).
+        size: Option<u64>,
+        /// The limit.
+        limit: u64,
     },
 }
 
@@ -370,55 +400,33 @@ impl Config {
     }
 
     /// Load the config from `FANOUT_CONFIG` (the text), else the file named
-    /// by `FANOUT_CONFIG_FILE`, else `fanout.yaml`.
+    /// by `FANOUT_CONFIG_FILE`, else `fanout.yaml`, by the rules of
+    /// [`ConfigSource::from_env`]. The S3 and AppConfig sources need the AWS
+    /// SDK: with `FANOUT_CONFIG_S3` or `FANOUT_CONFIG_APPCONFIG` set this is
+    /// an error saying so (use [`LiveFanout::from_env`] or [`load_config`]).
     pub fn load_from_env() -> Result<Self, ConfigError> {
-        let text = match std::env::var(CONFIG_TEXT_ENV) {
-            Ok(text) => Some(text),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(ConfigError::Env { var: CONFIG_TEXT_ENV, problem: "is not valid UTF-8".into() });
-            }
-        };
-        Self::load_from(text, std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from))
+        ConfigSource::from_env()?.load_local()
     }
 
     /// [`Config::load_from_env`] given the values of `FANOUT_CONFIG` (`text`)
     /// and `FANOUT_CONFIG_FILE` (`file`).
     ///
-    /// `FANOUT_CONFIG` set but blank is an error unless `FANOUT_CONFIG_FILE`
-    /// names the file: falling back to `./fanout.yaml` would run a deployment
-    /// that meant to pass its config with another one (or fail naming a file
-    /// nobody asked for). The SAM template always sets `FANOUT_CONFIG`, so a
-    /// blank one next to `FANOUT_CONFIG_FILE` (a config shipped in a layer)
-    /// defers to the file. `FANOUT_CONFIG_FILE` set but empty is an error.
+    /// Blank (empty or only whitespace) counts as unset, since the SAM
+    /// template sets every variable and leaves the unused ones blank: a blank
+    /// `FANOUT_CONFIG` next to `FANOUT_CONFIG_FILE` defers to the file, and
+    /// both blank read `fanout.yaml`. Both set is an error naming them.
     pub fn load_from(text: Option<String>, file: Option<PathBuf>) -> Result<Self, ConfigError> {
-        let file = match file {
-            Some(f) if f.as_os_str().is_empty() => {
-                return Err(ConfigError::Env {
-                    var: CONFIG_FILE_ENV,
-                    problem: format!("empty: set it to the config file's path, or unset it to read {DEFAULT_CONFIG_FILE}"),
-                });
-            }
-            f => f,
+        let lookup = |name: &str| match name {
+            CONFIG_TEXT_ENV => text.clone().map(std::ffi::OsString::from),
+            CONFIG_FILE_ENV => file.clone().map(PathBuf::into_os_string),
+            _ => None,
         };
-        match (text, file) {
-            (Some(text), _) if !text.trim().is_empty() => Self::parse(&text, Path::new("$FANOUT_CONFIG")),
-            (Some(text), None) => Err(ConfigError::Env {
-                var: CONFIG_TEXT_ENV,
-                problem: format!(
-                    "empty{}: set it to the config text, set {CONFIG_FILE_ENV} to the config file's path, or unset {CONFIG_TEXT_ENV} to read {DEFAULT_CONFIG_FILE}",
-                    if text.is_empty() { "" } else { " (only whitespace)" }
-                ),
-            }),
-            (_, Some(file)) => Self::load(&file),
-            (None, None) => Self::load(Path::new(DEFAULT_CONFIG_FILE)),
-        }
+        ConfigSource::from_vars(lookup)?.load_local()
     }
 
-    /// Load and validate a config file.
+    /// Load and validate a config file (at most [`source::MAX_CONFIG_BYTES`]).
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read { file: file.to_owned(), source })?;
-        Self::parse(&text, file)
+        ConfigSource::File(file.to_owned()).load_local()
     }
 
     /// Parse and validate config text; `file` is only used in messages.
@@ -550,7 +558,8 @@ impl Config {
                 "delivery.unknown_deadline_budget_ms",
                 &format!("{} is above Lambda's longest timeout ({MAX_LAMBDA_TIMEOUT_MS} ms)", d.unknown_deadline_budget_ms),
             ));
-        } else if d.unknown_deadline_budget_ms <= d.deadline_margin_ms {
+        } else if d.unknown_deadline_budget_ms <= d.deadline_margin_ms && d.deadline_margin_ms < MAX_LAMBDA_TIMEOUT_MS {
+            // (A margin that is itself unusable is reported on its own.)
             problems.push(problem(
                 "delivery.unknown_deadline_budget_ms",
                 &format!(

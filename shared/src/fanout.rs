@@ -321,16 +321,6 @@ impl Fanout {
         self
     }
 
-    /// What a function's `main` does once at cold start: the config from
-    /// `FANOUT_CONFIG` / `FANOUT_CONFIG_FILE`, the standard AWS configuration
-    /// (credential chain, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`), and
-    /// every SDK client.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let config = Config::load_from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(config, &Clients::from_sdk_config(&sdk)).with_telemetry(crate::metrics::Telemetry::lambda_from_env()))
-    }
-
     /// The SDK clients (for reads such as detector state).
     pub fn clients(&self) -> &Clients {
         &self.clients

@@ -70,6 +70,27 @@ impl Moto {
         crate::http(self.port, method, path, &[("Authorization", auth)], b"")
     }
 
+    /// An S3 client for moto (path-style addressing, which moto needs).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk_config()).force_path_style(true).build())
+    }
+
+    /// Create an S3 bucket, with versioning when `versioned`.
+    pub async fn create_bucket(&self, bucket: &str, versioned: bool) {
+        let s3 = self.s3();
+        s3.create_bucket().bucket(bucket).send().await.unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+        if versioned {
+            let on = aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build();
+            s3.put_bucket_versioning().bucket(bucket).versioning_configuration(on).send().await.expect("enable versioning");
+        }
+    }
+
+    /// Put an object; returns its version id (versioned buckets).
+    pub async fn put_object(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) -> Option<String> {
+        let put = self.s3().put_object().bucket(bucket).key(key).body(body.into().into()).send().await;
+        put.unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}")).version_id
+    }
+
     /// Create a Kinesis stream with one shard.
     pub async fn create_stream(&self, name: &str) {
         let kinesis = aws_sdk_kinesis::Client::new(&self.sdk_config());

@@ -1,24 +1,26 @@
 //! `http-fanout`: API Gateway (REST v1 and HTTP API v2) in front of fanout.
-//! Wiring only: the config and SDK clients are built once here, and every
+//! Wiring only: the config (from the source the environment names, re-read when
+//! `FANOUT_CONFIG_REFRESH_SECONDS` says so) and SDK clients are built once here, and every
 //! proxy event goes to `http_fanout::serve` as its JSON text.
 
 // The handler future nests deeply (routing, delivery, dead letters) for the compiler's layout queries.
 #![recursion_limit = "256"]
 
-use fanout::Fanout;
+use fanout::config::LiveFanout;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fanout::logging::init();
-    let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
+    let live = LiveFanout::from_env().await.unwrap_or_else(|e| {
         lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
     });
-    let fanout = &fanout;
+    let live = &live;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        let handler = http_fanout::serve(fanout, &event.payload, event.context.deadline());
+        let fanout = live.current().await;
+        let handler = http_fanout::serve(&fanout, &event.payload, event.context.deadline());
         Ok::<_, Error>(fanout::metrics::with_request_id(event.context.request_id.clone(), handler).await)
     }))
     .await

@@ -3,20 +3,21 @@
 //! `fanout::sources::kinesis::handle_batch` (the Kinesis event read into
 //! `KinesisBatch`, which skips the fields fanout does not use).
 
+use fanout::config::LiveFanout;
 use fanout::sources::kinesis::KinesisBatch;
-use fanout::Fanout;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fanout::logging::init();
-    let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
+    let live = LiveFanout::from_env().await.unwrap_or_else(|e| {
         lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
     });
-    let fanout = &fanout;
+    let live = &live;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisBatch>| async move {
-        let handler = fanout::sources::kinesis::handle_batch(fanout, event.payload, event.context.deadline());
+        let fanout = live.current().await;
+        let handler = fanout::sources::kinesis::handle_batch(&fanout, event.payload, event.context.deadline());
         fanout::metrics::with_request_id(event.context.request_id, handler)
             .await
             .map_err(|e| Diagnostic { error_type: "KinesisHandlerError".into(), error_message: e.to_string() })

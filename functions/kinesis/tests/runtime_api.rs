@@ -78,13 +78,15 @@ async fn run_to_exit(function: Kill) -> (bool, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inline_config_in_fanout_config_takes_precedence_over_the_file() {
+async fn fanout_config_and_fanout_config_file_together_fail_initialisation_naming_both() {
+    // The config comes from exactly one source (docs/configuration.md): the
+    // text no longer silently wins over the file.
     let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
-    let bad_inline = "destinations: {}\n";
-    let function = start_function(&runtime, "http://127.0.0.1:9", &repo_root().join("fanout.yaml"), Stdio::piped(), &[("FANOUT_CONFIG", bad_inline)]);
+    let inline = "destinations: { a: { type: firehose, delivery_stream: s } }\n";
+    let function = start_function(&runtime, "http://127.0.0.1:9", &repo_root().join("fanout.yaml"), Stdio::piped(), &[("FANOUT_CONFIG", inline)]);
     let (ok, logs) = run_to_exit(function).await;
-    assert!(!ok);
-    assert!(logs.contains("$FANOUT_CONFIG") && logs.contains("at least one destination"), "{logs}");
+    assert!(!ok, "two sources must stop the function at init");
+    assert!(logs.contains("FANOUT_CONFIG is set but so is FANOUT_CONFIG_FILE"), "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,22 +1,24 @@
 //! `sqs-fanout`: an SQS-triggered Lambda function (standard and FIFO queues).
-//! Wiring only: the config and SDK clients are built once here, and every
+//! Wiring only: the config (from the source the environment names, re-read when
+//! `FANOUT_CONFIG_REFRESH_SECONDS` says so) and SDK clients are built once here, and every
 //! invocation goes to `fanout::sources::sqs::handle` (the event read into
 //! `SqsBatch`, which keeps a malformed message to that message).
 
+use fanout::config::LiveFanout;
 use fanout::sources::sqs::SqsBatch;
-use fanout::Fanout;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fanout::logging::init();
-    let fanout = Fanout::from_env().await.unwrap_or_else(|e| {
+    let live = LiveFanout::from_env().await.unwrap_or_else(|e| {
         lambda_runtime::tracing::error!("{e}");
         std::process::exit(1)
     });
-    let fanout = &fanout;
+    let live = &live;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {
-        let handler = fanout::sources::sqs::handle(fanout, event.payload, event.context.deadline());
+        let fanout = live.current().await;
+        let handler = fanout::sources::sqs::handle(&fanout, event.payload, event.context.deadline());
         fanout::metrics::with_request_id(event.context.request_id, handler)
             .await
             .map_err(|e| Diagnostic { error_type: "SqsHandlerError".into(), error_message: e.to_string() })
