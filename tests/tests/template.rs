@@ -1,0 +1,75 @@
+//! `template.yaml` against the code it deploys: what `cfn-lint` cannot know.
+//! The template is read as text (its `!Ref`/`!If` tags are CloudFormation's,
+//! not YAML a generic reader keeps).
+
+use fanout_tests::repo_root;
+
+fn template() -> String {
+    std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml")
+}
+
+/// The lines of the top-level section `name` (up to the next top-level key).
+fn section<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+    let start = text.lines().position(|l| l == format!("{name}:")).unwrap_or_else(|| panic!("no {name} section"));
+    text.lines().skip(start + 1).take_while(|l| l.is_empty() || l.starts_with(' ') || l.starts_with('#')).collect()
+}
+
+#[test]
+fn every_allowed_timeout_maps_to_six_times_it_for_the_visibility_timeout() {
+    let text = template();
+    let parameters = section(&text, "Parameters");
+    let at = parameters.iter().position(|l| *l == "  Timeout:").expect("a Timeout parameter");
+    let allowed = parameters[at..].iter().find_map(|l| l.trim().strip_prefix("AllowedValues: [")).expect("Timeout has AllowedValues");
+    let allowed: Vec<u32> = allowed.trim_end_matches(']').split(',').map(|v| v.trim().parse().expect("a number")).collect();
+    assert!(allowed.contains(&60) && allowed.contains(&900), "{allowed:?}");
+
+    let mappings = section(&text, "Mappings");
+    let table = mappings.iter().position(|l| *l == "  SixTimesTimeout:").expect("a SixTimesTimeout mapping");
+    let rows: Vec<(u32, u32)> = mappings[table + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("    "))
+        .filter_map(|l| {
+            let (key, rest) = l.trim().split_once(':')?;
+            let seconds = rest.trim().strip_prefix("{ Seconds:")?.trim_end_matches('}').trim();
+            Some((key.trim_matches('"').parse().ok()?, seconds.parse().ok()?))
+        })
+        .collect();
+    let keys: Vec<u32> = rows.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, allowed, "one row per allowed Timeout, in the same order");
+    for (timeout, seconds) in rows {
+        assert_eq!(seconds, 6 * timeout, "Timeout {timeout}");
+        assert!(seconds <= 43_200, "SQS allows a visibility timeout of at most 12 hours");
+    }
+}
+
+#[test]
+fn the_functions_get_the_environment_variables_the_code_reads() {
+    let text = template();
+    for var in [
+        fanout::config::CONFIG_TEXT_ENV,
+        fanout::config::CONFIG_FILE_ENV,
+        fanout::config::source::CONFIG_S3_ENV,
+        fanout::config::source::CONFIG_APPCONFIG_ENV,
+        fanout::config::source::CONFIG_REFRESH_ENV,
+        fanout::metrics::NAMESPACE_ENV,
+    ] {
+        assert!(text.contains(&format!("        {var}: ")), "template.yaml does not set {var}");
+    }
+}
+
+#[test]
+fn alarms_on_fanouts_metrics_name_metrics_fanout_emits() {
+    let text = template();
+    let aws = ["Errors", "Throttles", "IteratorAge", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"];
+    let mut ours = 0;
+    for line in text.lines() {
+        let Some(name) = line.trim().strip_prefix("MetricName: ") else { continue };
+        let name = name.trim();
+        if aws.contains(&name) {
+            continue; // AWS/Lambda and AWS/SQS metrics (`Throttles` there is Lambda's own)
+        }
+        ours += 1;
+        assert!(fanout::metrics::METRIC_NAMES.contains(&name), "an alarm on `{name}`, which fanout does not emit");
+    }
+    assert!(ours >= 2, "the record alarms (Failed, DeadLettered) read fanout's metrics");
+}
