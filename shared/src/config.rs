@@ -16,7 +16,7 @@ mod s3;
 pub mod source;
 
 pub use live::LiveFanout;
-pub use source::{load_config, ConfigSource};
+pub use source::ConfigSource;
 
 use crate::destinations::{firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
 use crate::pattern::Pattern;
@@ -397,31 +397,6 @@ impl Config {
         let patterns = self.routes.iter().filter_map(|r| r.pattern.as_ref()).map(|p| p.data_fields());
         let mappings = self.destinations.iter().map(|(_, d)| d.data_fields());
         crate::projection::DataFields::all(patterns.chain(mappings).collect::<Vec<_>>())
-    }
-
-    /// Load the config from `FANOUT_CONFIG` (the text), else the file named
-    /// by `FANOUT_CONFIG_FILE`, else `fanout.yaml`, by the rules of
-    /// [`ConfigSource::from_env`]. The S3 and AppConfig sources need the AWS
-    /// SDK: with `FANOUT_CONFIG_S3` or `FANOUT_CONFIG_APPCONFIG` set this is
-    /// an error saying so (use [`LiveFanout::from_env`] or [`load_config`]).
-    pub fn load_from_env() -> Result<Self, ConfigError> {
-        ConfigSource::from_env()?.load_local()
-    }
-
-    /// [`Config::load_from_env`] given the values of `FANOUT_CONFIG` (`text`)
-    /// and `FANOUT_CONFIG_FILE` (`file`).
-    ///
-    /// Blank (empty or only whitespace) counts as unset, since the SAM
-    /// template sets every variable and leaves the unused ones blank: a blank
-    /// `FANOUT_CONFIG` next to `FANOUT_CONFIG_FILE` defers to the file, and
-    /// both blank read `fanout.yaml`. Both set is an error naming them.
-    pub fn load_from(text: Option<String>, file: Option<PathBuf>) -> Result<Self, ConfigError> {
-        let lookup = |name: &str| match name {
-            CONFIG_TEXT_ENV => text.clone().map(std::ffi::OsString::from),
-            CONFIG_FILE_ENV => file.clone().map(PathBuf::into_os_string),
-            _ => None,
-        };
-        ConfigSource::from_vars(lookup)?.load_local()
     }
 
     /// Load and validate a config file (at most [`source::MAX_CONFIG_BYTES`]).

@@ -240,9 +240,11 @@ async fn an_appconfig_config_is_replaced_kept_and_replaced_again_and_unchanged_t
     let extension = AppConfigExtension::start().await.expect("the extension stand-in starts");
     extension.put("fanout", "prod", "routes", many_firehose(N, "one"), "application/x-yaml");
     let clock = Arc::new(ManualClock::default());
+    let (telemetry, _lines) = fanout::metrics::Telemetry::capture("refreshed");
     let live = LiveFanout::load(appconfig_source(&extension, "routes"), offline_sdk(), Some(REFRESH), Arc::clone(&clock) as Arc<dyn Clock>)
         .await
-        .expect("loads");
+        .expect("loads")
+        .with_telemetry(telemetry);
     let first = live.current().await;
     assert_eq!(extension.requests(), 1, "not due: no read");
 
@@ -256,7 +258,9 @@ async fn an_appconfig_config_is_replaced_kept_and_replaced_again_and_unchanged_t
     // A new deployment.
     extension.put("fanout", "prod", "routes", many_firehose(N + 1, "two"), "application/x-yaml");
     clock.advance(REFRESH);
-    assert_many_firehose(live.current().await.config(), N + 1, "two");
+    let replaced = live.current().await;
+    assert_many_firehose(replaced.config(), N + 1, "two");
+    assert!(replaced.telemetry().is_on() && replaced.telemetry().function_name == "refreshed", "a re-read router keeps the metrics sink");
 
     // An invalid one is kept out, on every read while it stays.
     extension.put("fanout", "prod", "routes", INVALID, "application/x-yaml");

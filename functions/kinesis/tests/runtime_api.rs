@@ -15,16 +15,26 @@ fn start_function(runtime: &RuntimeApi, endpoint: &str, config: &std::path::Path
     fanout_tests::function::start(std::path::Path::new(env!("CARGO_BIN_EXE_kinesis-fanout")), runtime, endpoint, config, stdout, extra)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api() {
+/// `events/kinesis.json`.
+fn sample_event() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json")
+}
+
+/// moto with the example's streams and buckets, the Runtime API stand-in,
+/// and the example config for moto, written under `name`.
+async fn example_setup(name: &str) -> (Moto, RuntimeApi, std::path::PathBuf) {
     let moto = Moto::start();
     moto.provision_example().await;
     let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
-    let config = fanout_tests::configs::write("runtime-example", fanout_tests::configs::MOTO);
+    (moto, runtime, fanout_tests::configs::write(name, fanout_tests::configs::MOTO))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_delivers_the_sample_event_and_answers_under_the_runtime_api() {
+    let (moto, runtime, config) = example_setup("runtime-example").await;
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
-    let event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
+    let event = sample_event();
     let id = runtime.invoke(event.clone(), Duration::from_secs(30));
     let answer = runtime.answer(&id, Duration::from_secs(60)).await.expect("the function answered");
     assert_eq!(answer, Answer::Response(serde_json::json!({"batchItemFailures": []})));
@@ -46,8 +56,7 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
 
-    let event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
+    let event = sample_event();
     let hot_sequence_numbers: Vec<serde_json::Value> = event["Records"]
         .as_array()
         .expect("records")
@@ -63,8 +72,21 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
 
 /// Runs the binary until it exits and returns (succeeded, stdout).
 async fn run_to_exit(function: Kill) -> (bool, String) {
+    collect(function, false).await
+}
+
+/// Stop the function and return what it wrote to stdout.
+async fn stop_and_read(function: Kill) -> String {
+    collect(function, true).await.1
+}
+
+/// Wait for the function to exit (killing it first when `stop`): (succeeded, stdout).
+async fn collect(function: Kill, stop: bool) -> (bool, String) {
     tokio::task::spawn_blocking(move || {
         let mut function = function;
+        if stop {
+            let _ = function.0.kill();
+        }
         let stdout = function.0.stdout.take();
         let status = function.0.wait();
         let mut text = String::new();
@@ -107,33 +129,12 @@ fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v.is_object()).collect()
 }
 
-/// Stop the function and return what it wrote to stdout.
-async fn stop_and_read(function: Kill) -> String {
-    tokio::task::spawn_blocking(move || {
-        let mut function = function;
-        let _ = function.0.kill();
-        let stdout = function.0.stdout.take();
-        let _ = function.0.wait();
-        let mut text = String::new();
-        if let Some(mut out) = stdout {
-            let _ = std::io::Read::read_to_string(&mut out, &mut text);
-        }
-        text
-    })
-    .await
-    .expect("join")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cargo_lambda_watchs_1970_deadline_is_treated_as_unknown_and_everything_is_delivered() {
-    let moto = Moto::start();
-    moto.provision_example().await;
-    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
-    let config = fanout_tests::configs::write("runtime-cargo-lambda", fanout_tests::configs::MOTO);
+    let (moto, runtime, config) = example_setup("runtime-cargo-lambda").await;
     let function = start_function(&runtime, &moto.endpoint, &config, Stdio::piped(), &[]);
 
-    let event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
+    let event = sample_event();
     // cargo lambda watch 1.9.2 sends `lambda-runtime-deadline-ms: 600000` on every invocation.
     for _ in 0..2 {
         let id = runtime.invoke_with_fixed_deadline(event.clone(), 600_000);
@@ -153,13 +154,9 @@ async fn cargo_lambda_watchs_1970_deadline_is_treated_as_unknown_and_everything_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_writes_one_summary_with_emf_totals_and_one_emf_document_per_destination() {
-    let moto = Moto::start();
-    moto.provision_example().await;
-    let runtime = RuntimeApi::start().await.expect("the runtime API stand-in starts");
-    let config = fanout_tests::configs::write("runtime-emf", fanout_tests::configs::MOTO);
+    let (moto, runtime, config) = example_setup("runtime-emf").await;
     let function = start_function(&runtime, &moto.endpoint, &config, Stdio::piped(), &[("FANOUT_METRICS_NAMESPACE", "plant-ops")]);
-    let event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/kinesis.json")).expect("event")).expect("json");
+    let event = sample_event();
     let id = runtime.invoke(event.clone(), Duration::from_secs(30));
     let answer = runtime.answer(&id, Duration::from_secs(60)).await.expect("the function answered");
     assert_eq!(answer, Answer::Response(serde_json::json!({"batchItemFailures": []})));

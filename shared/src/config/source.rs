@@ -149,7 +149,7 @@ impl ConfigSource {
     }
 
     /// Read and validate a text or file source without the AWS SDK (what
-    /// [`Config::load_from_env`] does); the S3 and AppConfig sources are an
+    /// [`Config::load`] does for a file); the S3 and AppConfig sources are an
     /// error naming their variable.
     pub fn load_local(&self) -> Result<Config, ConfigError> {
         let text = match self {
@@ -175,12 +175,6 @@ impl ConfigSource {
         }
         Config::parse(text, Path::new(&name))
     }
-}
-
-/// Read and validate the config from `source` (at cold start, and on every refresh).
-pub async fn load_config(source: &ConfigSource, sdk: &SdkConfig) -> Result<Config, ConfigError> {
-    let text = source.read(sdk).await?;
-    source.parse(&text)
 }
 
 /// The refresh interval `FANOUT_CONFIG_REFRESH_SECONDS` asks for: `None`
