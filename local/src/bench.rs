@@ -15,7 +15,7 @@ pub mod cold_start;
 
 use crate::measure::{cpu_time, median, peak_rss_mb};
 use crate::sdk::endpoint_sdk_config;
-use fanout::fanout::RecordStatus;
+use fanout::report::RecordStatus;
 use fanout::workloads::Workload;
 use fanout::{Clients, Config, Fanout};
 use fanout_sandbox::{Sandbox, SandboxOptions};
@@ -168,7 +168,7 @@ pub async fn run_workload(workload: Workload, runs: usize, dry_run: bool) -> Res
     // A dry run sends nothing: its clients cannot reach anything.
     let clients = sandbox.as_ref().map_or_else(Clients::offline, |s| Clients::from_sdk_config(&endpoint_sdk_config(&s.endpoint)));
     let config = Config::parse(workload.config_yaml(), Path::new(workload.name()))?;
-    let fanout = Fanout::new(config, &clients);
+    let fanout = if dry_run { Fanout::dry_run(config, &clients) } else { Fanout::new(config, &clients) };
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let event_bytes = workload.event_json(now_ms).len();
     let payload_bytes = workload.payloads(now_ms).iter().map(Vec::len).sum();
@@ -203,7 +203,12 @@ pub async fn run_workload(workload: Workload, runs: usize, dry_run: bool) -> Res
                 .iter()
                 .map(|d| {
                     let c = d.counts();
-                    DestinationRequests { name: d.name.clone(), kind: d.kind, requests: c.requests, requests_lower_bound: c.requests_lower_bound }
+                    DestinationRequests {
+                        name: d.name.clone(),
+                        kind: d.kind_name(),
+                        requests: c.requests,
+                        requests_lower_bound: c.requests_lower_bound,
+                    }
                 })
                 .collect();
         }
@@ -218,7 +223,7 @@ async fn invoke_once(fanout: &Fanout, event: Vec<u8>, dry_run: bool) -> Result<(
     drop(event);
     let (report, response) = if dry_run {
         let records = fanout::sources::kinesis::decode_batch(parsed).records;
-        let report = fanout.process_dry_run(&records).await;
+        let report = fanout.process(&records, tokio::time::Instant::now() + RUN_DEADLINE).await;
         let response = fanout::sources::kinesis::respond(&records, &report);
         (report, response)
     } else {
@@ -237,7 +242,7 @@ fn check(workload: Workload, report: &fanout::Report, response: &[u8]) -> Result
             .destinations
             .iter()
             .flat_map(|d| d.outcomes.iter().map(move |(_, o)| (d, o)))
-            .find(|(_, o)| **o != fanout::fanout::DestinationOutcome::Delivered)
+            .find(|(_, o)| **o != fanout::report::DestinationOutcome::Delivered)
             .map(|(d, o)| format!("{}: {o:?}", d.name))
             .unwrap_or_default();
         return Err(BenchError::Run {

@@ -2,7 +2,7 @@
 
 use crate::sdk::{aws_sdk_config, endpoint_sdk_config};
 use fanout::config::ConfigError;
-use fanout::fanout::{DestinationCounts, DestinationOutcome, RecordStatus};
+use fanout::report::{DestinationCounts, DestinationOutcome, RecordStatus};
 use fanout::{Clients, Config, Fanout};
 use fanout_sandbox::faults::{FaultSpec, SpecError};
 use fanout_sandbox::{Sandbox, SandboxOptions};
@@ -232,7 +232,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
                 .collect(),
         })
         .collect();
-    let destinations = report.destinations.iter().map(|d| DestinationRow { name: d.name.clone(), kind: d.kind, counts: d.counts() }).collect();
+    let destinations = report.destinations.iter().map(|d| DestinationRow { name: d.name.clone(), kind: d.kind_name(), counts: d.counts() }).collect();
     let sandbox_items = sandbox
         .as_ref()
         .map(|s| s.state.world().store.targets().into_iter().map(|(api, t, n)| (api.name().to_owned(), t, n)).collect())

@@ -1,7 +1,7 @@
 //! Human-readable output of `invoke`.
 
 use crate::invoke::InvokeResult;
-use fanout::fanout::RecordStatus;
+use fanout::report::RecordStatus;
 use std::fmt::Write;
 
 fn status(s: RecordStatus) -> &'static str {

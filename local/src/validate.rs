@@ -16,7 +16,7 @@ pub fn summary(config: &Config) -> String {
             out,
             "  {name:<20} {:<9} {:<28} ({} records, {} B/record, {} B/request per call)",
             dest.kind(),
-            dest.target(),
+            dest.sends_to(),
             l.max_items,
             l.max_item_bytes,
             l.max_request_bytes

@@ -18,8 +18,10 @@ pub mod source;
 pub use live::LiveFanout;
 pub use source::ConfigSource;
 
-use crate::destinations::{firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
+pub use crate::destinations::DestinationConfig;
 use crate::pattern::Pattern;
+pub use crate::validation::Problem;
+use crate::validation::{check_range, problem};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,16 +52,16 @@ pub struct ConfigFile {
     pub delivery: DeliveryConfig,
     /// How the SQS function reads message bodies.
     #[serde(default)]
-    pub sqs: crate::sources::sqs::SqsSourceConfig,
+    pub sqs: crate::sources::sqs::config::SqsSourceConfig,
     /// Which fields of an IoT rule's result hold the topic and client id.
     #[serde(default)]
-    pub iot: crate::sources::iot::IotSourceConfig,
+    pub iot: crate::sources::iot::config::IotSourceConfig,
     /// Limits of the HTTP function.
     #[serde(default)]
-    pub http: crate::sources::http::HttpSourceConfig,
+    pub http: crate::sources::http::config::HttpSourceConfig,
     /// The CloudWatch metrics each invocation emits.
     #[serde(default)]
-    pub metrics: crate::metrics::MetricsConfig,
+    pub metrics: crate::metrics::config::MetricsConfig,
 }
 
 /// One route as written.
@@ -83,161 +85,7 @@ fn written<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
-/// One destination as written, by its `type`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum DestinationConfig {
-    /// Firehose `PutRecordBatch`.
-    Firehose(firehose::FirehoseConfig),
-    /// Kinesis `PutRecords` (and Kinesis-compatible services).
-    Kinesis(kinesis::KinesisConfig),
-    /// IoT Analytics `BatchPutMessage`.
-    IotAnalytics(iot_analytics::IotAnalyticsConfig),
-    /// IoT Events Data `BatchPutMessage`.
-    IotEvents(iot_events::IotEventsConfig),
-    /// IoT Events Data `BatchUpdateDetector`.
-    IotEventsDetector(iot_events_detector::DetectorConfig),
-    /// IoT SiteWise `BatchPutAssetPropertyValue`.
-    Sitewise(sitewise::SitewiseConfig),
-}
-
-/// Evaluate `$e` with `$c` bound to whichever destination config this is.
-macro_rules! each {
-    ($self:expr, $c:ident => $e:expr) => {
-        match $self {
-            DestinationConfig::Firehose($c) => $e,
-            DestinationConfig::Kinesis($c) => $e,
-            DestinationConfig::IotAnalytics($c) => $e,
-            DestinationConfig::IotEvents($c) => $e,
-            DestinationConfig::IotEventsDetector($c) => $e,
-            DestinationConfig::Sitewise($c) => $e,
-        }
-    };
-}
-
-impl DestinationConfig {
-    /// The `type` as written.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DestinationConfig::Firehose(_) => "firehose",
-            DestinationConfig::Kinesis(_) => "kinesis",
-            DestinationConfig::IotAnalytics(_) => "iot_analytics",
-            DestinationConfig::IotEvents(_) => "iot_events",
-            DestinationConfig::IotEventsDetector(_) => "iot_events_detector",
-            DestinationConfig::Sitewise(_) => "sitewise",
-        }
-    }
-
-    /// The per-destination endpoint override, for the local runner to redirect.
-    pub fn endpoint_url_mut(&mut self) -> &mut Option<String> {
-        each!(self, c => &mut c.endpoint_url)
-    }
-
-    /// The per-destination endpoint override.
-    pub fn endpoint_url(&self) -> Option<&str> {
-        each!(self, c => c.endpoint_url.as_deref())
-    }
-
-    /// The per-destination region override.
-    pub fn region(&self) -> Option<&str> {
-        each!(self, c => c.region.as_deref())
-    }
-
-    /// The packing limits after the config's changes.
-    pub fn limits(&self) -> crate::pack::Limits {
-        each!(self, c => c.limits())
-    }
-
-    /// The stream, delivery stream, channel, input, model or property this destination names.
-    pub fn target(&self) -> String {
-        match self {
-            DestinationConfig::Firehose(c) => c.delivery_stream.clone(),
-            DestinationConfig::Kinesis(c) => c.stream.clone().or_else(|| c.stream_arn.clone()).unwrap_or_default(),
-            DestinationConfig::IotAnalytics(c) => c.channel.clone(),
-            DestinationConfig::IotEvents(c) => c.input.clone(),
-            DestinationConfig::IotEventsDetector(c) => c.detector_model.clone(),
-            DestinationConfig::Sitewise(c) => format!("{} propert{}", c.properties.len(), if c.properties.len() == 1 { "y" } else { "ies" }),
-        }
-    }
-
-    /// The per-destination in-flight request bound, if set.
-    pub fn max_in_flight(&self) -> Option<usize> {
-        each!(self, c => c.max_in_flight)
-    }
-
-    /// The payload fields this destination's mapping reads (for routed
-    /// records; dead-letter envelopes are records of their own).
-    pub fn data_fields(&self) -> crate::projection::DataFields {
-        use crate::projection::DataFields;
-        let pointers = |ps: &mut dyn Iterator<Item = &String>| DataFields::all(ps.map(|p| DataFields::pointer(p)).collect::<Vec<_>>());
-        match self {
-            DestinationConfig::Firehose(_) => DataFields::Unused,
-            DestinationConfig::Kinesis(c) => pointers(&mut c.partition_key.iter()),
-            DestinationConfig::IotAnalytics(_) => DataFields::Whole,
-            DestinationConfig::IotEvents(c) => pointers(&mut c.payload.iter().chain(&c.timestamp)),
-            DestinationConfig::IotEventsDetector(c) if c.passthrough => DataFields::Whole,
-            DestinationConfig::IotEventsDetector(c) => {
-                let timers = c.timers.values().filter_map(|t| match t {
-                    crate::destinations::iot_events_detector::TimerSource::Pointer(p) => Some(p),
-                    crate::destinations::iot_events_detector::TimerSource::Seconds(_) => None,
-                });
-                let state = c.state.iter().filter(|s| s.starts_with('/'));
-                pointers(&mut c.key.iter().chain(state).chain(c.variables.values()).chain(timers))
-            }
-            DestinationConfig::Sitewise(c) if c.passthrough => DataFields::Whole,
-            DestinationConfig::Sitewise(c) => DataFields::all(c.properties.iter().map(|p| p.data_fields()).collect::<Vec<_>>()),
-        }
-    }
-
-    /// The per-destination rate limit (unlimited unless set).
-    pub fn rate_limit(&self) -> crate::pace::RateLimit {
-        each!(self, c => c.rate_limit)
-    }
-
-    /// Whether this type can take dead-letter envelopes (raw JSON records).
-    pub fn takes_dead_letters(&self) -> bool {
-        matches!(self, DestinationConfig::Firehose(_) | DestinationConfig::Kinesis(_))
-    }
-
-    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
-        each!(self, c => c.validate(place, problems));
-        if let Some(n) = self.max_in_flight() {
-            check_range(problems, &format!("{place}.max_in_flight"), n, 1, MAX_IN_FLIGHT);
-        }
-        self.rate_limit().validate(place, problems);
-        if let Some(url) = self.endpoint_url() {
-            let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-            if host.is_none_or(|h| h.is_empty() || h.starts_with('/') || h.contains(char::is_whitespace)) {
-                problems.push(problem(&format!("{place}.endpoint_url"), &format!("`{url}` is not an http:// or https:// URL with a host")));
-            }
-        }
-        if let Some(region) = self.region() {
-            if region.is_empty() || region.contains(char::is_whitespace) {
-                problems.push(problem(&format!("{place}.region"), &format!("`{region}` is not a region name (like eu-west-1)")));
-            }
-        }
-        // A record limit above the request limit admits records no request can carry.
-        let (record, request) = match self {
-            DestinationConfig::Firehose(c) => (c.max_record_bytes, c.max_request_bytes),
-            DestinationConfig::Kinesis(c) => (c.max_record_bytes, c.max_request_bytes),
-            _ => (None, None),
-        };
-        let limits = self.limits();
-        if (record.is_some() || request.is_some()) && limits.max_item_bytes > limits.max_request_bytes {
-            let field = if request.is_some() { "max_request_bytes" } else { "max_record_bytes" };
-            problems.push(problem(
-                &format!("{place}.{field}"),
-                &format!(
-                    "max_record_bytes ({}) is above max_request_bytes ({}): a record that size fits no request; lower max_record_bytes or raise max_request_bytes",
-                    limits.max_item_bytes, limits.max_request_bytes
-                ),
-            ));
-        }
-    }
-}
-
-/// Highest allowed in-flight request bound per destination.
-pub const MAX_IN_FLIGHT: usize = 64;
+pub use crate::destinations::registry::MAX_IN_FLIGHT;
 
 /// Lambda's longest timeout, in ms: a deadline margin this long leaves no time to send.
 pub const MAX_LAMBDA_TIMEOUT_MS: u64 = 900_000;
@@ -304,22 +152,13 @@ pub struct Config {
     /// Retry and concurrency settings.
     pub delivery: DeliveryConfig,
     /// How the SQS function reads message bodies.
-    pub sqs: crate::sources::sqs::SqsSourceConfig,
+    pub sqs: crate::sources::sqs::config::SqsSourceConfig,
     /// Which fields of an IoT rule's result hold the topic and client id.
-    pub iot: crate::sources::iot::IotSourceConfig,
+    pub iot: crate::sources::iot::config::IotSourceConfig,
     /// Limits of the HTTP function.
-    pub http: crate::sources::http::HttpSourceConfig,
+    pub http: crate::sources::http::config::HttpSourceConfig,
     /// The CloudWatch metrics each invocation emits.
-    pub metrics: crate::metrics::MetricsConfig,
-}
-
-/// One thing wrong in a config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Where in the file (`routes[1].to[0]`).
-    pub place: String,
-    /// What is wrong.
-    pub message: String,
+    pub metrics: crate::metrics::config::MetricsConfig,
 }
 
 /// Why a config file could not be used.
@@ -482,7 +321,7 @@ impl Config {
             if !dest.takes_dead_letters() {
                 problems.push(problem(
                     "dead_letter",
-                    &format!("`{name}` is a {} destination; dead letters go to a firehose or kinesis destination", dest.kind()),
+                    &format!("`{name}` is a {} destination; dead letters go to a {} destination", dest.kind(), dead_letter_kinds()),
                 ));
             }
         }
@@ -560,15 +399,16 @@ impl Config {
             metrics: raw.metrics,
         })
     }
-
-    /// The index of a destination by name.
-    pub fn destination_index(&self, name: &str) -> Option<usize> {
-        self.destinations.iter().position(|(n, _)| n == name)
-    }
 }
 
-fn problem(place: &str, message: &str) -> Problem {
-    Problem { place: place.to_owned(), message: message.to_owned() }
+/// The types that take dead letters, for messages: `firehose or kinesis`.
+fn dead_letter_kinds() -> String {
+    let kinds: Vec<&str> = crate::destinations::Kind::ALL.iter().filter(|k| k.takes_dead_letters()).map(|k| k.as_str()).collect();
+    match kinds.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "no".to_owned(),
+    }
 }
 
 /// How config text is read: duplicate keys are errors, and scalars mean what
@@ -594,36 +434,6 @@ fn parse_message(e: &serde_saphyr::Error, file: &Path) -> String {
     match text.strip_prefix("error: ") {
         Some(rest) => rest.to_owned(),
         None => text,
-    }
-}
-
-/// Record a problem when `value` is outside `min..=max`.
-pub(crate) fn check_range(problems: &mut Vec<Problem>, place: &str, value: usize, min: usize, max: usize) {
-    if value < min || value > max {
-        problems.push(problem(place, &format!("{value} is outside {min}..={max}")));
-    }
-}
-
-/// Record a problem when an optional limit is outside `1..=max` (the API's maximum).
-pub(crate) fn check_limit(problems: &mut Vec<Problem>, place: &str, value: Option<usize>, max: usize, api: &str) {
-    match value {
-        Some(0) => problems.push(problem(place, &format!("must be at least 1 (the {api} maximum is {max})"))),
-        Some(v) if v > max => problems.push(problem(place, &format!("{v} is above the {api} maximum of {max}"))),
-        _ => {}
-    }
-}
-
-/// Record a problem when a name breaks an AWS name rule (length and character class).
-pub(crate) fn check_name(problems: &mut Vec<Problem>, place: &str, value: &str, max_len: usize, allowed: fn(char) -> bool, rule: &str) {
-    if value.is_empty() || value.len() > max_len || !value.chars().all(allowed) {
-        problems.push(problem(place, &format!("`{value}` does not match {rule} (1-{max_len} characters)")));
-    }
-}
-
-/// Record a problem when a JSON Pointer is malformed.
-pub(crate) fn check_pointer(problems: &mut Vec<Problem>, place: &str, pointer: &str) {
-    if !pointer.starts_with('/') {
-        problems.push(problem(place, &format!("`{pointer}` is not a JSON Pointer (it must start with `/`, like /deviceId)")));
     }
 }
 

@@ -14,15 +14,17 @@
 //! (see [`crate::clients`]), so whole-request errors and per-item errors are
 //! retried by the same loop, under the same attempt budget and deadline.
 
-use crate::destinations::{Destination, ItemResult, Prepared};
-use crate::error::{ItemError, RequestError};
+pub mod api;
+
+use crate::error::ItemError;
 use crate::pace::Pacer;
+use api::{BatchApi, ItemResult, Prepared};
 use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// One request's item indices and the service's answer to it.
-type BatchAnswer = (Vec<usize>, Result<Vec<ItemResult>, RequestError>);
+type BatchAnswer = (Vec<usize>, Result<Vec<ItemResult>, ItemError>);
 
 /// How a destination's items are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +80,8 @@ pub struct SendStats {
     pub throttled: u64,
 }
 
-impl SendStats {
-    /// Add `other`'s counts to these.
-    pub fn add(&mut self, other: &SendStats) {
+impl std::ops::AddAssign<&SendStats> for SendStats {
+    fn add_assign(&mut self, other: &SendStats) {
         self.requests += other.requests;
         self.items_sent += other.items_sent;
         self.bytes += other.bytes;
@@ -95,7 +96,7 @@ impl SendStats {
 /// With a `pacer`, each request waits for its slot under the destination's
 /// rate limit first; a request whose slot comes after the deadline is not
 /// sent and its items are reported failed (transient).
-pub async fn deliver<D: Destination>(
+pub async fn deliver<D: BatchApi>(
     dest: &D,
     items: &[Prepared<D::Entry>],
     policy: &RetryPolicy,
@@ -123,7 +124,7 @@ pub async fn deliver<D: Destination>(
                 let paced_send = async {
                     if let Some(pacer) = pacer {
                         if !pacer.wait_before(batch.len(), batch.iter().map(|&i| items[i].size).sum(), deadline).await {
-                            return Err(RequestError::deadline(
+                            return Err(ItemError::deadline(
                                 "the destination's rate limit had no slot for this request before the invocation deadline",
                             ));
                         }
@@ -133,7 +134,7 @@ pub async fn deliver<D: Destination>(
                 let answer = match tokio::time::timeout_at(deadline, paced_send).await {
                     Ok(answer) => answer,
                     Err(_) => {
-                        Err(RequestError::deadline("the request was still waiting for its rate-limit slot or its answer at the invocation deadline"))
+                        Err(ItemError::deadline("the request was still waiting for its rate-limit slot or its answer at the invocation deadline"))
                     }
                 };
                 (batch, answer)
@@ -147,7 +148,7 @@ pub async fn deliver<D: Destination>(
                 if results.len() == batch.len() {
                     Ok(results)
                 } else {
-                    Err(RequestError::bad_response(format!("{} results for {} entries", results.len(), batch.len())))
+                    Err(ItemError::bad_response(format!("{} results for {} entries", results.len(), batch.len())))
                 }
             });
             match answer {
@@ -170,7 +171,7 @@ pub async fn deliver<D: Destination>(
                     if crate::error::is_throttle_code(&e.code) {
                         stats.throttled += batch.len() as u64;
                     }
-                    let item_error = e.to_item_error();
+                    let item_error = e.clone();
                     for &i in &batch {
                         outcomes[i] = Some(if item_error.is_transient() {
                             retry.push(i);
@@ -196,7 +197,7 @@ pub async fn deliver<D: Destination>(
     }
     let outcomes = outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(RequestError::deadline("not sent before the invocation deadline").to_item_error())))
+        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(ItemError::deadline("not sent before the invocation deadline").clone())))
         .collect();
     (outcomes, stats)
 }

@@ -28,7 +28,13 @@ impl fmt::Display for ErrorClass {
     }
 }
 
-/// Why one record could not be delivered to one destination.
+/// Why one record could not be delivered to one destination, or why a whole
+/// request failed.
+///
+/// One type serves both: a request that fails as a whole (`Err` from
+/// [`crate::deliver::api::BatchApi::send`]) fails each of its items with the same
+/// error, so the engine hands each item a clone and the report never has to
+/// tell the two apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{code}: {message} ({class})")]
 pub struct ItemError {
@@ -54,25 +60,6 @@ impl ItemError {
     /// Whether the item should be resent.
     pub fn is_transient(&self) -> bool {
         self.class == ErrorClass::Transient
-    }
-}
-
-/// A whole request failed: every item in it shares this error.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message} ({class})")]
-pub struct RequestError {
-    /// Service error code, HTTP status, or a transport failure kind.
-    pub code: String,
-    /// Human-readable detail.
-    pub message: String,
-    /// Whether the request should be retried.
-    pub class: ErrorClass,
-}
-
-impl RequestError {
-    /// The error each item of the failed request carries.
-    pub fn to_item_error(&self) -> ItemError {
-        ItemError { code: self.code.clone(), message: self.message.clone(), class: self.class }
     }
 
     /// The SDK refused to build a request from fanout's entries (a bug, not the
@@ -134,24 +121,24 @@ pub fn classify_code(code: &str) -> Option<ErrorClass> {
     TRANSIENT_CODES.contains(&code).then_some(ErrorClass::Transient)
 }
 
-/// Turn a failed SDK call into a [`RequestError`].
+/// Turn a failed SDK call into the [`ItemError`] every item of the request shares.
 ///
 /// Timeouts, dispatch (connection) failures and unreadable responses are
 /// transient; service errors are transient when their code is a shared
 /// transient code or their HTTP status is 429 or 5xx, permanent otherwise;
 /// requests the SDK could not even build are permanent.
-pub fn from_sdk_error<E>(err: SdkError<E, HttpResponse>) -> RequestError
+pub fn from_sdk_error<E>(err: SdkError<E, HttpResponse>) -> ItemError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match &err {
-        SdkError::TimeoutError(_) => RequestError { code: "Timeout".into(), message: "the request timed out".into(), class: ErrorClass::Transient },
-        SdkError::DispatchFailure(f) => RequestError {
+        SdkError::TimeoutError(_) => ItemError { code: "Timeout".into(), message: "the request timed out".into(), class: ErrorClass::Transient },
+        SdkError::DispatchFailure(f) => ItemError {
             code: "DispatchFailure".into(),
             message: format!("could not send the request: {:?}", f.as_connector_error()),
             class: ErrorClass::Transient,
         },
-        SdkError::ResponseError(_) => RequestError {
+        SdkError::ResponseError(_) => ItemError {
             code: "ResponseError".into(),
             message: format!("could not read the response: {}", display_chain(&err)),
             class: ErrorClass::Transient,
@@ -165,9 +152,9 @@ where
                 None if status == 429 || status >= 500 => ErrorClass::Transient,
                 None => ErrorClass::Permanent,
             };
-            RequestError { code, message, class }
+            ItemError { code, message, class }
         }
-        _ => RequestError { code: "ConstructionFailure".into(), message: display_chain(&err), class: ErrorClass::Permanent },
+        _ => ItemError { code: "ConstructionFailure".into(), message: display_chain(&err), class: ErrorClass::Permanent },
     }
 }
 

@@ -6,21 +6,23 @@
 //!
 //! Nothing here sends a request: the end-to-end targets use fanouts whose
 //! configs have no routes (every record is unrouted, so no destination is
-//! ever called) or dry runs ([`Fanout::process_dry_run`]), all over
+//! ever called) or dry runs ([`Fanout::dry_run`]), all over
 //! [`Clients::offline`]. Not an API: hidden from the docs, free to change.
 #![doc(hidden)]
 
 use crate::config::{Config, ConfigError};
+use crate::deliver::api::{BatchApi, ItemResult};
 use crate::destinations::iot_analytics::{self, AnalyticsMessage};
 use crate::destinations::iot_events::{self, EventsMessage};
 use crate::destinations::iot_events_detector::{self, DetectorUpdate};
 use crate::destinations::sitewise::{self, PropertyRef, SitewiseValue, SitewiseVariant};
-use crate::destinations::{firehose, kinesis as kinesis_destination, AnyDestination, Destination, ItemResult};
-use crate::error::{ErrorClass, RequestError};
-use crate::fanout::{DestinationOutcome, Fanout, RecordStatus, Report};
+use crate::destinations::{firehose, kinesis as kinesis_destination, DestinationConfig, DestinationType};
+use crate::error::{ErrorClass, ItemError};
+use crate::fanout::Fanout;
 use crate::pattern::Pattern;
 use crate::projection::{parse_projected, DataFields};
 use crate::record::{Record, RecordId};
+use crate::report::{DestinationOutcome, RecordStatus, Report};
 use crate::sources::http::{self, apigw};
 use crate::sources::kinesis::{self, KinesisBatch};
 use crate::sources::sqs::{self, SqsBatch};
@@ -166,6 +168,11 @@ fn fanouts() -> &'static [Fanout] {
 
 fn sqs_fanout(flags: u8) -> &'static Fanout {
     &fanouts()[flags as usize & 3]
+}
+
+/// A stop time no dry run reaches.
+fn no_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(3600)
 }
 
 fn deadline() -> SystemTime {
@@ -534,7 +541,8 @@ fn detector_items_would_send(body: &[u8]) -> bool {
     for (i, item) in items.iter().enumerate() {
         if let Ok(update) = iot_events_detector::update_from_item(item, "", format!("item-{i}")) {
             assert_eq!(update.message_id, format!("item-{i}"));
-            if let AnyDestination::IotEventsDetector(d) = &sqs_fanout(0).targets()[1].destination {
+            if let DestinationConfig::IotEventsDetector(c) = &sqs_fanout(0).config().destinations[1].1 {
+                let d = c.api(clients());
                 let encoded = d.encode(&[&update]);
                 assert!(encoded.as_ref().is_ok_and(|e| e.len() == 1), "a validated update encodes: {update:?}: {encoded:?}");
             }
@@ -788,9 +796,9 @@ pub fn config_parse(data: &[u8]) {
         }
     };
     check_config(&config);
-    let fanout = Fanout::new(config, clients());
+    let fanout = Fanout::dry_run(config, clients());
     let records = sample_records();
-    let report = block_on(fanout.process_dry_run(&records));
+    let report = block_on(fanout.process(&records, no_deadline()));
     check_dry_run(&fanout, &report);
 }
 
@@ -846,7 +854,7 @@ fn sample_records() -> Vec<Record> {
 /// record order), statuses that agree with the outcomes, and, since every
 /// sent entry succeeds, failures only from permanent refusals.
 fn check_dry_run(fanout: &Fanout, report: &Report) {
-    assert_eq!(report.destinations.len(), fanout.targets().len(), "a report per destination, and no source rejects");
+    assert_eq!(report.destinations.len(), fanout.destinations().len(), "a report per destination, and no source rejects");
     let n = report.status.len();
     for d in &report.destinations {
         assert!(
@@ -923,7 +931,12 @@ fn dry_run_fanouts() -> &'static [Fanout] {
     static FANOUTS: OnceLock<Vec<Fanout>> = OnceLock::new();
     // The third is the second without the projected JSON view.
     FANOUTS.get_or_init(|| {
-        let mut all: Vec<Fanout> = DRY_RUN_CONFIGS.iter().map(|text| fanout_from(text)).collect();
+        let mut all: Vec<Fanout> = DRY_RUN_CONFIGS
+            .iter()
+            .map(|text| {
+                Fanout::dry_run(Config::parse(text, Path::new("fuzz.yaml")).unwrap_or_else(|e| panic!("the fuzz config is valid: {e}")), clients())
+            })
+            .collect();
         all.push(all[1].clone().without_projection());
         all
     })
@@ -959,12 +972,12 @@ pub fn route_dry_run(data: &[u8]) {
             .collect()
     };
     let first = records();
-    let report = block_on(fanout.process_dry_run(&first));
+    let report = block_on(fanout.process(&first, no_deadline()));
     assert_eq!(report.status.len(), first.len());
     check_dry_run(fanout, &report);
     if fanout.projection().is_some() {
         let second = records();
-        let other = block_on(dry_run_fanouts()[2].process_dry_run(&second));
+        let other = block_on(dry_run_fanouts()[2].process(&second, no_deadline()));
         assert_eq!(report.status, other.status, "projected and whole JSON views route and deliver alike");
         for (a, b) in report.destinations.iter().zip(&other.destinations) {
             assert_eq!(a.outcomes, b.outcomes, "{}: projected and whole JSON views give the same outcomes", a.name);
@@ -983,7 +996,7 @@ type Positional = Vec<Option<(String, Option<String>)>>;
 /// one result per sent entry exactly when the lengths agree, each an error
 /// exactly when the entry has a code (that code, its message, its class);
 /// else a transient whole-request error.
-fn check_positional(mapped: Result<Vec<ItemResult>, RequestError>, sent: usize, answered: &Positional, classify: fn(&str) -> ErrorClass) {
+fn check_positional(mapped: Result<Vec<ItemResult>, ItemError>, sent: usize, answered: &Positional, classify: fn(&str) -> ErrorClass) {
     if answered.len() != sent {
         let e = mapped.expect_err("a response of another length is not guessed at");
         assert_eq!(e.class, ErrorClass::Transient, "{e:?}");
@@ -1244,7 +1257,8 @@ pub fn sitewise_response(data: &[u8]) {
     }
     assert!(seen.iter().all(|&s| s == 1), "every value in exactly one entry");
     assert!(sitewise::entries_lower_bound(batch.iter().copied()) <= entries.len());
-    let AnyDestination::Sitewise(dest) = &sqs_fanout(0).targets()[2].destination else { panic!("the no-routes config has SiteWise third") };
+    let DestinationConfig::Sitewise(config) = &sqs_fanout(0).config().destinations[2].1 else { panic!("the no-routes config has SiteWise third") };
+    let dest = config.api(clients());
     let (sdk_entries, planned) = dest.encode(&batch).expect("valid values encode");
     assert_eq!(planned, entries);
     for (k, (e, idx)) in sdk_entries.iter().zip(&entries).enumerate() {

@@ -26,10 +26,13 @@ pub mod pattern;
 pub mod pointer;
 pub mod projection;
 pub mod record;
+pub mod report;
 pub mod router;
 pub mod sources;
+pub mod validation;
 pub mod workloads;
 
 pub use clients::Clients;
 pub use config::Config;
-pub use fanout::{Fanout, Report};
+pub use fanout::Fanout;
+pub use report::Report;

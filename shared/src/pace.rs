@@ -40,7 +40,7 @@ impl RateLimit {
     }
 
     /// Config problems: every given rate must be a positive, finite number.
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<crate::config::Problem>) {
+    pub fn validate(&self, place: &str, problems: &mut Vec<crate::validation::Problem>) {
         for (name, value) in [
             ("requests_per_second", self.requests_per_second),
             ("records_per_second", self.records_per_second),
@@ -48,7 +48,7 @@ impl RateLimit {
         ] {
             if let Some(v) = value {
                 if !(v.is_finite() && v > 0.0) {
-                    problems.push(crate::config::Problem {
+                    problems.push(crate::validation::Problem {
                         place: format!("{place}.rate_limit.{name}"),
                         message: format!("must be a positive number, not {v}"),
                     });

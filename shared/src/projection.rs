@@ -19,6 +19,13 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// One level more than the deepest nesting of a payload that fanout reads as
+/// JSON: serde_json's recursion limit (128), which refuses the 128th open
+/// bracket, so 127 levels are JSON and 128 are not. Both the full and the
+/// projected parse enforce it; a deeper payload is not-JSON everywhere (it
+/// matches no content pattern).
+pub const MAX_JSON_DEPTH: usize = 128;
+
 /// The part of the payload a pattern or mapping reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum DataFields {
@@ -75,7 +82,7 @@ pub fn parse_projected(data: &[u8], fields: &[String]) -> Option<Value> {
 /// payload is JSON exactly when serde_json reads it whole into a `Value`.
 /// Skipped values are therefore not merely checked for syntax: they are
 /// held to the same limits (nesting at most
-/// [`crate::record::MAX_JSON_DEPTH`] levels, every number within `f64`), so a
+/// [`MAX_JSON_DEPTH`] levels, every number within `f64`), so a
 /// `1e400` or a 10,000-deep array in a field no route reads makes the payload
 /// not-JSON here exactly as it does in a full parse.
 pub fn try_parse_projected(data: &[u8], fields: &[String]) -> Result<Value, serde_json::Error> {
@@ -91,7 +98,7 @@ pub fn try_parse_projected(data: &[u8], fields: &[String]) -> Result<Value, serd
 
 /// A skipped value: skipped by serde_json's fast path (which checks syntax
 /// only), then its text scanned for what a full parse would refuse beyond
-/// syntax: nesting past [`crate::record::MAX_JSON_DEPTH`] (counting the
+/// syntax: nesting past [`MAX_JSON_DEPTH`] (counting the
 /// enclosing object) and numbers beyond `f64`.
 struct Skipped;
 
@@ -122,7 +129,7 @@ fn beyond_a_full_parse(text: &[u8], depth: usize) -> Option<&'static str> {
             }
             b'[' | b'{' => {
                 level += 1;
-                if level >= crate::record::MAX_JSON_DEPTH {
+                if level >= MAX_JSON_DEPTH {
                     return Some("recursion limit exceeded");
                 }
             }
@@ -334,7 +341,7 @@ mod tests {
     #[test]
     fn the_depth_limit_is_the_full_parse_limit_to_the_level() {
         let keep = fields(&["t"]);
-        let max = crate::record::MAX_JSON_DEPTH;
+        let max = MAX_JSON_DEPTH;
         for (inner, json) in [(max - 2, true), (max - 1, false)] {
             // The enclosing object is one level; `inner` more below it: 127 in all is JSON, 128 is not.
             let text = format!(r#"{{"t":1,"x":{}}}"#, "[".repeat(inner) + &"]".repeat(inner));

@@ -36,12 +36,7 @@ impl fmt::Display for RecordId {
     }
 }
 
-/// One level more than the deepest nesting of a payload that fanout reads as
-/// JSON: serde_json's recursion limit (128), which refuses the 128th open
-/// bracket, so 127 levels are JSON and 128 are not. Both the full and the
-/// projected parse enforce it; a deeper payload is not-JSON everywhere (it
-/// matches no content pattern).
-pub const MAX_JSON_DEPTH: usize = 128;
+pub use crate::projection::MAX_JSON_DEPTH;
 
 /// One input record, as every destination and pattern sees it.
 ///

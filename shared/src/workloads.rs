@@ -225,11 +225,11 @@ mod tests {
     async fn a_dry_run_sends_nothing_and_plans_the_fewest_requests() {
         let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let config = Config::parse(Workload::Small.config_yaml(), Path::new("small")).expect("valid");
-        let fanout = crate::Fanout::new(config, &crate::Clients::offline());
+        let fanout = crate::Fanout::dry_run(config, &crate::Clients::offline());
         let event = serde_json::from_slice(&Workload::Small.event_json(now_ms)).expect("event");
         let records = crate::sources::kinesis::decode(event).records;
-        let report = fanout.process_dry_run(&records).await;
-        assert_eq!(report.count(crate::fanout::RecordStatus::Delivered), records.len(), "nothing was sent, so nothing failed");
+        let report = fanout.process(&records, tokio::time::Instant::now() + std::time::Duration::from_secs(3600)).await;
+        assert_eq!(report.count(crate::report::RecordStatus::Delivered), records.len(), "nothing was sent, so nothing failed");
 
         // The SiteWise bound from first principles: per device and property,
         // ceil(hot readings / 10) entries; 10 entries per request.

@@ -2,9 +2,9 @@
 //! config, every outcome and every request is the same with it as without.
 
 use bytes::Bytes;
-use fanout::fanout::Report;
 use fanout::projection::DataFields;
 use fanout::record::{Record, RecordId};
+use fanout::report::Report;
 use fanout::workloads::Workload;
 use fanout::{Clients, Config, Fanout};
 use std::path::Path;
@@ -32,10 +32,11 @@ fn summary(report: &Report) -> Vec<String> {
 /// The projection in force and the (identical) summaries.
 async fn same_with_and_without(config: &str, payloads: &[Vec<u8>], now_ms: i64) -> (Option<Vec<String>>, Vec<String>) {
     let config = Config::parse(config, Path::new("t.yaml")).expect("valid");
-    let projected = Fanout::new(config.clone(), &Clients::offline());
-    let whole = Fanout::new(config, &Clients::offline()).without_projection();
-    let a = summary(&projected.process_dry_run(&records(payloads, now_ms)).await);
-    let b = summary(&whole.process_dry_run(&records(payloads, now_ms)).await);
+    let projected = Fanout::dry_run(config.clone(), &Clients::offline());
+    let whole = Fanout::dry_run(config, &Clients::offline()).without_projection();
+    let far = || tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+    let a = summary(&projected.process(&records(payloads, now_ms), far()).await);
+    let b = summary(&whole.process(&records(payloads, now_ms), far()).await);
     assert_eq!(a, b);
     (projected.projection().map(|p| p.to_vec()), a)
 }

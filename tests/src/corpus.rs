@@ -155,7 +155,7 @@ pub struct Outcome {
 impl Outcome {
     /// Read statuses, reasons and destinations from a report.
     pub fn from_report(report: &fanout::Report) -> Self {
-        use fanout::fanout::DestinationOutcome;
+        use fanout::report::DestinationOutcome;
         let n = report.status.len();
         let mut out = Outcome {
             statuses: report

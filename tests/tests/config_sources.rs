@@ -58,7 +58,7 @@ async fn fifty_destinations_load_from_the_text() {
     let fanout = live.current().await;
     assert_many_firehose(fanout.config(), N, "text");
     assert_eq!(fanout.config().file.to_str(), Some("$FANOUT_CONFIG"));
-    assert_eq!(fanout.targets().len(), N);
+    assert_eq!(fanout.destinations().len(), N);
 }
 
 #[tokio::test]

@@ -192,7 +192,7 @@ fn rate_limits_are_read_per_destination_and_bad_rates_are_named() {
     .expect("valid");
     let limit = c.destinations[0].1.rate_limit();
     assert_eq!((limit.requests_per_second, limit.records_per_second, limit.bytes_per_second), (None, Some(2000.0), Some(2_097_152.0)));
-    assert!(crate::Fanout::new(c, &crate::Clients::offline()).targets()[0].pacer.is_some());
+    assert!(crate::Fanout::new(c, &crate::Clients::offline()).destinations()[0].pacer.is_some());
 
     let p = problems(
         "destinations:\n  f: { type: firehose, delivery_stream: s, rate_limit: { requests_per_second: -1 } }\nroutes:\n  - { name: all, to: [f] }\n",

@@ -1,7 +1,7 @@
 //! Engine tests with a scripted in-memory destination (no SDK, no network).
 
 use super::*;
-use crate::destinations::Purpose;
+use crate::deliver::api::Purpose;
 use crate::error::ErrorClass;
 use crate::pack::Limits;
 use crate::record::Record;
@@ -14,7 +14,7 @@ struct Scripted {
     /// item -> results for its 1st, 2nd, ... send; past the end: Ok.
     item_script: HashMap<u32, Vec<Option<ItemError>>>,
     /// Whole-request answers for the 1st, 2nd, ... request; past the end: per item.
-    request_script: Mutex<Vec<Option<RequestError>>>,
+    request_script: Mutex<Vec<Option<ItemError>>>,
     /// Every request: the items it carried.
     sent: Mutex<Vec<Vec<u32>>>,
     delay: Duration,
@@ -36,7 +36,7 @@ impl Scripted {
     }
 }
 
-impl Destination for Scripted {
+impl BatchApi for Scripted {
     type Entry = u32;
     type Request = Vec<u32>;
 
@@ -48,11 +48,11 @@ impl Destination for Scripted {
         unreachable!("the engine never prepares")
     }
 
-    fn encode(&self, batch: &[&u32]) -> Result<Vec<u32>, RequestError> {
+    fn encode(&self, batch: &[&u32]) -> Result<Vec<u32>, ItemError> {
         Ok(batch.iter().map(|&&i| i).collect())
     }
 
-    async fn send(&self, batch: &[&u32]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&u32]) -> Result<Vec<ItemResult>, ItemError> {
         let items = self.encode(batch)?;
         let attempts: Vec<usize> = items.iter().map(|&i| self.sends_of(i)).collect();
         self.sent.lock().unwrap().push(items.clone());
@@ -143,14 +143,14 @@ async fn permanent_item_errors_are_not_resent() {
 #[tokio::test]
 async fn whole_request_errors_retry_transient_and_reject_permanent() {
     let dest = Scripted::new(10);
-    *dest.request_script.lock().unwrap() = vec![Some(RequestError { code: "Http500".into(), message: "oops".into(), class: ErrorClass::Transient })];
+    *dest.request_script.lock().unwrap() = vec![Some(ItemError { code: "Http500".into(), message: "oops".into(), class: ErrorClass::Transient })];
     let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), None, far()).await;
     assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered));
     assert_eq!(stats.requests, 2);
 
     let dest = Scripted::new(10);
     *dest.request_script.lock().unwrap() =
-        vec![Some(RequestError { code: "ResourceNotFoundException".into(), message: "no stream".into(), class: ErrorClass::Permanent })];
+        vec![Some(ItemError { code: "ResourceNotFoundException".into(), message: "no stream".into(), class: ErrorClass::Permanent })];
     let (outcomes, stats) = deliver(&dest, &items(3), &policy(3), None, far()).await;
     assert!(outcomes.iter().all(|o| matches!(o, ItemOutcome::Rejected(e) if e.code == "ResourceNotFoundException")));
     assert_eq!(stats.requests, 1);

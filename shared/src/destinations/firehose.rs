@@ -5,11 +5,15 @@
 //! at most 1,000 KiB (1,024,000 bytes) before base64 encoding. Per-record
 //! failures come back positionally in `RequestResponses`.
 
-use super::{check_size, map_positional, Destination, ItemResult, Prepared, Purpose};
-use crate::config::{check_limit, check_name, Problem};
-use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError, RequestError};
+use super::entries::{check_size, map_positional};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
+use crate::validation::{check_limit, check_name, check_not_empty, check_record_fits_request, Problem};
 use aws_sdk_firehose::types::Record as FirehoseRecord;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
@@ -47,25 +51,42 @@ pub struct FirehoseConfig {
     pub rate_limit: crate::pace::RateLimit,
 }
 
-impl FirehoseConfig {
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
-        if self.endpoint_url.is_none() {
-            check_name(problems, &format!("{place}.delivery_stream"), &self.delivery_stream, MAX_STREAM_NAME_LEN, is_name_char, "[a-zA-Z0-9_.-]+");
-        } else if self.delivery_stream.is_empty() {
-            problems.push(Problem { place: format!("{place}.delivery_stream"), message: "cannot be empty".into() });
-        }
-        check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecordBatch");
-        check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_RECORD_BYTES, "PutRecordBatch");
-        check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "PutRecordBatch");
+common_fields!(FirehoseConfig);
+
+impl DestinationType for FirehoseConfig {
+    type Api = Firehose;
+    const TAKES_DEAD_LETTERS: bool = true;
+
+    fn sends_to(&self) -> String {
+        self.delivery_stream.clone()
     }
 
-    /// The limits after the config's lowering.
-    pub fn limits(&self) -> Limits {
+    fn data_fields(&self) -> DataFields {
+        DataFields::Unused
+    }
+
+    fn limits(&self) -> Limits {
         Limits {
             max_items: self.max_records.unwrap_or(MAX_RECORDS_PER_REQUEST),
             max_item_bytes: self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES),
             max_request_bytes: self.max_request_bytes.unwrap_or(MAX_REQUEST_BYTES),
         }
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        if self.endpoint_url.is_none() {
+            check_name(problems, &format!("{place}.delivery_stream"), &self.delivery_stream, MAX_STREAM_NAME_LEN, is_name_char, "[a-zA-Z0-9_.-]+");
+        } else {
+            check_not_empty(problems, &format!("{place}.delivery_stream"), &self.delivery_stream);
+        }
+        check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecordBatch");
+        check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_RECORD_BYTES, "PutRecordBatch");
+        check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "PutRecordBatch");
+        check_record_fits_request(problems, place, self.max_record_bytes, self.max_request_bytes, &self.limits());
+    }
+
+    fn api(&self, clients: &Clients) -> Firehose {
+        Firehose::new(clients.firehose_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
     }
 }
 
@@ -84,7 +105,7 @@ pub struct Firehose {
 impl Firehose {
     /// A destination sending to `config.delivery_stream` through `client`.
     pub fn new(client: aws_sdk_firehose::Client, config: &FirehoseConfig) -> Self {
-        Self { client, stream: config.delivery_stream.clone(), limits: config.limits() }
+        Self { client, stream: config.delivery_stream.clone(), limits: DestinationType::limits(config) }
     }
 
     /// The one entry a record becomes: its payload, unchanged (no copy).
@@ -107,15 +128,12 @@ pub fn classify_item_code(code: &str) -> ErrorClass {
 }
 
 /// Map a `PutRecordBatch` response to one result per sent record.
-pub fn map_response(
-    output: &aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput,
-    sent: usize,
-) -> Result<Vec<ItemResult>, RequestError> {
+pub fn map_response(output: &aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput, sent: usize) -> Result<Vec<ItemResult>, ItemError> {
     let entries = output.request_responses().iter().map(|e| (e.error_code(), e.error_message()));
     map_positional("PutRecordBatch", sent, entries, classify_item_code)
 }
 
-impl Destination for Firehose {
+impl BatchApi for Firehose {
     type Entry = Bytes;
     type Request = Vec<FirehoseRecord>;
 
@@ -129,15 +147,15 @@ impl Destination for Firehose {
     }
 
     /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
-    fn encode(&self, batch: &[&Bytes]) -> Result<Vec<FirehoseRecord>, RequestError> {
+    fn encode(&self, batch: &[&Bytes]) -> Result<Vec<FirehoseRecord>, ItemError> {
         batch
             .iter()
             .map(|data| FirehoseRecord::builder().data(Blob::new(data.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)
+            .map_err(ItemError::construction)
     }
 
-    async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, ItemError> {
         let records = self.encode(batch)?;
         let output =
             self.client.put_record_batch().delivery_stream_name(&self.stream).set_records(Some(records)).send().await.map_err(from_sdk_error)?;

@@ -12,11 +12,15 @@
 //! (quota page; configurable). Per-message failures come back in
 //! `batchPutMessageErrorEntries`, matched by `messageId`.
 
-use super::{check_size, map_by_id, message_id, Destination, ItemResult, Prepared, Purpose};
-use crate::config::{check_limit, Problem};
-use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError, RequestError};
+use super::entries::{check_size, map_by_id, message_id};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
+use crate::validation::{check_limit, Problem};
 use aws_sdk_iotanalytics::types::Message;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
@@ -57,8 +61,24 @@ pub struct IotAnalyticsConfig {
     pub rate_limit: crate::pace::RateLimit,
 }
 
-impl IotAnalyticsConfig {
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+common_fields!(IotAnalyticsConfig);
+
+impl DestinationType for IotAnalyticsConfig {
+    type Api = IotAnalytics;
+
+    fn sends_to(&self) -> String {
+        self.channel.clone()
+    }
+
+    fn data_fields(&self) -> DataFields {
+        DataFields::Whole
+    }
+
+    fn api(&self, clients: &Clients) -> IotAnalytics {
+        IotAnalytics::new(clients.iotanalytics_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         let c = &self.channel;
         if c.is_empty() || c.len() > 128 || c.starts_with("__") || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
             problems.push(Problem {
@@ -70,8 +90,7 @@ impl IotAnalyticsConfig {
         check_limit(problems, &format!("{place}.max_message_bytes"), self.max_message_bytes, MAX_MESSAGE_BYTES, "IoT Analytics message");
     }
 
-    /// The limits after the config's lowering.
-    pub fn limits(&self) -> Limits {
+    fn limits(&self) -> Limits {
         let max_items = self.max_messages.unwrap_or(MAX_MESSAGES_PER_REQUEST);
         let max_item_bytes = self.max_message_bytes.unwrap_or(MAX_MESSAGE_BYTES);
         Limits { max_items, max_item_bytes, max_request_bytes: max_items * max_item_bytes }
@@ -190,7 +209,7 @@ pub struct IotAnalytics {
 impl IotAnalytics {
     /// A destination sending to `config.channel` through `client`.
     pub fn new(client: aws_sdk_iotanalytics::Client, config: &IotAnalyticsConfig) -> Self {
-        Self { client, channel: config.channel.clone(), sanitize: config.sanitize_field_names, limits: config.limits() }
+        Self { client, channel: config.channel.clone(), sanitize: config.sanitize_field_names, limits: DestinationType::limits(config) }
     }
 
     /// The one message a record becomes. The payload is sent unchanged (no
@@ -233,7 +252,7 @@ pub fn map_response(
     map_by_id(sent.iter().map(|m| m.message_id.as_str()), errors, classify_item_code)
 }
 
-impl Destination for IotAnalytics {
+impl BatchApi for IotAnalytics {
     type Entry = AnalyticsMessage;
     type Request = Vec<Message>;
 
@@ -246,15 +265,15 @@ impl Destination for IotAnalytics {
         Ok(())
     }
 
-    fn encode(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<Message>, RequestError> {
+    fn encode(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<Message>, ItemError> {
         batch
             .iter()
             .map(|m| Message::builder().message_id(&m.message_id).payload(Blob::new(m.payload.to_vec())).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)
+            .map_err(ItemError::construction)
     }
 
-    async fn send(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&AnalyticsMessage]) -> Result<Vec<ItemResult>, ItemError> {
         let messages = self.encode(batch)?;
         let output = self.client.batch_put_message().channel_name(&self.channel).set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))

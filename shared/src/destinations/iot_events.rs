@@ -10,11 +10,15 @@
 //! `timestamp.timeInMillis`. Failures come back in
 //! `BatchPutMessageErrorEntries` (capital B), matched by `messageId`.
 
-use super::{check_size, map_by_id, message_id, Destination, ItemResult, Prepared, Purpose};
-use crate::config::{check_limit, check_pointer, Problem};
-use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError, RequestError};
+use super::entries::{check_size, map_by_id, message_id};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
+use crate::validation::{check_limit, check_pointer, Problem};
 use aws_sdk_ioteventsdata::types::{Message, TimestampValue};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::{Blob, DateTime};
@@ -62,8 +66,24 @@ pub fn is_input_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-impl IotEventsConfig {
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+common_fields!(IotEventsConfig);
+
+impl DestinationType for IotEventsConfig {
+    type Api = IotEvents;
+
+    fn sends_to(&self) -> String {
+        self.input.clone()
+    }
+
+    fn data_fields(&self) -> DataFields {
+        DataFields::all(self.payload.iter().chain(&self.timestamp).map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
+    }
+
+    fn api(&self, clients: &Clients) -> IotEvents {
+        IotEvents::new(clients.ioteventsdata_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         if !is_input_name(&self.input) {
             problems.push(Problem {
                 place: format!("{place}.input"),
@@ -85,8 +105,7 @@ impl IotEventsConfig {
         );
     }
 
-    /// The limits after the config's lowering.
-    pub fn limits(&self) -> Limits {
+    fn limits(&self) -> Limits {
         let max_request_bytes = self.max_request_bytes.unwrap_or(MAX_PAYLOAD_BYTES_PER_REQUEST);
         Limits { max_items: self.max_messages.unwrap_or(MAX_MESSAGES_PER_REQUEST), max_item_bytes: max_request_bytes, max_request_bytes }
     }
@@ -126,7 +145,13 @@ pub struct IotEvents {
 impl IotEvents {
     /// A destination sending to `config.input` through `client`.
     pub fn new(client: aws_sdk_ioteventsdata::Client, config: &IotEventsConfig) -> Self {
-        Self { client, input: config.input.clone(), timestamp: config.timestamp.clone(), payload: config.payload.clone(), limits: config.limits() }
+        Self {
+            client,
+            input: config.input.clone(),
+            timestamp: config.timestamp.clone(),
+            payload: config.payload.clone(),
+            limits: DestinationType::limits(config),
+        }
     }
 
     /// The one message a record becomes.
@@ -176,7 +201,7 @@ pub fn map_response(output: &aws_sdk_ioteventsdata::operation::batch_put_message
     map_by_id(sent.iter().map(|m| m.message_id.as_str()), errors, classify_item_code)
 }
 
-impl Destination for IotEvents {
+impl BatchApi for IotEvents {
     type Entry = EventsMessage;
     type Request = Vec<Message>;
 
@@ -189,7 +214,7 @@ impl Destination for IotEvents {
         Ok(())
     }
 
-    fn encode(&self, batch: &[&EventsMessage]) -> Result<Vec<Message>, RequestError> {
+    fn encode(&self, batch: &[&EventsMessage]) -> Result<Vec<Message>, ItemError> {
         batch
             .iter()
             .map(|m| {
@@ -201,10 +226,10 @@ impl Destination for IotEvents {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)
+            .map_err(ItemError::construction)
     }
 
-    async fn send(&self, batch: &[&EventsMessage]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&EventsMessage]) -> Result<Vec<ItemResult>, ItemError> {
         let messages = self.encode(batch)?;
         let output = self.client.batch_put_message().set_messages(Some(messages)).send().await.map_err(from_sdk_error)?;
         Ok(map_response(&output, batch))

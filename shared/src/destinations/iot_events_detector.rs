@@ -10,11 +10,15 @@
 //! default (`max_detectors`). Failures come back in
 //! `batchUpdateDetectorErrorEntries`, matched by `messageId`.
 
-use super::{map_by_id, message_id, Destination, ItemResult, Prepared, Purpose};
-use crate::config::{check_pointer, check_range, Problem};
-use crate::error::{from_sdk_error, ErrorClass, ItemError, RequestError};
+use super::entries::{map_by_id, message_id};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
+use crate::validation::{check_pointer, check_range, Problem};
 use aws_sdk_ioteventsdata::types::{DetectorStateDefinition, TimerDefinition, UpdateDetectorRequest, VariableDefinition};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Deserialize;
@@ -87,8 +91,32 @@ fn is_key_value(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
 }
 
-impl DetectorConfig {
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+common_fields!(DetectorConfig);
+
+impl DestinationType for DetectorConfig {
+    type Api = IotEventsDetector;
+
+    fn sends_to(&self) -> String {
+        self.detector_model.clone()
+    }
+
+    fn data_fields(&self) -> DataFields {
+        if self.passthrough {
+            return DataFields::Whole;
+        }
+        let timers = self.timers.values().filter_map(|t| match t {
+            TimerSource::Pointer(p) => Some(p),
+            TimerSource::Seconds(_) => None,
+        });
+        let state = self.state.iter().filter(|s| s.starts_with('/'));
+        DataFields::all(self.key.iter().chain(state).chain(self.variables.values()).chain(timers).map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
+    }
+
+    fn api(&self, clients: &Clients) -> IotEventsDetector {
+        IotEventsDetector::new(clients.ioteventsdata_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         let mut bad = |field: &str, message: String| problems.push(Problem { place: format!("{place}.{field}"), message });
         if !is_model_name(&self.detector_model) {
             bad("detector_model", format!("`{}` does not match ^[a-zA-Z0-9_-]+$ (1-128 characters)", self.detector_model));
@@ -132,8 +160,7 @@ impl DetectorConfig {
         }
     }
 
-    /// The limits (detectors are counted, not sized).
-    pub fn limits(&self) -> Limits {
+    fn limits(&self) -> Limits {
         Limits {
             max_items: self.max_detectors.unwrap_or(DEFAULT_DETECTORS_PER_REQUEST),
             max_item_bytes: usize::MAX / 2,
@@ -219,7 +246,7 @@ fn seconds(v: &Value, name: &str) -> Result<i32, ItemError> {
 impl IotEventsDetector {
     /// A destination updating detectors of `config.detector_model` through `client`.
     pub fn new(client: aws_sdk_ioteventsdata::Client, config: &DetectorConfig) -> Self {
-        Self { client, limits: config.limits(), config: config.clone() }
+        Self { client, limits: DestinationType::limits(config), config: config.clone() }
     }
 
     /// The update a record becomes, validated.
@@ -290,7 +317,7 @@ pub fn update_from_item(v: &Value, default_model: &str, message_id: String) -> R
 }
 
 /// Send updates with `BatchUpdateDetector` (one request): one result per update.
-pub async fn send_updates(client: &aws_sdk_ioteventsdata::Client, updates: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {
+pub async fn send_updates(client: &aws_sdk_ioteventsdata::Client, updates: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, ItemError> {
     let detectors = updates.iter().map(|u| to_sdk(u)).collect::<Result<Vec<_>, _>>()?;
     let output = client.batch_update_detector().set_detectors(Some(detectors)).send().await.map_err(from_sdk_error)?;
     Ok(map_response(&output, updates))
@@ -310,24 +337,24 @@ pub fn map_response(
     map_by_id(sent.iter().map(|u| u.message_id.as_str()), errors, classify_item_code)
 }
 
-fn to_sdk(u: &DetectorUpdate) -> Result<UpdateDetectorRequest, RequestError> {
+fn to_sdk(u: &DetectorUpdate) -> Result<UpdateDetectorRequest, ItemError> {
     let mut state = DetectorStateDefinition::builder().state_name(&u.state).set_variables(Some(Vec::new())).set_timers(Some(Vec::new()));
     for (name, value) in &u.variables {
-        state = state.variables(VariableDefinition::builder().name(name).value(value).build().map_err(RequestError::construction)?);
+        state = state.variables(VariableDefinition::builder().name(name).value(value).build().map_err(ItemError::construction)?);
     }
     for (name, seconds) in &u.timers {
-        state = state.timers(TimerDefinition::builder().name(name).seconds(*seconds).build().map_err(RequestError::construction)?);
+        state = state.timers(TimerDefinition::builder().name(name).seconds(*seconds).build().map_err(ItemError::construction)?);
     }
     UpdateDetectorRequest::builder()
         .message_id(&u.message_id)
         .detector_model_name(&u.model)
         .key_value(&u.key)
-        .state(state.build().map_err(RequestError::construction)?)
+        .state(state.build().map_err(ItemError::construction)?)
         .build()
-        .map_err(RequestError::construction)
+        .map_err(ItemError::construction)
 }
 
-impl Destination for IotEventsDetector {
+impl BatchApi for IotEventsDetector {
     type Entry = DetectorUpdate;
     type Request = Vec<UpdateDetectorRequest>;
 
@@ -340,11 +367,11 @@ impl Destination for IotEventsDetector {
         Ok(())
     }
 
-    fn encode(&self, batch: &[&DetectorUpdate]) -> Result<Vec<UpdateDetectorRequest>, RequestError> {
+    fn encode(&self, batch: &[&DetectorUpdate]) -> Result<Vec<UpdateDetectorRequest>, ItemError> {
         batch.iter().map(|u| to_sdk(u)).collect()
     }
 
-    async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, ItemError> {
         send_updates(&self.client, batch).await
     }
 }
@@ -382,7 +409,7 @@ pub struct DetectorSummary {
 }
 
 /// `DescribeDetector`; `Ok(None)` when the model or key does not exist.
-pub async fn describe_detector(client: &aws_sdk_ioteventsdata::Client, model: &str, key: &str) -> Result<Option<DetectorView>, RequestError> {
+pub async fn describe_detector(client: &aws_sdk_ioteventsdata::Client, model: &str, key: &str) -> Result<Option<DetectorView>, ItemError> {
     match client.describe_detector().detector_model_name(model).key_value(key).send().await {
         Ok(out) => Ok(out.detector().map(|d| DetectorView {
             detector_model: d.detector_model_name().unwrap_or(model).to_owned(),
@@ -405,10 +432,10 @@ pub async fn list_detectors_page(
     state: Option<&str>,
     max_results: Option<i32>,
     next_token: Option<String>,
-) -> Result<(Vec<DetectorSummary>, Option<String>), RequestError> {
+) -> Result<(Vec<DetectorSummary>, Option<String>), ItemError> {
     if let Some(m) = max_results {
         if !(1..=MAX_RESULTS).contains(&m) {
-            return Err(RequestError {
+            return Err(ItemError {
                 code: "InvalidRequestException".into(),
                 message: format!("maxResults {m} is outside 1..={MAX_RESULTS}"),
                 class: ErrorClass::Permanent,
@@ -444,7 +471,7 @@ pub async fn list_detectors(
     model: &str,
     state: Option<&str>,
     max_results: Option<i32>,
-) -> Result<Vec<DetectorSummary>, RequestError> {
+) -> Result<Vec<DetectorSummary>, ItemError> {
     let mut all = Vec::new();
     let mut token = None;
     loop {

@@ -9,11 +9,15 @@
 //! 1-256 Unicode characters. Per-record failures come back positionally in
 //! `Records`.
 
-use super::{check_size, map_positional, Destination, ItemResult, Prepared, Purpose};
-use crate::config::{check_limit, check_name, check_pointer, Problem};
-use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError, RequestError};
+use super::entries::{check_size, map_positional};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
+use crate::validation::{check_limit, check_name, check_pointer, check_record_fits_request, Problem};
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
@@ -60,8 +64,25 @@ pub struct KinesisConfig {
     pub rate_limit: crate::pace::RateLimit,
 }
 
-impl KinesisConfig {
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+common_fields!(KinesisConfig);
+
+impl DestinationType for KinesisConfig {
+    type Api = Kinesis;
+    const TAKES_DEAD_LETTERS: bool = true;
+
+    fn sends_to(&self) -> String {
+        self.stream.clone().or_else(|| self.stream_arn.clone()).unwrap_or_default()
+    }
+
+    fn data_fields(&self) -> DataFields {
+        DataFields::all(self.partition_key.iter().map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
+    }
+
+    fn api(&self, clients: &Clients) -> Kinesis {
+        Kinesis::new(clients.kinesis_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         match (&self.stream, &self.stream_arn) {
             (Some(name), None) => {
                 // Compatible services name streams their own way (Yandex: /ru-central1/<folder>/<db>/<stream>).
@@ -99,10 +120,10 @@ impl KinesisConfig {
             LARGE_RECORD_MAX_BYTES,
             "PutRecords (large-record opt-in)",
         );
+        check_record_fits_request(problems, place, self.max_record_bytes, self.max_request_bytes, &DestinationType::limits(self));
     }
 
-    /// The limits after the config's changes.
-    pub fn limits(&self) -> Limits {
+    fn limits(&self) -> Limits {
         Limits {
             max_items: self.max_records.unwrap_or(MAX_RECORDS_PER_REQUEST),
             max_item_bytes: self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES),
@@ -159,7 +180,7 @@ impl Kinesis {
             (Some(arn), _) => Target::Arn(arn.clone()),
             (None, name) => Target::Name(name.clone().unwrap_or_default()),
         };
-        Self { client, target, partition_key: config.partition_key.clone(), limits: config.limits() }
+        Self { client, target, partition_key: config.partition_key.clone(), limits: DestinationType::limits(config) }
     }
 
     /// The one entry a record becomes: its payload (no copy) and partition key.
@@ -228,12 +249,12 @@ pub fn classify_item_code(code: &str) -> ErrorClass {
 }
 
 /// Map a `PutRecords` response to one result per sent record.
-pub fn map_response(output: &aws_sdk_kinesis::operation::put_records::PutRecordsOutput, sent: usize) -> Result<Vec<ItemResult>, RequestError> {
+pub fn map_response(output: &aws_sdk_kinesis::operation::put_records::PutRecordsOutput, sent: usize) -> Result<Vec<ItemResult>, ItemError> {
     let entries = output.records().iter().map(|e| (e.error_code(), e.error_message()));
     map_positional("PutRecords", sent, entries, classify_item_code)
 }
 
-impl Destination for Kinesis {
+impl BatchApi for Kinesis {
     type Entry = KinesisEntry;
     type Request = Vec<PutRecordsRequestEntry>;
 
@@ -247,15 +268,15 @@ impl Destination for Kinesis {
     }
 
     /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
-    fn encode(&self, batch: &[&KinesisEntry]) -> Result<Vec<PutRecordsRequestEntry>, RequestError> {
+    fn encode(&self, batch: &[&KinesisEntry]) -> Result<Vec<PutRecordsRequestEntry>, ItemError> {
         batch
             .iter()
             .map(|e| PutRecordsRequestEntry::builder().data(Blob::new(e.data.to_vec())).partition_key(&e.partition_key).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(RequestError::construction)
+            .map_err(ItemError::construction)
     }
 
-    async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, ItemError> {
         let records = self.encode(batch)?;
         let request = self.client.put_records().set_records(Some(records));
         let request = match &self.target {

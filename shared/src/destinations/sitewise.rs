@@ -14,11 +14,14 @@
 //! distinct timestamps so errors map back to exactly one value), and entries
 //! into requests of at most 10: `ceil(entries / 10)` requests.
 
-use super::{Destination, ItemResult, Prepared, Purpose};
-use crate::config::{check_pointer, Problem};
-use crate::error::{from_sdk_error, ErrorClass, ItemError, RequestError};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
+use crate::validation::{check_pointer, Problem};
 use aws_sdk_iotsitewise::types::{AssetPropertyValue, PutAssetPropertyValueEntry, Quality, TimeInNanos, Variant};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
@@ -157,8 +160,27 @@ fn parse_template(t: &str) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
-impl SitewiseConfig {
-    pub(crate) fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+common_fields!(SitewiseConfig);
+
+impl DestinationType for SitewiseConfig {
+    type Api = Sitewise;
+
+    fn sends_to(&self) -> String {
+        format!("{} propert{}", self.properties.len(), if self.properties.len() == 1 { "y" } else { "ies" })
+    }
+
+    fn data_fields(&self) -> DataFields {
+        if self.passthrough {
+            return DataFields::Whole;
+        }
+        DataFields::all(self.properties.iter().map(|p| p.data_fields()).collect::<Vec<_>>())
+    }
+
+    fn api(&self, clients: &Clients) -> Sitewise {
+        Sitewise::new(clients.iotsitewise_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
         let mut bad = |field: String, message: String| problems.push(Problem { place: format!("{place}.{field}"), message });
         if !self.passthrough && self.properties.is_empty() {
             bad("properties".into(), "list at least one property (or set passthrough: true)".into());
@@ -190,8 +212,7 @@ impl SitewiseConfig {
         }
     }
 
-    /// The limits (the real packing is by entries; see the module docs).
-    pub fn limits(&self) -> Limits {
+    fn limits(&self) -> Limits {
         Limits { max_items: MAX_ENTRIES_PER_REQUEST * MAX_VALUES_PER_ENTRY, max_item_bytes: usize::MAX / 2, max_request_bytes: usize::MAX / 2 }
     }
 }
@@ -570,7 +591,7 @@ pub fn map_response(
     batch: &[&SitewiseValue],
     entries: &[Vec<usize>],
     partial: bool,
-) -> Result<Vec<ItemResult>, RequestError> {
+) -> Result<Vec<ItemResult>, ItemError> {
     let mut results: Vec<ItemResult> = vec![Ok(()); batch.len()];
     // Per value: named by an error. Per entry: had an error entry. Both are
     // judged over the whole answer, so an entry named by two error entries
@@ -583,7 +604,7 @@ pub fn map_response(
             .strip_prefix('e')
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|k| entries.get(k))
-            .ok_or_else(|| RequestError::bad_response(format!("errorEntries names entry `{id}`, which was not sent")))?;
+            .ok_or_else(|| ItemError::bad_response(format!("errorEntries names entry `{id}`, which was not sent")))?;
         failed_entries.push(entry);
         for error in error_entry.errors() {
             let code = error.error_code().as_str();
@@ -607,7 +628,7 @@ pub fn map_response(
     Ok(results)
 }
 
-fn to_sdk<'a>(entry_id: String, values: impl Iterator<Item = &'a SitewiseValue>) -> Result<PutAssetPropertyValueEntry, RequestError> {
+fn to_sdk<'a>(entry_id: String, values: impl Iterator<Item = &'a SitewiseValue>) -> Result<PutAssetPropertyValueEntry, ItemError> {
     let mut entry = PutAssetPropertyValueEntry::builder().entry_id(entry_id);
     let mut values = values.peekable();
     entry = match values.peek().map(|v| &v.property) {
@@ -623,18 +644,18 @@ fn to_sdk<'a>(entry_id: String, values: impl Iterator<Item = &'a SitewiseValue>)
             SitewiseVariant::Boolean(b) => Variant::builder().boolean_value(*b),
         }
         .build();
-        let ts = TimeInNanos::builder().time_in_seconds(v.seconds).offset_in_nanos(v.nanos).build().map_err(RequestError::construction)?;
+        let ts = TimeInNanos::builder().time_in_seconds(v.seconds).offset_in_nanos(v.nanos).build().map_err(ItemError::construction)?;
         entry = entry.property_values(AssetPropertyValue::builder().value(variant).timestamp(ts).quality(Quality::from(v.quality)).build());
     }
-    entry.build().map_err(RequestError::construction)
+    entry.build().map_err(ItemError::construction)
 }
 
-impl Destination for Sitewise {
+impl BatchApi for Sitewise {
     type Entry = SitewiseValue;
     type Request = (Vec<PutAssetPropertyValueEntry>, Vec<Vec<usize>>);
 
     fn limits(&self) -> Limits {
-        self.config.limits()
+        DestinationType::limits(&self.config)
     }
 
     fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<SitewiseValue>>) -> Result<(), ItemError> {
@@ -652,14 +673,14 @@ impl Destination for Sitewise {
     }
 
     /// The SDK entries (`entryId` `e{k}`) and, per entry, the indices of its values in `batch`.
-    fn encode(&self, batch: &[&SitewiseValue]) -> Result<(Vec<PutAssetPropertyValueEntry>, Vec<Vec<usize>>), RequestError> {
+    fn encode(&self, batch: &[&SitewiseValue]) -> Result<(Vec<PutAssetPropertyValueEntry>, Vec<Vec<usize>>), ItemError> {
         let entries = group_entries(batch.iter().copied());
         let sdk_entries =
             entries.iter().enumerate().map(|(k, idx)| to_sdk(format!("e{k}"), idx.iter().map(|&i| batch[i]))).collect::<Result<Vec<_>, _>>()?;
         Ok((sdk_entries, entries))
     }
 
-    async fn send(&self, batch: &[&SitewiseValue]) -> Result<Vec<ItemResult>, RequestError> {
+    async fn send(&self, batch: &[&SitewiseValue]) -> Result<Vec<ItemResult>, ItemError> {
         let (sdk_entries, entries) = self.encode(batch)?;
         let output = self
             .client

@@ -1,6 +1,6 @@
 //! The `metrics:` section of the config.
 
-use crate::config::Problem;
+use crate::validation::Problem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -10,7 +10,7 @@
 //! document of its own.
 
 use super::config::{MetricsConfig, DESTINATION_DIMENSION, FUNCTION_DIMENSION};
-use crate::fanout::{DestinationReport, RecordStatus, Report};
+use crate::report::{DestinationReport, RecordStatus, Report};
 use std::fmt::Write as _;
 
 /// Every metric name fanout emits (totals, then per destination).
@@ -129,7 +129,7 @@ pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>
 /// or per-destination metrics are off.
 pub fn per_destination<'r>(report: &'r Report, labels: &'r Labels<'_>, now_ms: i64) -> impl Iterator<Item = String> + 'r {
     let on = labels.config.enabled && labels.config.per_destination;
-    report.destinations.iter().filter(move |d| on && d.kind != "source" && active(d)).map(move |d| {
+    report.destinations.iter().filter(move |d| on && d.kind.is_some() && active(d)).map(move |d| {
         let c = d.counts();
         let mut doc = Doc::new(384);
         doc.str(DESTINATION_DIMENSION, &d.name);
@@ -266,14 +266,14 @@ fn list<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fanout::{DestinationOutcome, DestinationReport, Report};
+    use crate::report::{DestinationOutcome, DestinationReport, Report};
 
     fn report() -> Report {
         let mut r = Report::empty(3);
         r.status[2] = RecordStatus::Unrouted;
         r.destinations.push(DestinationReport {
             name: "a \"quoted\" name".into(),
-            kind: "firehose",
+            kind: Some(crate::destinations::Kind::Firehose),
             outcomes: vec![(0, DestinationOutcome::Delivered), (1, DestinationOutcome::Delivered)],
             stats: Default::default(),
             dead_letter_stats: Default::default(),

@@ -16,16 +16,17 @@
 //! document per destination for the `Destination` dimension; the format is a
 //! few fields of JSON.
 
-mod config;
+pub mod config;
 pub(crate) mod emf;
-mod output;
+pub mod output;
 
 pub use config::{MetricsConfig, DEFAULT_NAMESPACE, DESTINATION_DIMENSION, FUNCTION_DIMENSION, MAX_EXTRA_DIMENSIONS};
 pub use emf::{per_destination, summary, InvocationFacts, Labels, METRIC_NAMES};
 pub use output::{Captured, Telemetry, NAMESPACE_ENV};
 
-use crate::fanout::{Fanout, Report};
+use crate::fanout::Fanout;
 use crate::record::Record;
+use crate::report::Report;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

@@ -23,10 +23,14 @@
 
 pub mod apigw;
 
+pub mod config;
+pub use config::{HttpSourceConfig, DEFAULT_MAX_BODY_BYTES};
+
 use crate::destinations::iot_events_detector::{describe_detector, list_detectors_page, send_updates, update_from_item, DetectorUpdate};
-use crate::error::{ErrorClass, ItemError, RequestError};
-use crate::fanout::{DestinationOutcome, Fanout, RecordStatus, Report};
+use crate::error::{ErrorClass, ItemError};
+use crate::fanout::Fanout;
 use crate::record::{Record, RecordId};
+use crate::report::{DestinationOutcome, RecordStatus, Report};
 use base64::Engine as _;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -37,18 +41,8 @@ use std::time::SystemTime;
 
 /// The `source` field patterns see.
 pub const SOURCE: &str = "http";
-/// Default body limit: Lambda's 6 MB synchronous payload.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 /// `BatchUpdateDetector` items per call from `POST /detectors`.
 pub const DETECTORS_PER_CALL: usize = 10;
-
-/// `http:` in the config file.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSourceConfig {
-    /// Largest accepted body (default 6 MiB).
-    pub max_body_bytes: Option<usize>,
-}
 
 /// A request, as API Gateway handed it over.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +79,7 @@ fn problem(status: u16, message: impl Into<String>) -> HttpResponse {
 }
 
 /// A failed SDK call to the status it maps to.
-fn request_error(e: &RequestError) -> HttpResponse {
+fn request_error(e: &ItemError) -> HttpResponse {
     let throttled = e.code.contains("Throttl") || e.code == "LimitExceededException";
     let status = match (e.code.as_str(), e.class) {
         ("ResourceNotFoundException", _) => 404,

@@ -14,12 +14,15 @@
 //! good go to `dead_letter`, or, without one, are logged with their id and
 //! reason and the handler returns an error.
 
+pub mod config;
+pub use config::IotSourceConfig;
+
 use super::Decoded;
 use crate::error::ErrorClass;
-use crate::fanout::{DestinationOutcome, Fanout, RecordStatus, Report};
+use crate::fanout::Fanout;
 use crate::record::{Record, RecordId};
+use crate::report::{DestinationOutcome, RecordStatus, Report};
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -27,16 +30,6 @@ use std::time::SystemTime;
 
 /// The `source` field patterns see.
 pub const SOURCE: &str = "iot";
-
-/// `iot:` in the config file.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct IotSourceConfig {
-    /// The field the rule selects `topic()` into (default `topic`).
-    pub topic_field: Option<String>,
-    /// The field the rule selects `clientid()` into (default `clientId`).
-    pub client_id_field: Option<String>,
-}
 
 /// What a successful invocation returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -186,7 +179,7 @@ pub async fn handle(fanout: &Fanout, event: Bytes, request_id: &str, lambda_dead
 mod tests {
     use super::*;
     use crate::error::ItemError;
-    use crate::fanout::DestinationReport;
+    use crate::report::DestinationReport;
     use serde_json::json;
 
     fn decode(event: Value, request_id: &str, config: &IotSourceConfig) -> Vec<Record> {
@@ -217,7 +210,7 @@ mod tests {
         }
         report.destinations.push(DestinationReport {
             name: "d".into(),
-            kind: "firehose",
+            kind: Some(crate::destinations::Kind::Firehose),
             outcomes,
             stats: Default::default(),
             dead_letter_stats: Default::default(),

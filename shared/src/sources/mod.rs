@@ -12,8 +12,8 @@ pub mod sqs;
 pub use loose::Problem;
 
 use crate::error::ItemError;
-use crate::fanout::Report;
 use crate::record::Record;
+use crate::report::Report;
 
 /// The error code of a record that its source cannot decode (a field of the
 /// wrong type, `data` that is not base64, ...): a permanent failure of that

@@ -17,11 +17,15 @@
 //!   that message and every later message of the group are reported failed
 //!   and not sent; other groups carry on.
 
+pub mod config;
+pub use config::SqsSourceConfig;
+
 use super::loose::{read_object, Key, Loose, ObjectReader, Problem};
 use super::{Decoded, INVALID_RECORD};
 use crate::error::ItemError;
-use crate::fanout::{DestinationOutcome, DestinationReport, Fanout, RecordStatus, Report};
+use crate::fanout::Fanout;
 use crate::record::{Record, RecordId};
+use crate::report::{DestinationOutcome, DestinationReport, RecordStatus, Report};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -36,18 +40,6 @@ use std::time::SystemTime;
 pub const SOURCE: &str = "sqs";
 /// The pseudo-destination under which FIFO messages held back by an earlier failure appear.
 pub const FIFO_BLOCKED: &str = "(fifo order)";
-
-/// `sqs:` in the config file.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SqsSourceConfig {
-    /// Unwrap SNS-to-SQS envelopes.
-    #[serde(default)]
-    pub unwrap_sns: bool,
-    /// Bodies are base64.
-    #[serde(default)]
-    pub base64_body: bool,
-}
 
 /// Why the handler could not answer with a partial batch response (Lambda retries the whole batch).
 #[derive(Debug, thiserror::Error)]
@@ -409,7 +401,7 @@ async fn fifo(fanout: &Fanout, records: Vec<Record>, rejects: Vec<(u32, ItemErro
     let mut failed_groups: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut blocked = DestinationReport {
         name: FIFO_BLOCKED.into(),
-        kind: "source",
+        kind: None,
         outcomes: Vec::new(),
         stats: Default::default(),
         dead_letter_stats: Default::default(),

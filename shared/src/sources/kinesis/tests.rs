@@ -1,6 +1,6 @@
 use super::*;
 use crate::error::ItemError;
-use crate::fanout::{DestinationOutcome, DestinationReport, RecordStatus};
+use crate::report::{DestinationOutcome, DestinationReport, RecordStatus};
 
 fn sample() -> KinesisEvent {
     serde_json::from_str(include_str!("../../../../events/kinesis.json")).expect("the sample event parses")
@@ -33,7 +33,7 @@ fn report(status: Vec<RecordStatus>) -> Report {
         status,
         destinations: vec![DestinationReport {
             name: "d".into(),
-            kind: "firehose",
+            kind: Some(crate::destinations::Kind::Firehose),
             outcomes: failed,
             stats: Default::default(),
             dead_letter_stats: Default::default(),

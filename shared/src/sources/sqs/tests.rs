@@ -1,5 +1,5 @@
 use super::*;
-use crate::fanout::DestinationReport;
+use crate::report::DestinationReport;
 
 fn sample_text(name: &str) -> String {
     std::fs::read_to_string(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).expect("sample event")
@@ -101,7 +101,7 @@ fn respond_names_failed_message_ids_and_never_an_empty_one() {
     report.status[1] = RecordStatus::Failed;
     report.destinations.push(DestinationReport {
         name: "d".into(),
-        kind: "firehose",
+        kind: Some(crate::destinations::Kind::Firehose),
         outcomes: vec![],
         stats: Default::default(),
         dead_letter_stats: Default::default(),

@@ -1,0 +1,265 @@
+//! The destination registry: every destination `type`, its config, and the
+//! one trait ([`DestinationType`]) through which the rest of the crate asks a
+//! destination what it is, what it reads, whether it is valid and how to
+//! build its sender. A new destination is its module plus one line in
+//! [`registry!`] below.
+//!
+//! The settings every destination shares (`endpoint_url`, `region`,
+//! `max_in_flight`, `rate_limit`) are written out in each config struct and
+//! read through [`CommonFields`] ([`common_fields!`]) rather than gathered in
+//! a struct of their own with `#[serde(flatten)]` as Vector's sinks do:
+//! serde's `flatten` cannot be combined with `deny_unknown_fields`, and the
+//! precise "unknown field `strem`, expected one of ..." errors of the config
+//! need the latter.
+
+use super::sender::Sender;
+use super::{dry_run::DryRun, firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
+use crate::clients::Clients;
+use crate::deliver::api::BatchApi;
+use crate::pace::RateLimit;
+use crate::pack::Limits;
+use crate::projection::DataFields;
+use crate::validation::{check_endpoint_url, check_range, check_region, Problem};
+use std::sync::Arc;
+
+/// Highest allowed in-flight request bound per destination.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// The settings every destination config has, whatever its type.
+pub trait CommonFields {
+    /// The per-destination endpoint override (a compatible service or an emulator).
+    fn endpoint_url(&self) -> Option<&str>;
+    /// The endpoint override, for the local runner to redirect.
+    fn endpoint_url_mut(&mut self) -> &mut Option<String>;
+    /// The per-destination region override.
+    fn region(&self) -> Option<&str>;
+    /// The per-destination in-flight request bound, if set.
+    fn max_in_flight(&self) -> Option<usize>;
+    /// The per-destination rate limit (unlimited unless set).
+    fn rate_limit(&self) -> RateLimit;
+}
+
+/// Implement [`CommonFields`] for a config struct with the fields
+/// `endpoint_url`, `region`, `max_in_flight` and `rate_limit`.
+macro_rules! common_fields {
+    ($config:ty) => {
+        impl $crate::destinations::registry::CommonFields for $config {
+            fn endpoint_url(&self) -> Option<&str> {
+                self.endpoint_url.as_deref()
+            }
+            fn endpoint_url_mut(&mut self) -> &mut Option<String> {
+                &mut self.endpoint_url
+            }
+            fn region(&self) -> Option<&str> {
+                self.region.as_deref()
+            }
+            fn max_in_flight(&self) -> Option<usize> {
+                self.max_in_flight
+            }
+            fn rate_limit(&self) -> $crate::pace::RateLimit {
+                self.rate_limit
+            }
+        }
+    };
+}
+pub(crate) use common_fields;
+
+/// Everything the crate asks of one destination type, implemented by its
+/// config struct in its own module.
+pub trait DestinationType: CommonFields + std::fmt::Debug + Send + Sync {
+    /// The sender this config builds.
+    type Api: BatchApi + std::fmt::Debug + 'static;
+
+    /// Whether this type can take dead-letter envelopes (raw JSON records).
+    const TAKES_DEAD_LETTERS: bool = false;
+
+    /// What it sends to, for logs and the local runner: the stream, delivery
+    /// stream, channel, input, model, or a count of properties.
+    fn sends_to(&self) -> String;
+
+    /// The payload fields its mapping reads (for routed records; dead-letter
+    /// envelopes are records of their own).
+    fn data_fields(&self) -> DataFields;
+
+    /// The packing limits after the config's changes.
+    fn limits(&self) -> Limits;
+
+    /// Push every problem of its own fields (the common ones are checked by
+    /// the registry), each placed under `place`.
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>);
+
+    /// Its sender, on the client for its endpoint and region.
+    fn api(&self, clients: &Clients) -> Self::Api;
+}
+
+/// [`DestinationType`] as a trait object, for the code that holds a config
+/// without knowing its type. Implemented for every `DestinationType`.
+pub trait DestinationSpec: CommonFields + std::fmt::Debug + Send + Sync {
+    /// See [`DestinationType::sends_to`].
+    fn sends_to(&self) -> String;
+    /// See [`DestinationType::data_fields`].
+    fn data_fields(&self) -> DataFields;
+    /// See [`DestinationType::TAKES_DEAD_LETTERS`].
+    fn takes_dead_letters(&self) -> bool;
+    /// See [`DestinationType::limits`].
+    fn limits(&self) -> Limits;
+    /// Every problem of this destination: its own fields and the common ones.
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>);
+    /// The sender that sends.
+    fn sender(&self, clients: &Clients) -> Arc<dyn Sender>;
+    /// The sender that plans and encodes every request and sends nothing ([`DryRun`]).
+    fn dry_run_sender(&self, clients: &Clients) -> Arc<dyn Sender>;
+}
+
+impl<T: DestinationType> DestinationSpec for T {
+    fn sends_to(&self) -> String {
+        DestinationType::sends_to(self)
+    }
+
+    fn data_fields(&self) -> DataFields {
+        DestinationType::data_fields(self)
+    }
+
+    fn takes_dead_letters(&self) -> bool {
+        T::TAKES_DEAD_LETTERS
+    }
+
+    fn limits(&self) -> Limits {
+        DestinationType::limits(self)
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        DestinationType::validate(self, place, problems);
+        if let Some(n) = self.max_in_flight() {
+            check_range(problems, &format!("{place}.max_in_flight"), n, 1, MAX_IN_FLIGHT);
+        }
+        self.rate_limit().validate(place, problems);
+        if let Some(url) = self.endpoint_url() {
+            check_endpoint_url(problems, &format!("{place}.endpoint_url"), url);
+        }
+        if let Some(region) = self.region() {
+            check_region(problems, &format!("{place}.region"), region);
+        }
+    }
+
+    fn sender(&self, clients: &Clients) -> Arc<dyn Sender> {
+        Arc::new(self.api(clients))
+    }
+
+    fn dry_run_sender(&self, clients: &Clients) -> Arc<dyn Sender> {
+        Arc::new(DryRun(self.api(clients)))
+    }
+}
+
+/// One line per destination type: its variant, its `type` in the config,
+/// and its config struct (which implements [`DestinationType`]).
+macro_rules! registry {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $config:ty,)+) => {
+        /// A destination `type`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        pub enum Kind {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)+
+        }
+
+        impl Kind {
+            /// Every type, in registry order.
+            pub const ALL: &[Kind] = &[$(Kind::$variant),+];
+
+            /// The `type` as written in the config.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $name,)+
+                }
+            }
+
+            /// Whether destinations of this type take dead-letter envelopes.
+            pub fn takes_dead_letters(self) -> bool {
+                match self {
+                    $(Kind::$variant => <$config as DestinationType>::TAKES_DEAD_LETTERS,)+
+                }
+            }
+        }
+
+        /// One destination as written, by its `type`.
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(tag = "type")]
+        pub enum DestinationConfig {
+            $($(#[$doc])* #[serde(rename = $name)] $variant($config),)+
+        }
+
+        impl DestinationConfig {
+            /// Its `type`.
+            pub fn kind(&self) -> Kind {
+                match self {
+                    $(DestinationConfig::$variant(_) => Kind::$variant,)+
+                }
+            }
+
+            /// The config behind the registry's trait.
+            pub fn spec(&self) -> &(dyn DestinationSpec + 'static) {
+                match self {
+                    $(DestinationConfig::$variant(c) => c,)+
+                }
+            }
+
+            /// The config behind the registry's trait, to change it (the local
+            /// runner redirects endpoints).
+            pub fn spec_mut(&mut self) -> &mut (dyn DestinationSpec + 'static) {
+                match self {
+                    $(DestinationConfig::$variant(c) => c,)+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    /// Firehose `PutRecordBatch`.
+    Firehose = "firehose" => firehose::FirehoseConfig,
+    /// Kinesis `PutRecords` (and Kinesis-compatible services).
+    Kinesis = "kinesis" => kinesis::KinesisConfig,
+    /// IoT Analytics `BatchPutMessage`.
+    IotAnalytics = "iot_analytics" => iot_analytics::IotAnalyticsConfig,
+    /// IoT Events Data `BatchPutMessage`.
+    IotEvents = "iot_events" => iot_events::IotEventsConfig,
+    /// IoT Events Data `BatchUpdateDetector`.
+    IotEventsDetector = "iot_events_detector" => iot_events_detector::DetectorConfig,
+    /// IoT SiteWise `BatchPutAssetPropertyValue`.
+    Sitewise = "sitewise" => sitewise::SitewiseConfig,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::ops::Deref for DestinationConfig {
+    type Target = dyn DestinationSpec;
+
+    fn deref(&self) -> &Self::Target {
+        self.spec()
+    }
+}
+
+impl std::ops::DerefMut for DestinationConfig {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.spec_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_reads_back_from_its_name() {
+        for kind in Kind::ALL {
+            let json = serde_json::to_value(kind).expect("serializes");
+            assert_eq!(json, serde_json::Value::String(kind.as_str().to_owned()));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        let names: std::collections::BTreeSet<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), Kind::ALL.len(), "type names are unique");
+    }
+}
