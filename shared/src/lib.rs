@@ -14,6 +14,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod deliver;
 pub mod destinations;
+pub mod detectors;
 pub mod error;
 pub mod fanout;
 /// Entry points of the fuzz targets and their corpus replay (docs/fuzzing.md); not an API.

@@ -3,7 +3,7 @@
 //! destination's rules are dead-lettered (or reported) with the rule named.
 
 use base64::Engine as _;
-use fanout::destinations::iot_events_detector::describe_detector;
+use fanout::detectors::reads::describe_detector;
 use fanout::{Config, Fanout};
 use fanout_sandbox::faults::Api;
 use fanout_sandbox::SandboxOptions;

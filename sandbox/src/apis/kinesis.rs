@@ -60,21 +60,14 @@ pub(crate) async fn handle(state: &State, operation: &str, body: &Bytes) -> Resp
     if operation == "PutRecords" {
         return state.serve_parsed(Api::Kinesis, "PutRecords", Protocol::AwsJson, body, serde_json::from_slice, put_records).await;
     }
-    let op: fn(&Value, &mut World, &mut Faults) -> Result<Value, ApiError> = match operation {
-        "CreateStream" => create_stream,
-        "DescribeStreamSummary" => describe_stream_summary,
-        "ListShards" => list_shards,
-        "GetShardIterator" => get_shard_iterator,
-        "GetRecords" => get_records,
+    type Op = fn(&Value, &mut World, &mut Faults) -> Result<Value, ApiError>;
+    let (name, op): (&'static str, Op) = match operation {
+        "CreateStream" => ("CreateStream", create_stream),
+        "DescribeStreamSummary" => ("DescribeStreamSummary", describe_stream_summary),
+        "ListShards" => ("ListShards", list_shards),
+        "GetShardIterator" => ("GetShardIterator", get_shard_iterator),
+        "GetRecords" => ("GetRecords", get_records),
         other => return unknown_operation(other),
-    };
-    let name: &'static str = match operation {
-        "PutRecords" => "PutRecords",
-        "CreateStream" => "CreateStream",
-        "DescribeStreamSummary" => "DescribeStreamSummary",
-        "ListShards" => "ListShards",
-        "GetShardIterator" => "GetShardIterator",
-        _ => "GetRecords",
     };
     state.serve(Api::Kinesis, name, Protocol::AwsJson, body, op).await
 }

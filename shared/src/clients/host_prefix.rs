@@ -53,11 +53,10 @@ fn is_aws_host(host: &str) -> bool {
 pub fn strip_host_prefix(uri: &str) -> Option<String> {
     let (scheme, rest) = uri.split_once("://")?;
     let (host, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-    let (prefix, bare) = PREFIXES.iter().find_map(|p| host.strip_prefix(p).map(|bare| (*p, bare)))?;
+    let bare = PREFIXES.iter().find_map(|p| host.strip_prefix(p))?;
     if bare.is_empty() || is_aws_host(bare) {
         return None;
     }
-    let _ = prefix;
     Some(format!("{scheme}://{bare}{path}"))
 }
 

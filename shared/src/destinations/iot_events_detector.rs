@@ -1,11 +1,11 @@
-//! AWS IoT Events Data `BatchUpdateDetector`: records become detector updates;
-//! and `DescribeDetector` / `ListDetectors` for reading detector state.
+//! AWS IoT Events Data `BatchUpdateDetector`: records become detector updates.
+//! (Reading detector state is [`crate::detectors`].)
 //!
 //! Rules (IoT Events Data API reference): `messageId` 1-64 of
 //! `[a-zA-Z0-9_-]`, unique in the batch; `detectorModelName` 1-128 of
 //! `[a-zA-Z0-9_-]`; `keyValue` 1-128 of `[a-zA-Z0-9_:-]`; `stateName` 1-128;
 //! variable and timer names `^[a-zA-Z][a-zA-Z0-9_]*$` (1-128); variable values
-//! 1-1,024 characters; `ListDetectors` `maxResults` 1-250. AWS documents no
+//! 1-1,024 characters. AWS documents no
 //! maximum number of detectors per request; fanout sends at most 10 by
 //! default (`max_detectors`). Failures come back in
 //! `batchUpdateDetectorErrorEntries`, matched by `messageId`.
@@ -20,7 +20,6 @@ use crate::projection::DataFields;
 use crate::record::Record;
 use crate::validation::{check_pointer, check_range, Problem};
 use aws_sdk_ioteventsdata::types::{DetectorStateDefinition, TimerDefinition, UpdateDetectorRequest, VariableDefinition};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,8 +30,6 @@ pub const DEFAULT_DETECTORS_PER_REQUEST: usize = 10;
 pub const MAX_DETECTORS_PER_REQUEST: usize = 100;
 /// Longest variable value.
 pub const MAX_VARIABLE_VALUE_CHARS: usize = 1024;
-/// `ListDetectors` `maxResults` range.
-pub const MAX_RESULTS: i32 = 250;
 /// Longest message id.
 pub const MAX_MESSAGE_ID_LEN: usize = 64;
 
@@ -373,114 +370,6 @@ impl BatchApi for IotEventsDetector {
 
     async fn send(&self, batch: &[&DetectorUpdate]) -> Result<Vec<ItemResult>, ItemError> {
         send_updates(&self.client, batch).await
-    }
-}
-
-/// A detector's state, as the HTTP function shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DetectorView {
-    /// Model.
-    pub detector_model: String,
-    /// Key value.
-    pub key: String,
-    /// Current state.
-    pub state: String,
-    /// Variables.
-    pub variables: BTreeMap<String, String>,
-    /// Timers: name to expiry, epoch seconds.
-    pub timers: BTreeMap<String, f64>,
-    /// Created, epoch seconds.
-    pub created: Option<f64>,
-    /// Last updated, epoch seconds.
-    pub updated: Option<f64>,
-}
-
-/// A detector in a listing.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DetectorSummary {
-    /// Model.
-    pub detector_model: String,
-    /// Key value.
-    pub key: String,
-    /// Current state.
-    pub state: Option<String>,
-    /// Last updated, epoch seconds.
-    pub updated: Option<f64>,
-}
-
-/// `DescribeDetector`; `Ok(None)` when the model or key does not exist.
-pub async fn describe_detector(client: &aws_sdk_ioteventsdata::Client, model: &str, key: &str) -> Result<Option<DetectorView>, ItemError> {
-    match client.describe_detector().detector_model_name(model).key_value(key).send().await {
-        Ok(out) => Ok(out.detector().map(|d| DetectorView {
-            detector_model: d.detector_model_name().unwrap_or(model).to_owned(),
-            key: d.key_value().unwrap_or(key).to_owned(),
-            state: d.state().map(|s| s.state_name().to_owned()).unwrap_or_default(),
-            variables: d.state().map(|s| s.variables().iter().map(|v| (v.name().to_owned(), v.value().to_owned())).collect()).unwrap_or_default(),
-            timers: d.state().map(|s| s.timers().iter().map(|t| (t.name().to_owned(), t.timestamp().as_secs_f64())).collect()).unwrap_or_default(),
-            created: d.creation_time().map(|t| t.as_secs_f64()),
-            updated: d.last_update_time().map(|t| t.as_secs_f64()),
-        })),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-        Err(e) => Err(from_sdk_error(e)),
-    }
-}
-
-/// One `ListDetectors` page: the summaries and the next page's token.
-pub async fn list_detectors_page(
-    client: &aws_sdk_ioteventsdata::Client,
-    model: &str,
-    state: Option<&str>,
-    max_results: Option<i32>,
-    next_token: Option<String>,
-) -> Result<(Vec<DetectorSummary>, Option<String>), ItemError> {
-    if let Some(m) = max_results {
-        if !(1..=MAX_RESULTS).contains(&m) {
-            return Err(ItemError {
-                code: "InvalidRequestException".into(),
-                message: format!("maxResults {m} is outside 1..={MAX_RESULTS}"),
-                class: ErrorClass::Permanent,
-            });
-        }
-    }
-    let out = client
-        .list_detectors()
-        .detector_model_name(model)
-        .set_state_name(state.map(str::to_owned))
-        .set_max_results(max_results)
-        .set_next_token(next_token)
-        .send()
-        .await
-        .map_err(from_sdk_error)?;
-    let summaries = out
-        .detector_summaries()
-        .iter()
-        .map(|s| DetectorSummary {
-            detector_model: s.detector_model_name().unwrap_or(model).to_owned(),
-            key: s.key_value().unwrap_or_default().to_owned(),
-            state: s.state().and_then(|st| st.state_name()).map(str::to_owned),
-            updated: s.last_update_time().map(|t| t.as_secs_f64()),
-        })
-        .collect();
-    Ok((summaries, out.next_token().map(str::to_owned)))
-}
-
-/// Every detector of a model (optionally in one state), following `nextToken`
-/// until it is absent. `max_results` sizes each page (1-250).
-pub async fn list_detectors(
-    client: &aws_sdk_ioteventsdata::Client,
-    model: &str,
-    state: Option<&str>,
-    max_results: Option<i32>,
-) -> Result<Vec<DetectorSummary>, ItemError> {
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let (page, next) = list_detectors_page(client, model, state, max_results, token).await?;
-        all.extend(page);
-        match next {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(all),
-        }
     }
 }
 

@@ -24,15 +24,18 @@
 pub mod apigw;
 
 pub mod config;
+pub mod message;
 pub use config::{HttpSourceConfig, DEFAULT_MAX_BODY_BYTES};
+pub use message::{HttpRequest, HttpResponse};
 
-use crate::destinations::iot_events_detector::{describe_detector, list_detectors_page, send_updates, update_from_item, DetectorUpdate};
+use crate::detectors::endpoints as detectors;
 use crate::error::{ErrorClass, ItemError};
 use crate::fanout::Fanout;
 use crate::record::{Record, RecordId};
 use crate::report::{DestinationOutcome, RecordStatus, Report};
 use base64::Engine as _;
 use bytes::Bytes;
+use message::{answer, body_kind, problem, BodyKind};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -41,58 +44,6 @@ use std::time::SystemTime;
 
 /// The `source` field patterns see.
 pub const SOURCE: &str = "http";
-/// `BatchUpdateDetector` items per call from `POST /detectors`.
-pub const DETECTORS_PER_CALL: usize = 10;
-
-/// A request, as API Gateway handed it over.
-#[derive(Debug, Clone, Default)]
-pub struct HttpRequest {
-    /// `GET`, `POST`, ...
-    pub method: String,
-    /// The path without the stage.
-    pub path: String,
-    /// Query parameters (first value of each).
-    pub query: Vec<(String, String)>,
-    /// The `Content-Type` header.
-    pub content_type: Option<String>,
-    /// The body.
-    pub body: Bytes,
-}
-
-/// A response.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Extra headers (`Content-Type: application/json` is implied).
-    pub headers: Vec<(&'static str, String)>,
-    /// The JSON body.
-    pub body: Value,
-}
-
-fn answer(status: u16, body: Value) -> HttpResponse {
-    HttpResponse { status, headers: Vec::new(), body }
-}
-
-fn problem(status: u16, message: impl Into<String>) -> HttpResponse {
-    answer(status, json!({"error": message.into()}))
-}
-
-/// A failed SDK call to the status it maps to.
-fn request_error(e: &ItemError) -> HttpResponse {
-    let throttled = e.code.contains("Throttl") || e.code == "LimitExceededException";
-    let status = match (e.code.as_str(), e.class) {
-        ("ResourceNotFoundException", _) => 404,
-        _ if throttled => 429,
-        (_, ErrorClass::Transient) => 503,
-        (_, ErrorClass::Permanent) => 400,
-    };
-    let mut r = problem(status, format!("{}: {}", e.code, e.message));
-    if status == 429 || status == 503 {
-        r.headers.push(("Retry-After", "1".into()));
-    }
-    r
-}
 
 /// Route an API Gateway proxy event (REST v1 or HTTP API v2, as its JSON
 /// text) and answer with the proxy response ([`apigw`]). An event fanout
@@ -120,31 +71,13 @@ pub async fn invoke(fanout: &Fanout, request: HttpRequest, lambda_deadline: Syst
     let method = request.method.to_ascii_uppercase();
     let answer = match (method.as_str(), segments.as_slice()) {
         ("POST", [.., "records"]) => return post_records(fanout, &request, lambda_deadline).await,
-        ("POST", [.., "detectors"]) => post_detectors(fanout, &request).await,
-        ("GET", [.., "detectors", model]) => get_detectors(fanout, model, &request.query).await,
-        ("GET", [.., "detectors", model, key]) => get_detector(fanout, model, key).await,
+        ("POST", [.., "detectors"]) => detectors::post(fanout, &request).await,
+        ("GET", [.., "detectors", model]) => detectors::list(fanout, model, &request.query).await,
+        ("GET", [.., "detectors", model, key]) => detectors::describe(fanout, model, key).await,
         (_, [.., "records"] | [.., "detectors"]) => problem(405, format!("{method} is not allowed here")),
         _ => problem(404, format!("no route for {method} {}", request.path)),
     };
     (answer, None)
-}
-
-fn check_body(fanout: &Fanout, request: &HttpRequest) -> Result<Kind, HttpResponse> {
-    let limit = fanout.config().http.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
-    if request.body.len() > limit {
-        return Err(problem(413, format!("the body is {} bytes; the limit is {limit}", request.body.len())));
-    }
-    let ct = request.content_type.as_deref().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match ct.as_str() {
-        "application/json" | "" => Ok(Kind::Json),
-        "application/x-ndjson" => Ok(Kind::Ndjson),
-        other => Err(problem(415, format!("content type `{other}` is not accepted; send application/json or application/x-ndjson"))),
-    }
-}
-
-enum Kind {
-    Json,
-    Ndjson,
 }
 
 #[derive(Deserialize)]
@@ -166,9 +99,9 @@ struct Item<'a> {
 /// The items of a body, each its JSON text or why it is not one: a JSON body
 /// is `{"records": [...]}` or a bare array of items; NDJSON is one item per
 /// non-blank line, and a line that is not JSON is that item's problem alone.
-fn parse_items(body: &[u8], kind: Kind) -> Result<Vec<Result<&RawValue, String>>, HttpResponse> {
+fn parse_items(body: &[u8], kind: BodyKind) -> Result<Vec<Result<&RawValue, String>>, HttpResponse> {
     match kind {
-        Kind::Json => {
+        BodyKind::Json => {
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
             let items = if first == Some(&b'[') {
                 serde_json::from_slice::<Vec<&RawValue>>(body)
@@ -179,7 +112,7 @@ fn parse_items(body: &[u8], kind: Kind) -> Result<Vec<Result<&RawValue, String>>
                 .map(|items| items.into_iter().map(Ok).collect())
                 .map_err(|e| problem(400, format!("malformed body: {e} (expected {{\"records\": [...]}} or an array of records)")))
         }
-        Kind::Ndjson => Ok(std::str::from_utf8(body)
+        BodyKind::Ndjson => Ok(std::str::from_utf8(body)
             .map_err(|e| problem(400, format!("malformed body: not UTF-8: {e}")))?
             .lines()
             .enumerate()
@@ -217,7 +150,7 @@ fn item_record(index: usize, raw: &RawValue, seen: &mut HashSet<String>) -> (Str
 
 async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: SystemTime) -> (HttpResponse, Option<(Vec<Record>, Report)>) {
     let started = std::time::Instant::now();
-    let kind = match check_body(fanout, request) {
+    let kind = match body_kind(request, fanout.config().http.body_limit()) {
         Ok(k) => k,
         Err(r) => return (r, None),
     };
@@ -287,77 +220,3 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
     }
     (response, Some((records, report)))
 }
-
-async fn get_detectors(fanout: &Fanout, model: &str, query: &[(String, String)]) -> HttpResponse {
-    let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let limit = match q("limit").map(|l| l.parse::<i32>()) {
-        None => None,
-        Some(Ok(l)) if (1..=250).contains(&l) => Some(l),
-        Some(_) => return problem(400, "limit must be a whole number from 1 to 250"),
-    };
-    match list_detectors_page(&fanout.clients().ioteventsdata, model, q("state").as_deref(), limit, q("next")).await {
-        Ok((detectors, next)) => answer(200, json!({"detectors": detectors, "next": next})),
-        Err(e) => request_error(&e),
-    }
-}
-
-async fn get_detector(fanout: &Fanout, model: &str, key: &str) -> HttpResponse {
-    match describe_detector(&fanout.clients().ioteventsdata, model, key).await {
-        Ok(Some(d)) => answer(200, serde_json::to_value(d).unwrap_or_default()),
-        Ok(None) => problem(404, format!("no detector `{key}` of model `{model}`")),
-        Err(e) => request_error(&e),
-    }
-}
-
-async fn post_detectors(fanout: &Fanout, request: &HttpRequest) -> HttpResponse {
-    if let Err(r) = check_body(fanout, request) {
-        return r;
-    }
-    let body: Value = match serde_json::from_slice(&request.body) {
-        Ok(v) => v,
-        Err(e) => return problem(400, format!("malformed body: {e} (expected {{\"detectors\": [...]}})")),
-    };
-    let Some(items) = body.get("detectors").and_then(Value::as_array) else {
-        return problem(400, "malformed body: expected {\"detectors\": [...]}");
-    };
-    let mut results: Vec<Value> = vec![Value::Null; items.len()];
-    let mut valid: Vec<(usize, DetectorUpdate)> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match update_from_item(item, "", format!("item-{i}")) {
-            Ok(u) if !u.model.is_empty() => valid.push((i, u)),
-            Ok(_) => {
-                results[i] =
-                    json!({"index": i, "status": "invalid", "error": {"code": "InvalidDetectorUpdate", "message": "detectorModelName is required"}})
-            }
-            Err(e) => results[i] = json!({"index": i, "status": "invalid", "error": {"code": e.code, "message": e.message}}),
-        }
-    }
-    for chunk in valid.chunks(DETECTORS_PER_CALL) {
-        let updates: Vec<&DetectorUpdate> = chunk.iter().map(|(_, u)| u).collect();
-        match send_updates(&fanout.clients().ioteventsdata, &updates).await {
-            Ok(outcomes) => {
-                for ((i, _), outcome) in chunk.iter().zip(outcomes) {
-                    results[*i] = match outcome {
-                        Ok(()) => json!({"index": i, "status": "updated"}),
-                        Err(e) => {
-                            json!({"index": i, "status": "failed", "error": {"code": e.code, "message": e.message}, "retryable": e.is_transient()})
-                        }
-                    };
-                }
-            }
-            Err(e) if chunk.len() == valid.len() && (e.code.contains("Throttl") || e.code == "ResourceNotFoundException") => {
-                return request_error(&e)
-            }
-            Err(e) => {
-                for (i, _) in chunk {
-                    results[*i] = json!({"index": i, "status": "failed", "error": {"code": e.code, "message": e.message}, "retryable": e.class == ErrorClass::Transient});
-                }
-            }
-        }
-    }
-    let all_ok = results.iter().all(|r| r["status"] == "updated");
-    answer(if all_ok { 200 } else { 207 }, json!({"detectors": results}))
-}
-
-#[cfg(test)]
-mod tests;

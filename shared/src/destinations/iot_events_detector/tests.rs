@@ -1,8 +1,5 @@
 use super::*;
 use crate::record::RecordId;
-use aws_sdk_ioteventsdata::operation::list_detectors::ListDetectorsOutput;
-use aws_sdk_ioteventsdata::types::{DetectorStateSummary, DetectorSummary as SdkSummary};
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use bytes::Bytes;
 
 fn config(yaml: &str) -> DetectorConfig {
@@ -71,23 +68,4 @@ fn config_validation_names_bad_names_and_missing_fields() {
         places,
         ["destinations.d.detector_model", "destinations.d.key", "destinations.d.state", "destinations.d.variables.1x", "destinations.d.timers.t"]
     );
-}
-
-#[tokio::test]
-async fn list_detectors_follows_next_token_to_the_end() {
-    let summary = |k: &str| {
-        SdkSummary::builder().detector_model_name("pump").key_value(k).state(DetectorStateSummary::builder().state_name("Idle").build()).build()
-    };
-    let rule = mock!(aws_sdk_ioteventsdata::Client::list_detectors).then_compute_output(move |input| match input.next_token() {
-        None => ListDetectorsOutput::builder().detector_summaries(summary("a")).detector_summaries(summary("b")).next_token("t1").build(),
-        Some("t1") => ListDetectorsOutput::builder().detector_summaries(summary("c")).build(),
-        Some(other) => panic!("unexpected token {other}"),
-    });
-    let client = mock_client!(aws_sdk_ioteventsdata, RuleMode::MatchAny, &[&rule]);
-    let all = list_detectors(&client, "pump", Some("Idle"), Some(2)).await.expect("listed");
-    assert_eq!(all.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
-    assert_eq!(rule.num_calls(), 2);
-    let err = list_detectors(&client, "pump", None, Some(251)).await.unwrap_err();
-    assert_eq!(err.class, ErrorClass::Permanent);
-    assert_eq!(rule.num_calls(), 2, "an out-of-range maxResults is refused before any call");
 }

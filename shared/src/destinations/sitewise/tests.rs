@@ -1,7 +1,9 @@
 use super::*;
 use crate::deliver::{deliver, ItemOutcome, RetryPolicy};
+use crate::error::ErrorClass;
 use crate::record::RecordId;
 use aws_sdk_iotsitewise::operation::batch_put_asset_property_value::{BatchPutAssetPropertyValueInput, BatchPutAssetPropertyValueOutput};
+use aws_sdk_iotsitewise::types::TimeInNanos;
 use aws_sdk_iotsitewise::types::{BatchPutAssetPropertyError, BatchPutAssetPropertyErrorEntry, BatchPutAssetPropertyValueErrorCode};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use bytes::Bytes;
@@ -178,6 +180,14 @@ fn errors_map_back_through_entry_ids_and_timestamps() {
     );
     assert_eq!(classify_item_code("ConflictingOperationException"), ErrorClass::Transient);
     assert_eq!(classify_item_code("ResourceNotFoundException"), ErrorClass::Permanent);
+    assert_eq!(classify_item_code("TimestampOutOfRangeException"), ErrorClass::Permanent);
+}
+
+/// As at every other destination, a code the API model does not list is
+/// retried within the attempt budget and then reported, not dead-lettered.
+#[test]
+fn unknown_codes_are_retried_not_dead_lettered() {
+    assert_eq!(classify_item_code("SomethingNewException"), ErrorClass::Transient);
 }
 
 /// Found by the `sitewise_response` fuzz target: an entry named by two error

@@ -12,3 +12,10 @@ pub struct HttpSourceConfig {
     /// Largest accepted body (default 6 MiB).
     pub max_body_bytes: Option<usize>,
 }
+
+impl HttpSourceConfig {
+    /// The body limit in force: `max_body_bytes`, else [`DEFAULT_MAX_BODY_BYTES`].
+    pub fn body_limit(&self) -> usize {
+        self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES)
+    }
+}
