@@ -3,6 +3,7 @@
 use crate::sdk::{aws_sdk_config, endpoint_sdk_config};
 use fanout::config::ConfigError;
 use fanout::report::{DestinationCounts, DestinationOutcome, RecordStatus};
+use fanout::sources::ErrorType;
 use fanout::{Clients, Config, Fanout};
 use fanout_sandbox::faults::{FaultSpec, SpecError};
 use fanout_sandbox::{Sandbox, SandboxOptions};
@@ -180,7 +181,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             let run = fanout::sources::kinesis::invoke_batch(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
-                Err(e) => json!({"errorType": "KinesisHandlerError", "errorMessage": e.to_string()}),
+                Err(e) => lambda_error(e),
             };
             (run.records, run.report, response)
         }
@@ -190,7 +191,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             let run = fanout::sources::sqs::invoke(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
-                Err(e) => json!({"errorType": "SqsHandlerError", "errorMessage": e.to_string()}),
+                Err(e) => lambda_error(e),
             };
             (run.records, run.report, response)
         }
@@ -198,7 +199,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             let run = fanout::sources::iot::invoke(&fanout, bytes::Bytes::from(text), "local", deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
-                Err(e) => json!({"errorType": "IotHandlerError", "errorMessage": e.to_string()}),
+                Err(e) => lambda_error(e),
             };
             (run.records, run.report, response)
         }
@@ -239,4 +240,11 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         .unwrap_or_default();
     let metrics = metrics.take().iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|d| d.get("_aws").is_some()).collect();
     Ok(InvokeResult { target, response, records: rows, destinations, sandbox_items, notes, metrics })
+}
+
+/// A handler error as Lambda shows it: the `errorType` and `errorMessage`
+/// of the [`lambda_runtime::Diagnostic`] the function returns for it.
+fn lambda_error(error: &impl ErrorType) -> Value {
+    let diagnostic = error.diagnostic();
+    json!({"errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message})
 }

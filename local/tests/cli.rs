@@ -111,6 +111,21 @@ fn wrong_events_and_bad_flags_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fail injects faults into the embedded sandbox"));
 }
 
+/// The runner prints a handler error as the function returns it to Lambda
+/// (functions/kinesis/tests/runtime_api.rs checks the binary's answer).
+#[test]
+fn a_handler_error_is_printed_as_lambda_shows_it() {
+    let event = std::env::temp_dir().join(format!("fanout-cli-not-kinesis-{}.json", std::process::id()));
+    std::fs::write(&event, r#"{"not": "a Kinesis event"}"#).expect("event written");
+    let out = fanout_local(&["invoke", "kinesis", event.to_str().expect("utf-8 path"), "--json"]);
+    let _ = std::fs::remove_file(&event);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(
+        json["response"],
+        serde_json::json!({"errorType": "NotKinesisEvent", "errorMessage": "not a Kinesis event: it has no `Records` array"})
+    );
+}
+
 #[test]
 fn every_sample_event_runs_through_its_source() {
     for (source, event, expect) in [

@@ -324,7 +324,9 @@ pub fn kinesis_decode(data: &[u8]) {
                 response.batch_item_failures.iter().map(|f| f.item_identifier.clone().expect("an identifier, never null")).collect();
             assert_eq!(got, want, "the answer names the rejected records");
         }
-        (Err(index), Err(kinesis::KinesisHandlerError::Unreportable { index: got, .. })) => assert_eq!(*got, index),
+        (Err(index), Err(kinesis::KinesisHandlerError::Unreportable(crate::sources::UnreportableRecord { index: got, .. }))) => {
+            assert_eq!(*got, index)
+        }
         (want, got) => panic!("expected {want:?}, answered {got:?}"),
     }
 }
@@ -419,7 +421,7 @@ pub fn sqs_decode(data: &[u8]) {
             let got: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
             assert_eq!(got, want, "the answer names the failed messages (fifo: {fifo})");
         }
-        (Err(index), Err(sqs::SqsHandlerError::Unreportable { index: got, .. })) => assert_eq!(*got, index),
+        (Err(index), Err(sqs::SqsHandlerError::Unreportable(crate::sources::UnreportableRecord { index: got, .. }))) => assert_eq!(*got, index),
         (want, got) => panic!("expected {want:?}, answered {got:?}"),
     }
 }

@@ -22,9 +22,7 @@ async fn main() -> Result<(), Error> {
         let fanout = live.current().await;
         let text: Box<str> = event.payload.into();
         let handler = fanout::sources::iot::handle(&fanout, Bytes::from(String::from(text)), &event.context.request_id, event.context.deadline());
-        fanout::metrics::with_request_id(event.context.request_id.clone(), handler)
-            .await
-            .map_err(|e| Diagnostic { error_type: "IotHandlerError".into(), error_message: e.to_string() })
+        fanout::metrics::with_request_id(event.context.request_id.clone(), handler).await.map_err(Diagnostic::from)
     }))
     .await
 }

@@ -18,9 +18,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisBatch>| async move {
         let fanout = live.current().await;
         let handler = fanout::sources::kinesis::handle_batch(&fanout, event.payload, event.context.deadline());
-        fanout::metrics::with_request_id(event.context.request_id, handler)
-            .await
-            .map_err(|e| Diagnostic { error_type: "KinesisHandlerError".into(), error_message: e.to_string() })
+        fanout::metrics::with_request_id(event.context.request_id, handler).await.map_err(Diagnostic::from)
     }))
     .await
 }

@@ -19,9 +19,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {
         let fanout = live.current().await;
         let handler = fanout::sources::sqs::handle(&fanout, event.payload, event.context.deadline());
-        fanout::metrics::with_request_id(event.context.request_id, handler)
-            .await
-            .map_err(|e| Diagnostic { error_type: "SqsHandlerError".into(), error_message: e.to_string() })
+        fanout::metrics::with_request_id(event.context.request_id, handler).await.map_err(Diagnostic::from)
     }))
     .await
 }

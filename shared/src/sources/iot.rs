@@ -18,6 +18,7 @@ pub mod config;
 pub use config::IotSourceConfig;
 
 use super::Decoded;
+use super::{into_diagnostic, ErrorType};
 use crate::error::ErrorClass;
 use crate::fanout::Fanout;
 use crate::record::{Record, RecordId};
@@ -47,10 +48,10 @@ pub struct IotSummary {
 /// Why the invocation failed, so Lambda retries it (or sends it to the on-failure destination).
 #[derive(Debug, thiserror::Error)]
 pub enum IotHandlerError {
-    /// The event is not JSON text (never from Lambda; from a hand-made file).
+    /// The event is not JSON text (never from Lambda; from a hand-made file) (`errorType` `EventNotJson`).
     #[error("the event is not JSON: {0}")]
     NotJson(String),
-    /// Some records failed transiently: a retry may deliver them.
+    /// Some records failed transiently: a retry may deliver them (`errorType` `RecordsNotDelivered`).
     #[error("{} of {total} records not delivered yet (transient); retry: {}", failed.len(), failed.join(", "))]
     Transient {
         /// Ids of the failed records.
@@ -58,7 +59,7 @@ pub enum IotHandlerError {
         /// Records in the event.
         total: usize,
     },
-    /// Some records were refused for good and there is no dead_letter destination.
+    /// Some records were refused for good and there is no dead_letter destination (`errorType` `RecordsRefused`).
     #[error("{} of {total} records refused for good and no dead_letter is configured: {}", failed.len(), failed.join("; "))]
     Permanent {
         /// `id: reason` of each refused record.
@@ -67,6 +68,18 @@ pub enum IotHandlerError {
         total: usize,
     },
 }
+
+impl ErrorType for IotHandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            IotHandlerError::NotJson(_) => "EventNotJson",
+            IotHandlerError::Transient { .. } => "RecordsNotDelivered",
+            IotHandlerError::Permanent { .. } => "RecordsRefused",
+        }
+    }
+}
+
+into_diagnostic!(IotHandlerError);
 
 /// Decode a rule's SELECT result, given as its JSON text. Each record's
 /// payload is its element's text as written (a slice of `event`, not a

@@ -9,6 +9,7 @@
 
 use super::kpl;
 use super::loose::{read_object, Key, Loose, ObjectReader, Problem};
+use super::{into_diagnostic, ErrorType, UnreportableRecord};
 use super::{Decoded, INVALID_RECORD};
 use crate::error::ItemError;
 use crate::fanout::Fanout;
@@ -31,18 +32,24 @@ pub const SOURCE: &str = "kinesis";
 /// then retries the whole batch, so nothing is lost.
 #[derive(Debug, thiserror::Error)]
 pub enum KinesisHandlerError {
-    /// A failed record has no sequence number to report it by.
-    #[error("record {index} failed ({reason}) but has no sequence number to report; failing the whole batch so Lambda retries it")]
-    Unreportable {
-        /// Its position among the decoded records.
-        index: usize,
-        /// Why it failed.
-        reason: String,
-    },
-    /// The event has no `Records`: it is not a Kinesis event.
+    /// A failed record has no sequence number to report it by (`errorType` `UnreportableRecord`).
+    #[error(transparent)]
+    Unreportable(#[from] UnreportableRecord),
+    /// The event has no `Records`: it is not a Kinesis event (`errorType` `NotKinesisEvent`).
     #[error("not a Kinesis event: it has no `Records` array")]
     NotKinesis,
 }
+
+impl ErrorType for KinesisHandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            KinesisHandlerError::Unreportable(_) => "UnreportableRecord",
+            KinesisHandlerError::NotKinesis => "NotKinesisEvent",
+        }
+    }
+}
+
+into_diagnostic!(KinesisHandlerError);
 
 /// A Kinesis event as Lambda delivers it, reading only the fields fanout
 /// uses: the same JSON as [`KinesisEvent`], but the fields no route or
@@ -352,7 +359,7 @@ fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&st
 /// The partial batch response: every failed record's sequence number, once,
 /// in batch order; empty when all succeeded. Never a null or empty identifier.
 pub fn respond(records: &[Record], report: &Report) -> Result<KinesisEventResponse, KinesisHandlerError> {
-    let ids = super::failed_ids(records, report).map_err(|index| KinesisHandlerError::Unreportable { index, reason: report.first_error(index) })?;
+    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new(index, "sequence number", report))?;
     let mut response = KinesisEventResponse::default();
     for id in ids {
         let mut failure = KinesisBatchItemFailure::default();

@@ -1,5 +1,5 @@
 //! Sources: one module per event kind, each decoding its event into
-//! [`crate::record::Record`]s and turning a [`crate::fanout::Report`] into the
+//! [`crate::record::Record`]s and turning a [`crate::report::Report`] into the
 //! answer that source expects.
 
 pub mod http;
@@ -39,6 +39,53 @@ impl Decoded {
         (self.records, self.rejects)
     }
 }
+
+/// A failed record that the partial-batch answer cannot name (it has no id),
+/// so the source fails the whole batch and Lambda retries all of it. Shared by
+/// the sources that answer with `batchItemFailures` (Kinesis, SQS).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {index} failed ({reason}) but has no {id_field} to report; failing the whole batch so Lambda retries it")]
+pub struct UnreportableRecord {
+    /// Its position in the batch.
+    pub index: usize,
+    /// The field that would have named it (`sequence number`, `messageId`).
+    pub id_field: &'static str,
+    /// Why it failed: `destination: code: message`.
+    pub reason: String,
+}
+
+impl UnreportableRecord {
+    /// Record `index` of a batch whose records are named by `id_field`.
+    pub(crate) fn new(index: usize, id_field: &'static str, report: &Report) -> Self {
+        Self { index, id_field, reason: report.first_error(index) }
+    }
+}
+
+/// The `errorType` Lambda shows for a handler error: a stable name per kind
+/// of failure, which on-failure destinations, Step Functions retriers and log
+/// queries can match. Each handler error converts into a
+/// [`lambda_runtime::Diagnostic`] with it, and the local runner prints the same.
+pub trait ErrorType: std::fmt::Display {
+    /// The name.
+    fn error_type(&self) -> &'static str;
+
+    /// What the function answers Lambda with.
+    fn diagnostic(&self) -> lambda_runtime::Diagnostic {
+        lambda_runtime::Diagnostic { error_type: self.error_type().to_owned(), error_message: self.to_string() }
+    }
+}
+
+/// `impl From<$error> for Diagnostic` through [`ErrorType`].
+macro_rules! into_diagnostic {
+    ($error:ty) => {
+        impl From<$error> for lambda_runtime::Diagnostic {
+            fn from(error: $error) -> Self {
+                $crate::sources::ErrorType::diagnostic(&error)
+            }
+        }
+    };
+}
+pub(crate) use into_diagnostic;
 
 /// The source ids of the failed records, in batch order, each once (KPL
 /// sub-records share their parent's), for a partial batch response. `Err`

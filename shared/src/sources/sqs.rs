@@ -21,6 +21,7 @@ pub mod config;
 pub use config::SqsSourceConfig;
 
 use super::loose::{read_object, Key, Loose, ObjectReader, Problem};
+use super::{into_diagnostic, ErrorType, UnreportableRecord};
 use super::{Decoded, INVALID_RECORD};
 use crate::error::ItemError;
 use crate::fanout::Fanout;
@@ -44,18 +45,24 @@ pub const FIFO_BLOCKED: &str = "(fifo order)";
 /// Why the handler could not answer with a partial batch response (Lambda retries the whole batch).
 #[derive(Debug, thiserror::Error)]
 pub enum SqsHandlerError {
-    /// A failed message has no message id to report it by.
-    #[error("message {index} failed ({reason}) but has no messageId to report; failing the whole batch so Lambda retries it")]
-    Unreportable {
-        /// Its position in the batch.
-        index: usize,
-        /// Why it failed.
-        reason: String,
-    },
-    /// The event has no `Records`: it is not an SQS event.
+    /// A failed message has no message id to report it by (`errorType` `UnreportableRecord`).
+    #[error(transparent)]
+    Unreportable(#[from] UnreportableRecord),
+    /// The event has no `Records`: it is not an SQS event (`errorType` `NotSqsEvent`).
     #[error("not an SQS event: it has no `Records` array")]
     NotSqs,
 }
+
+impl ErrorType for SqsHandlerError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            SqsHandlerError::Unreportable(_) => "UnreportableRecord",
+            SqsHandlerError::NotSqs => "NotSqsEvent",
+        }
+    }
+}
+
+into_diagnostic!(SqsHandlerError);
 
 /// An SQS event as Lambda delivers it, reading only the fields fanout uses
 /// (the same JSON as [`SqsEvent`]). Reading never fails because of one
@@ -339,7 +346,7 @@ pub fn is_fifo(records: &[Record]) -> bool {
 
 /// The partial batch response: every failed message id once, in batch order.
 pub fn respond(records: &[Record], report: &Report) -> Result<SqsBatchResponse, SqsHandlerError> {
-    let ids = super::failed_ids(records, report).map_err(|index| SqsHandlerError::Unreportable { index, reason: report.first_error(index) })?;
+    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new(index, "messageId", report))?;
     let mut response = SqsBatchResponse::default();
     for id in ids {
         let mut failure = BatchItemFailure::default();

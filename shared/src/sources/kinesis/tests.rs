@@ -66,7 +66,10 @@ fn a_failed_record_without_a_sequence_number_fails_the_whole_batch() {
     records[0].id.source_id.clear();
     let mut status = vec![RecordStatus::Delivered; 6];
     status[0] = RecordStatus::Failed;
-    assert!(matches!(respond(&records, &report(status)), Err(KinesisHandlerError::Unreportable { index: 0, .. })));
+    assert!(matches!(
+        respond(&records, &report(status)),
+        Err(KinesisHandlerError::Unreportable(crate::sources::UnreportableRecord { index: 0, .. }))
+    ));
 }
 
 #[test]

@@ -112,5 +112,5 @@ fn respond_names_failed_message_ids_and_never_an_empty_one() {
     assert_eq!(ids, [records[1].id.source_id.as_str()]);
     assert_eq!(serde_json::to_value(respond(&records, &Report::empty(3)).expect("ok")).expect("json"), serde_json::json!({"batchItemFailures": []}));
     records[1].id.source_id.clear();
-    assert!(matches!(respond(&records, &report), Err(SqsHandlerError::Unreportable { index: 1, .. })));
+    assert!(matches!(respond(&records, &report), Err(SqsHandlerError::Unreportable(crate::sources::UnreportableRecord { index: 1, .. }))));
 }
