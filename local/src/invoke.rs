@@ -9,11 +9,10 @@ use fanout_sandbox::faults::{FaultSpec, SpecError};
 use fanout_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 /// The event sources fanout has functions for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Source {
     /// Kinesis stream batches.
     Kinesis,
@@ -25,22 +24,9 @@ pub enum Source {
     Iot,
 }
 
-impl FromStr for Source {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "kinesis" => Ok(Source::Kinesis),
-            "sqs" => Ok(Source::Sqs),
-            "http" => Ok(Source::Http),
-            "iot" => Ok(Source::Iot),
-            other => Err(format!("unknown source `{other}` (kinesis, sqs, http, iot)")),
-        }
-    }
-}
-
 /// Where requests go.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub enum SendTo {
     /// The embedded sandbox, with these faults.
     Sandbox(FaultSpec),
     /// Another endpoint (moto, LocalStack, a running `fanout-local serve`), dummy credentials.
@@ -59,7 +45,7 @@ pub struct InvokeRequest {
     /// The config file.
     pub config: PathBuf,
     /// Where requests go.
-    pub target: Target,
+    pub send_to: SendTo,
     /// The invocation's time budget (the Lambda timeout).
     pub deadline: Duration,
     /// Keep the event's arrival times; by default records are stamped with
@@ -82,11 +68,11 @@ pub struct RecordRow {
 /// One destination's line.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DestinationRow {
-    /// Name.
+    /// The destination's name in the config.
     pub name: String,
-    /// Type.
+    /// Its `type` (`source` for records the source could not decode).
     pub kind: &'static str,
-    /// Counts.
+    /// What it was sent and what came of it.
     pub counts: DestinationCounts,
 }
 
@@ -94,7 +80,7 @@ pub struct DestinationRow {
 #[derive(Debug)]
 pub struct InvokeResult {
     /// Where requests went, in words.
-    pub target: String,
+    pub sent_to: String,
     /// Exactly what the Lambda function returns (or its error, as Lambda shows it).
     pub response: Value,
     /// Per record.
@@ -156,8 +142,8 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         text = crate::restamp::restamp_text(&text, SystemTime::now());
     }
     let mut notes = Vec::new();
-    let (sandbox, sdk, target) = match &request.target {
-        Target::Sandbox(faults) => {
+    let (sandbox, sdk, sent_to) = match &request.send_to {
+        SendTo::Sandbox(faults) => {
             let sandbox = Sandbox::start(SandboxOptions { faults: faults.clone(), ..SandboxOptions::default() }, 0).await?;
             for (name, dest) in &mut config.destinations {
                 if let Some(url) = dest.endpoint_url_mut().replace(sandbox.endpoint.clone()) {
@@ -165,11 +151,11 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
                 }
             }
             let sdk = endpoint_sdk_config(&sandbox.endpoint);
-            let target = format!("embedded sandbox {}", sandbox.endpoint);
-            (Some(sandbox), sdk, target)
+            let sent_to = format!("embedded sandbox {}", sandbox.endpoint);
+            (Some(sandbox), sdk, sent_to)
         }
-        Target::Endpoint(url) => (None, endpoint_sdk_config(url), format!("endpoint {url}")),
-        Target::Aws => (None, aws_sdk_config().await, "AWS".to_owned()),
+        SendTo::Endpoint(url) => (None, endpoint_sdk_config(url), format!("endpoint {url}")),
+        SendTo::Aws => (None, aws_sdk_config().await, "AWS".to_owned()),
     };
     let (telemetry, metrics) = fanout::metrics::Telemetry::capture("fanout-local");
     let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk)).with_telemetry(telemetry);
@@ -239,7 +225,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         .map(|s| s.state.world().store.targets().into_iter().map(|(api, t, n)| (api.name().to_owned(), t, n)).collect())
         .unwrap_or_default();
     let metrics = metrics.take().iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|d| d.get("_aws").is_some()).collect();
-    Ok(InvokeResult { target, response, records: rows, destinations, sandbox_items, notes, metrics })
+    Ok(InvokeResult { sent_to, response, records: rows, destinations, sandbox_items, notes, metrics })
 }
 
 /// A handler error as Lambda shows it: the `errorType` and `errorMessage`

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use fanout::workloads::Workload;
 use fanout_local::bench::{self, cold_start, WorkloadFigures};
-use fanout_local::invoke::{invoke, InvokeRequest, Source, Target};
+use fanout_local::invoke::{invoke, InvokeRequest, SendTo, Source};
 use fanout_sandbox::faults::FaultSpec;
 use fanout_sandbox::{Sandbox, SandboxOptions};
 use std::io::Write;
@@ -141,12 +141,12 @@ async fn run(command: Command) -> Result<(), String> {
             if fail.is_some() && (endpoint.is_some() || aws) {
                 return Err("--fail injects faults into the embedded sandbox; it cannot be used with --endpoint or --aws".into());
             }
-            let target = match (endpoint, aws) {
-                (Some(url), _) => Target::Endpoint(url),
-                (None, true) => Target::Aws,
-                (None, false) => Target::Sandbox(faults(fail.as_deref())?),
+            let send_to = match (endpoint, aws) {
+                (Some(url), _) => SendTo::Endpoint(url),
+                (None, true) => SendTo::Aws,
+                (None, false) => SendTo::Sandbox(faults(fail.as_deref())?),
             };
-            let result = invoke(InvokeRequest { source, event, config, target, deadline: Duration::from_millis(deadline_ms), keep_arrival })
+            let result = invoke(InvokeRequest { source, event, config, send_to, deadline: Duration::from_millis(deadline_ms), keep_arrival })
                 .await
                 .map_err(|e| e.to_string())?;
             if json {

@@ -16,7 +16,7 @@ fn status(s: RecordStatus) -> &'static str {
 /// The report: where each record went, per-destination counts, the response.
 pub fn report(result: &InvokeResult) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} records -> {}", result.records.len(), result.target);
+    let _ = writeln!(out, "{} records -> {}", result.records.len(), result.sent_to);
     for note in &result.notes {
         let _ = writeln!(out, "note: {note}");
     }

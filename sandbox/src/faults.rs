@@ -26,11 +26,11 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Api {
-    /// Firehose.
+    /// Amazon Data Firehose (PutRecordBatch; CreateDeliveryStream).
     Firehose,
     /// Kinesis Data Streams.
     Kinesis,
-    /// IoT Analytics.
+    /// IoT Analytics (BatchPutMessage; CreateChannel).
     IotAnalytics,
     /// IoT Events Data (BatchPutMessage, BatchUpdateDetector, Describe/ListDetectors).
     IotEvents,

@@ -22,7 +22,7 @@ pub struct ApiError {
     pub status: u16,
     /// AWS error code.
     pub code: String,
-    /// Message.
+    /// The error message, as the service words it.
     pub message: String,
 }
 

@@ -14,6 +14,9 @@
 //! 37.5 ms for the 25,000 (record, destination) pairs of `small`. Run with
 //! `cargo bench -p fanout`; figures in docs/performance.md.
 
+// criterion_group! generates a public function it does not document.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use fanout::workloads::Workload;
 use fanout::{Clients, Config, Fanout};

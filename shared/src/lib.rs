@@ -9,6 +9,10 @@
 //! to the [`dead_letter`] destination; the source turns the
 //! [`fanout::Report`] into its answer.
 
+// What runs in Lambda never unwraps, expects or panics on what input can reach
+// (tests and the fuzzing and workload fixtures opt out where they mean to).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod clients;
 pub mod config;
 pub mod dead_letter;
@@ -31,6 +35,7 @@ pub mod report;
 pub mod router;
 pub mod sources;
 pub mod validation;
+#[cfg(feature = "workloads")]
 pub mod workloads;
 
 pub use clients::Clients;

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
-    /// Requests per second.
+    /// Requests per second (each request counts once, whatever it carries).
     pub requests_per_second: Option<f64>,
     /// Items per second (records; SiteWise: values; the API's own unit).
     pub records_per_second: Option<f64>,

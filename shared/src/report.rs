@@ -56,11 +56,11 @@ pub struct DestinationReport {
 /// How many outcomes of one destination are of each kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
-    /// Delivered.
+    /// Outcomes `Delivered`.
     pub delivered: usize,
-    /// Failed.
+    /// Outcomes `Failed` (reported to the source).
     pub failed: usize,
-    /// Dead-lettered.
+    /// Outcomes `DeadLettered` (refused, and the envelope accepted).
     pub dead_lettered: usize,
 }
 

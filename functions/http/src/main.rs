@@ -3,6 +3,8 @@
 //! `FANOUT_CONFIG_REFRESH_SECONDS` says so) and SDK clients are built once here, and every
 //! proxy event goes to `http_fanout::serve` as its JSON text.
 
+// Nothing input can reach may unwrap, expect or panic here.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // The handler future nests deeply (routing, delivery, dead letters) for the compiler's layout queries.
 #![recursion_limit = "256"]
 

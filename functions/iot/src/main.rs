@@ -5,6 +5,9 @@
 //! the event's JSON text (so one element nested too deep for a JSON tree is a
 //! record fanout cannot read, not an event the runtime refuses).
 
+// Nothing input can reach may unwrap, expect or panic here.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use bytes::Bytes;
 use fanout::config::LiveFanout;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};

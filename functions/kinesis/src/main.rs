@@ -3,6 +3,9 @@
 //! `fanout::sources::kinesis::handle_batch` (the Kinesis event read into
 //! `KinesisBatch`, which skips the fields fanout does not use).
 
+// Nothing input can reach may unwrap, expect or panic here.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use fanout::config::LiveFanout;
 use fanout::sources::kinesis::KinesisBatch;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};

@@ -4,6 +4,9 @@
 //! invocation goes to `fanout::sources::sqs::handle` (the event read into
 //! `SqsBatch`, which keeps a malformed message to that message).
 
+// Nothing input can reach may unwrap, expect or panic here.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use fanout::config::LiveFanout;
 use fanout::sources::sqs::SqsBatch;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};

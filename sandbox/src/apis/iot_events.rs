@@ -43,7 +43,7 @@ pub const MAX_RESULTS: u64 = 250;
 pub struct Detector {
     /// Current state.
     pub state_name: String,
-    /// Variables.
+    /// Variable name to value, as last set.
     pub variables: BTreeMap<String, String>,
     /// Timers: name to expiry, epoch seconds.
     pub timers: BTreeMap<String, f64>,

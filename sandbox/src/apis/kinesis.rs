@@ -27,11 +27,11 @@ pub const SHARD_ID: &str = "shardId-000000000000";
 /// One record in a stream.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
-    /// Sequence number.
+    /// The sequence number the sandbox assigned, increasing per stream.
     pub sequence_number: String,
-    /// Partition key.
+    /// The partition key it was put with.
     pub partition_key: String,
-    /// Data.
+    /// The data, decoded from base64.
     pub data: Vec<u8>,
     /// Arrival, epoch seconds.
     pub arrival: f64,
@@ -40,7 +40,7 @@ pub struct StoredRecord {
 /// A one-shard stream.
 #[derive(Debug, Clone)]
 pub struct Stream {
-    /// Name.
+    /// The stream name.
     pub name: String,
     /// Records in arrival order.
     pub records: Vec<StoredRecord>,

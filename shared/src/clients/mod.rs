@@ -37,13 +37,13 @@ macro_rules! client_for {
 /// The default client of each service.
 #[derive(Debug, Clone)]
 pub struct Clients {
-    /// Firehose.
+    /// Firehose `PutRecordBatch`, for `firehose` destinations.
     pub firehose: aws_sdk_firehose::Client,
-    /// Kinesis.
+    /// Kinesis `PutRecords`, for `kinesis` destinations.
     pub kinesis: aws_sdk_kinesis::Client,
-    /// IoT Analytics.
+    /// IoT Analytics `BatchPutMessage`, for `iot_analytics` destinations.
     pub iotanalytics: aws_sdk_iotanalytics::Client,
-    /// IoT Events Data.
+    /// IoT Events Data, for `iot_events` and `iot_events_detector` destinations and the detector reads.
     pub ioteventsdata: aws_sdk_ioteventsdata::Client,
     /// IoT SiteWise (with the custom-endpoint host prefix fix).
     pub iotsitewise: aws_sdk_iotsitewise::Client,

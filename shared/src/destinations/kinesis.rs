@@ -150,7 +150,7 @@ fn is_stream_arn(arn: &str) -> bool {
 
 /// Which stream requests name.
 #[derive(Debug, Clone)]
-enum Target {
+enum StreamRef {
     Name(String),
     Arn(String),
 }
@@ -168,7 +168,7 @@ pub struct KinesisEntry {
 #[derive(Debug, Clone)]
 pub struct Kinesis {
     client: aws_sdk_kinesis::Client,
-    target: Target,
+    stream: StreamRef,
     partition_key: Option<String>,
     limits: Limits,
 }
@@ -176,11 +176,11 @@ pub struct Kinesis {
 impl Kinesis {
     /// A destination sending to the configured stream through `client`.
     pub fn new(client: aws_sdk_kinesis::Client, config: &KinesisConfig) -> Self {
-        let target = match (&config.stream_arn, &config.stream) {
-            (Some(arn), _) => Target::Arn(arn.clone()),
-            (None, name) => Target::Name(name.clone().unwrap_or_default()),
+        let stream = match (&config.stream_arn, &config.stream) {
+            (Some(arn), _) => StreamRef::Arn(arn.clone()),
+            (None, name) => StreamRef::Name(name.clone().unwrap_or_default()),
         };
-        Self { client, target, partition_key: config.partition_key.clone(), limits: DestinationType::limits(config) }
+        Self { client, stream, partition_key: config.partition_key.clone(), limits: DestinationType::limits(config) }
     }
 
     /// The one entry a record becomes: its payload (no copy) and partition key.
@@ -279,9 +279,9 @@ impl BatchApi for Kinesis {
     async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, ItemError> {
         let records = self.encode(batch)?;
         let request = self.client.put_records().set_records(Some(records));
-        let request = match &self.target {
-            Target::Name(name) => request.stream_name(name),
-            Target::Arn(arn) => request.stream_arn(arn),
+        let request = match &self.stream {
+            StreamRef::Name(name) => request.stream_name(name),
+            StreamRef::Arn(arn) => request.stream_arn(arn),
         };
         let output = request.send().await.map_err(from_sdk_error)?;
         map_response(&output, batch.len())

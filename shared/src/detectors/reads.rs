@@ -13,13 +13,13 @@ pub const MAX_RESULTS: i32 = 250;
 /// A detector's state, as the HTTP function shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DetectorView {
-    /// Model.
+    /// `detectorModelName`.
     pub detector_model: String,
-    /// Key value.
+    /// `keyValue`: which detector of the model.
     pub key: String,
-    /// Current state.
+    /// The state it is in (`stateName`).
     pub state: String,
-    /// Variables.
+    /// Variable name to value, as text (the API's `variables[]`).
     pub variables: BTreeMap<String, String>,
     /// Timers: name to expiry, epoch seconds.
     pub timers: BTreeMap<String, f64>,
@@ -32,11 +32,11 @@ pub struct DetectorView {
 /// A detector in a listing.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DetectorSummary {
-    /// Model.
+    /// `detectorModelName`.
     pub detector_model: String,
-    /// Key value.
+    /// `keyValue`: which detector of the model.
     pub key: String,
-    /// Current state.
+    /// The state it is in, when the listing says.
     pub state: Option<String>,
     /// Last updated, epoch seconds.
     pub updated: Option<f64>,

@@ -79,9 +79,9 @@ pub struct KinesisBatchRecord {
     /// fields below are the same for a whole batch, so each distinct value is
     /// allocated once and shared ([`interned`]).
     pub shard_id: Option<Arc<str>>,
-    /// `eventSourceARN`.
+    /// `eventSourceARN`: the stream the record came from (patterns see it as `attributes.eventSourceARN`).
     pub event_source_arn: Option<Arc<str>>,
-    /// `awsRegion`.
+    /// `awsRegion`: the stream's region (patterns see it as `attributes.awsRegion`).
     pub aws_region: Option<Arc<str>>,
     /// The `kinesis` part.
     pub kinesis: KinesisBatchData,

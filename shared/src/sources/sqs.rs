@@ -89,7 +89,7 @@ pub struct SqsBatchMessage {
     pub attributes: Map<String, Value>,
     /// `messageAttributes`: each one's `stringValue`, or its `binaryValue` (base64) as written.
     pub message_attributes: Map<String, Value>,
-    /// `eventSourceARN`.
+    /// `eventSourceARN`: the queue the message came from (patterns see it as `attributes.eventSourceARN`).
     pub event_source_arn: Option<String>,
     /// The first thing wrong with this message, if any.
     pub problem: Problem,
