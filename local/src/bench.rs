@@ -15,6 +15,7 @@ pub mod cold_start;
 
 use crate::measure::{cpu_time, median, peak_rss_mb};
 use crate::sdk::endpoint_sdk_config;
+use fanout::destinations::Kind;
 use fanout::report::RecordStatus;
 use fanout::workloads::Workload;
 use fanout::{Clients, Config, Fanout};
@@ -31,8 +32,8 @@ const RUN_DEADLINE: Duration = Duration::from_secs(60);
 pub struct DestinationRequests {
     /// The name in the workload's config.
     pub name: String,
-    /// Its type.
-    pub kind: &'static str,
+    /// Its type (`None` for a pseudo-destination of the source).
+    pub kind: Option<Kind>,
     /// Requests sent in one invocation.
     pub requests: u64,
     /// The fewest requests the API limits allow for what was sent.
@@ -106,7 +107,7 @@ impl WorkloadFigures {
             .iter()
             .map(|(name, n)| DestinationRequests {
                 name: name.clone(),
-                kind: kind_name(v["destination_types"][name].as_str().unwrap_or_default()),
+                kind: v["destination_types"][name].as_str().and_then(Kind::from_name),
                 requests: n.as_u64().unwrap_or(0),
                 requests_lower_bound: v["requests_lower_bound"][name].as_u64().unwrap_or(0),
             })
@@ -128,11 +129,6 @@ impl WorkloadFigures {
     pub fn requests_minimal(&self) -> bool {
         self.destinations.iter().all(|d| d.requests == d.requests_lower_bound)
     }
-}
-
-/// The static type names, so figures read back from JSON keep `&'static str`.
-fn kind_name(kind: &str) -> &'static str {
-    ["firehose", "kinesis", "iot_analytics", "iot_events", "iot_events_detector", "sitewise"].into_iter().find(|k| *k == kind).unwrap_or("?")
 }
 
 /// Why a benchmark could not produce figures.
@@ -203,12 +199,7 @@ pub async fn run_workload(workload: Workload, runs: usize, dry_run: bool) -> Res
                 .iter()
                 .map(|d| {
                     let c = d.counts();
-                    DestinationRequests {
-                        name: d.name.clone(),
-                        kind: d.kind_name(),
-                        requests: c.requests,
-                        requests_lower_bound: c.requests_lower_bound,
-                    }
+                    DestinationRequests { name: d.name.clone(), kind: d.kind, requests: c.requests, requests_lower_bound: c.requests_lower_bound }
                 })
                 .collect();
         }
@@ -269,7 +260,8 @@ pub fn render(f: &WorkloadFigures) -> String {
     let _ = writeln!(out, "  {:<12} {:<20} {:>9} {:>12}", "destination", "type", "requests", "lower bound");
     for d in &f.destinations {
         let mark = if d.requests == d.requests_lower_bound { "" } else { "  (above the bound)" };
-        let _ = writeln!(out, "  {:<12} {:<20} {:>9} {:>12}{mark}", d.name, d.kind, d.requests, d.requests_lower_bound);
+        let _ =
+            writeln!(out, "  {:<12} {:<20} {:>9} {:>12}{mark}", d.name, d.kind.map_or("source", Kind::as_str), d.requests, d.requests_lower_bound);
     }
     let _ = writeln!(
         out,

@@ -7,7 +7,7 @@
 //! requests the API allows; the [`deliver`]y engine sends them all at once,
 //! resends only failed items and stops at the deadline; refused records go
 //! to the [`dead_letter`] destination; the source turns the
-//! [`fanout::Report`] into its answer.
+//! [`report::Report`] into its answer.
 
 // What runs in Lambda never unwraps, expects or panics on what input can reach
 // (tests and the fuzzing and workload fixtures opt out where they mean to).

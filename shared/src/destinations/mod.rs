@@ -12,15 +12,27 @@
 
 pub mod dry_run;
 pub mod entries;
-pub mod firehose;
-pub mod iot_analytics;
-pub mod iot_events;
-pub mod iot_events_detector;
-pub mod kinesis;
 pub mod registry;
 pub mod sender;
-pub mod sitewise;
 
 pub use dry_run::DryRun;
-pub use registry::{DestinationConfig, DestinationSpec, DestinationType, Kind};
+pub use registry::{DestinationSpec, DestinationType};
 pub use sender::Sender;
+
+// The registry: every destination type, one line each (module::Config as
+// Variant = "type"). This declares the modules and generates `Kind` and
+// `DestinationConfig`.
+registry::registry! {
+    /// Firehose `PutRecordBatch`.
+    firehose::FirehoseConfig as Firehose = "firehose",
+    /// Kinesis `PutRecords` (and Kinesis-compatible services).
+    kinesis::KinesisConfig as Kinesis = "kinesis",
+    /// IoT Analytics `BatchPutMessage`.
+    iot_analytics::IotAnalyticsConfig as IotAnalytics = "iot_analytics",
+    /// IoT Events Data `BatchPutMessage`.
+    iot_events::IotEventsConfig as IotEvents = "iot_events",
+    /// IoT Events Data `BatchUpdateDetector`.
+    iot_events_detector::DetectorConfig as IotEventsDetector = "iot_events_detector",
+    /// IoT SiteWise `BatchPutAssetPropertyValue`.
+    sitewise::SitewiseConfig as Sitewise = "sitewise",
+}

@@ -1,8 +1,8 @@
 //! The destination registry: every destination `type`, its config, and the
 //! one trait ([`DestinationType`]) through which the rest of the crate asks a
 //! destination what it is, what it reads, whether it is valid and how to
-//! build its sender. A new destination is its module plus one line in
-//! [`registry!`] below.
+//! build its sender. A new destination is its module plus one line in the
+//! registry (`destinations/mod.rs`).
 //!
 //! The settings every destination shares (`endpoint_url`, `region`,
 //! `max_in_flight`, `rate_limit`) are written out in each config struct and
@@ -12,8 +12,9 @@
 //! precise "unknown field `strem`, expected one of ..." errors of the config
 //! need the latter.
 
+use super::dry_run::DryRun;
 use super::sender::Sender;
-use super::{dry_run::DryRun, firehose, iot_analytics, iot_events, iot_events_detector, kinesis, sitewise};
+pub use super::{DestinationConfig, Kind};
 use crate::clients::Clients;
 use crate::deliver::api::BatchApi;
 use crate::pace::RateLimit;
@@ -151,10 +152,14 @@ impl<T: DestinationType> DestinationSpec for T {
     }
 }
 
-/// One line per destination type: its variant, its `type` in the config,
-/// and its config struct (which implements [`DestinationType`]).
+/// The registry: one line per destination type, with its module, its config
+/// struct (which implements [`DestinationType`]), its variant and its `type`
+/// in the config. Invoked once, in `destinations/mod.rs`; declares each
+/// module and generates [`Kind`] and [`DestinationConfig`].
 macro_rules! registry {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal => $config:ty,)+) => {
+    ($($(#[$doc:meta])* $module:ident::$config:ident as $variant:ident = $name:literal,)+) => {
+        $(pub mod $module;)+
+
         /// A destination `type`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         pub enum Kind {
@@ -172,10 +177,15 @@ macro_rules! registry {
                 }
             }
 
+            /// The type written `name` in the config, if there is one.
+            pub fn from_name(name: &str) -> Option<Kind> {
+                Kind::ALL.iter().copied().find(|k| k.as_str() == name)
+            }
+
             /// Whether destinations of this type take dead-letter envelopes.
             pub fn takes_dead_letters(self) -> bool {
                 match self {
-                    $(Kind::$variant => <$config as DestinationType>::TAKES_DEAD_LETTERS,)+
+                    $(Kind::$variant => <$module::$config as $crate::destinations::registry::DestinationType>::TAKES_DEAD_LETTERS,)+
                 }
             }
         }
@@ -184,7 +194,7 @@ macro_rules! registry {
         #[derive(Debug, Clone, serde::Deserialize)]
         #[serde(tag = "type")]
         pub enum DestinationConfig {
-            $($(#[$doc])* #[serde(rename = $name)] $variant($config),)+
+            $($(#[$doc])* #[serde(rename = $name)] $variant($module::$config),)+
         }
 
         impl DestinationConfig {
@@ -196,7 +206,7 @@ macro_rules! registry {
             }
 
             /// The config behind the registry's trait.
-            pub fn spec(&self) -> &(dyn DestinationSpec + 'static) {
+            pub fn spec(&self) -> &(dyn $crate::destinations::registry::DestinationSpec + 'static) {
                 match self {
                     $(DestinationConfig::$variant(c) => c,)+
                 }
@@ -204,7 +214,7 @@ macro_rules! registry {
 
             /// The config behind the registry's trait, to change it (the local
             /// runner redirects endpoints).
-            pub fn spec_mut(&mut self) -> &mut (dyn DestinationSpec + 'static) {
+            pub fn spec_mut(&mut self) -> &mut (dyn $crate::destinations::registry::DestinationSpec + 'static) {
                 match self {
                     $(DestinationConfig::$variant(c) => c,)+
                 }
@@ -213,20 +223,7 @@ macro_rules! registry {
     };
 }
 
-registry! {
-    /// Firehose `PutRecordBatch`.
-    Firehose = "firehose" => firehose::FirehoseConfig,
-    /// Kinesis `PutRecords` (and Kinesis-compatible services).
-    Kinesis = "kinesis" => kinesis::KinesisConfig,
-    /// IoT Analytics `BatchPutMessage`.
-    IotAnalytics = "iot_analytics" => iot_analytics::IotAnalyticsConfig,
-    /// IoT Events Data `BatchPutMessage`.
-    IotEvents = "iot_events" => iot_events::IotEventsConfig,
-    /// IoT Events Data `BatchUpdateDetector`.
-    IotEventsDetector = "iot_events_detector" => iot_events_detector::DetectorConfig,
-    /// IoT SiteWise `BatchPutAssetPropertyValue`.
-    Sitewise = "sitewise" => sitewise::SitewiseConfig,
-}
+pub(crate) use registry;
 
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -258,8 +255,10 @@ mod tests {
             let json = serde_json::to_value(kind).expect("serializes");
             assert_eq!(json, serde_json::Value::String(kind.as_str().to_owned()));
             assert_eq!(kind.to_string(), kind.as_str());
+            assert_eq!(Kind::from_name(kind.as_str()), Some(*kind));
         }
         let names: std::collections::BTreeSet<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), Kind::ALL.len(), "type names are unique");
+        assert_eq!(Kind::from_name("s3"), None);
     }
 }

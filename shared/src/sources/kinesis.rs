@@ -359,7 +359,7 @@ fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&st
 /// The partial batch response: every failed record's sequence number, once,
 /// in batch order; empty when all succeeded. Never a null or empty identifier.
 pub fn respond(records: &[Record], report: &Report) -> Result<KinesisEventResponse, KinesisHandlerError> {
-    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new(index, "sequence number", report))?;
+    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new("record", index, "sequence number", report))?;
     let mut response = KinesisEventResponse::default();
     for id in ids {
         let mut failure = KinesisBatchItemFailure::default();

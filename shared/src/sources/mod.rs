@@ -44,8 +44,10 @@ impl Decoded {
 /// so the source fails the whole batch and Lambda retries all of it. Shared by
 /// the sources that answer with `batchItemFailures` (Kinesis, SQS).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("record {index} failed ({reason}) but has no {id_field} to report; failing the whole batch so Lambda retries it")]
+#[error("{noun} {index} failed ({reason}) but has no {id_field} to report; failing the whole batch so Lambda retries it")]
 pub struct UnreportableRecord {
+    /// What the source calls its records (`record`, `message`).
+    pub noun: &'static str,
     /// Its position in the batch.
     pub index: usize,
     /// The field that would have named it (`sequence number`, `messageId`).
@@ -55,9 +57,9 @@ pub struct UnreportableRecord {
 }
 
 impl UnreportableRecord {
-    /// Record `index` of a batch whose records are named by `id_field`.
-    pub(crate) fn new(index: usize, id_field: &'static str, report: &Report) -> Self {
-        Self { index, id_field, reason: report.first_error(index) }
+    /// Record `index` of a batch of `noun`s named by `id_field`.
+    pub(crate) fn new(noun: &'static str, index: usize, id_field: &'static str, report: &Report) -> Self {
+        Self { noun, index, id_field, reason: report.first_error(index) }
     }
 }
 

@@ -346,7 +346,7 @@ pub fn is_fifo(records: &[Record]) -> bool {
 
 /// The partial batch response: every failed message id once, in batch order.
 pub fn respond(records: &[Record], report: &Report) -> Result<SqsBatchResponse, SqsHandlerError> {
-    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new(index, "messageId", report))?;
+    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new("message", index, "messageId", report))?;
     let mut response = SqsBatchResponse::default();
     for id in ids {
         let mut failure = BatchItemFailure::default();
