@@ -146,7 +146,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         SendTo::Sandbox(faults) => {
             let sandbox = Sandbox::start(SandboxOptions { faults: faults.clone(), ..SandboxOptions::default() }, 0).await?;
             for (name, dest) in &mut config.destinations {
-                if let Some(url) = dest.endpoint_url_mut().replace(sandbox.endpoint.clone()) {
+                if let Some(url) = dest.spec_mut().endpoint_url_mut().replace(sandbox.endpoint.clone()) {
                     notes.push(format!("destination `{name}`: endpoint_url {url} redirected to the embedded sandbox"));
                 }
             }

@@ -1,6 +1,7 @@
 //! `fanout-local validate`: check a config and show what it routes where.
 
 use fanout::config::Config;
+use fanout::destinations::Kind;
 use fanout::record::Record;
 use fanout::router::route;
 use std::fmt::Write;
@@ -10,17 +11,10 @@ pub fn summary(config: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}: valid", config.file.display());
     let _ = writeln!(out, "\nDestinations:");
+    let kind_width = Kind::ALL.iter().map(|k| k.as_str().len()).max().unwrap_or(0);
     for (name, dest) in &config.destinations {
-        let l = dest.limits();
-        let _ = writeln!(
-            out,
-            "  {name:<20} {:<9} {:<28} ({} records, {} B/record, {} B/request per call)",
-            dest.kind(),
-            dest.sends_to(),
-            l.max_items,
-            l.max_item_bytes,
-            l.max_request_bytes
-        );
+        let l = dest.spec().limits();
+        let _ = writeln!(out, "  {name:<20} {:<kind_width$} {:<28} ({})", dest.kind(), dest.spec().sends_to(), limits(&l));
     }
     let _ = writeln!(out, "\nRoutes (every matching route fires):");
     for r in &config.routes {
@@ -32,6 +26,17 @@ pub fn summary(config: &Config) -> String {
     let _ = writeln!(out, "\ndead_letter: {}", name(config.dead_letter).unwrap_or_else(|| "(none: permanent failures are reported failed)".into()));
     let _ = writeln!(out, "unmatched:   {}", name(config.unmatched).unwrap_or_else(|| "(none: records no route takes are counted unrouted)".into()));
     out
+}
+
+/// A destination's limits per call: `500 records, 1024000 B/record, 4194304
+/// B/request per call`, or `10 records per call, no byte limit` for APIs
+/// limited by count only (their byte limits are set out of reach).
+fn limits(l: &fanout::pack::Limits) -> String {
+    if l.max_item_bytes >= usize::MAX / 4 && l.max_request_bytes >= usize::MAX / 4 {
+        format!("{} records per call, no byte limit", l.max_items)
+    } else {
+        format!("{} records, {} B/record, {} B/request per call", l.max_items, l.max_item_bytes, l.max_request_bytes)
+    }
 }
 
 /// Where each record of an event would go (matching only; nothing is sent).

@@ -149,6 +149,11 @@ fn validate_shows_routes_and_where_each_record_would_go() {
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(text.contains("fanout.yaml: valid"));
+    let line = |name: &str| text.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_default().to_owned();
+    assert!(line("archive ").contains("(500 records, 1024000 B/record, 4194304 B/request per call)"), "{text}");
+    assert!(line("plant-metrics").contains("sitewise") && line("plant-metrics").contains("no byte limit"), "SiteWise is limited by count: {text}");
+    let column = |name: &str, kind: &str| line(name).find(kind);
+    assert_eq!(column("alarms", "iot_events_detector"), column("archive ", "firehose"), "types line up in one column: {text}");
     assert!(text.contains(r#"hot                  {"data":{"temperature":[{"numeric":[">",50]}]}} -> hot-readings"#), "{text}");
     let event = example_event();
     for (seq, payload) in sequence_numbers(&event).iter().zip(event_payloads(&event)) {

@@ -234,7 +234,7 @@ impl Config {
     /// The payload fields the routes' patterns and the destinations' mappings read.
     pub fn data_fields(&self) -> crate::projection::DataFields {
         let patterns = self.routes.iter().filter_map(|r| r.pattern.as_ref()).map(|p| p.data_fields());
-        let mappings = self.destinations.iter().map(|(_, d)| d.data_fields());
+        let mappings = self.destinations.iter().map(|(_, d)| d.spec().data_fields());
         crate::projection::DataFields::all(patterns.chain(mappings).collect::<Vec<_>>())
     }
 
@@ -266,7 +266,7 @@ impl Config {
             if name.is_empty() {
                 problems.push(problem("destinations", "a destination name cannot be empty"));
             }
-            dest.validate(&format!("destinations.{name}"), &mut problems);
+            dest.spec().validate(&format!("destinations.{name}"), &mut problems);
         }
         let lookup = |place: String, name: &str, problems: &mut Vec<Problem>| -> Option<usize> {
             let found = names.iter().position(|n| n.as_str() == name);
@@ -318,7 +318,7 @@ impl Config {
         }
         let dead_letter = raw.dead_letter.as_deref().and_then(|n| lookup("dead_letter".into(), n, &mut problems));
         if let Some((name, dest)) = dead_letter.and_then(|d| raw.destinations.iter().nth(d)) {
-            if !dest.takes_dead_letters() {
+            if !dest.kind().takes_dead_letters() {
                 problems.push(problem(
                     "dead_letter",
                     &format!("`{name}` is a {} destination; dead letters go to a {} destination", dest.kind(), dead_letter_kinds()),

@@ -84,9 +84,9 @@ impl Fanout {
                     max_attempts: d.max_attempts,
                     base_delay: Duration::from_millis(d.base_delay_ms),
                     max_delay: Duration::from_millis(d.max_delay_ms),
-                    max_in_flight: dest.max_in_flight().unwrap_or(d.max_in_flight),
+                    max_in_flight: dest.spec().max_in_flight().unwrap_or(d.max_in_flight),
                 },
-                pacer: crate::pace::Pacer::new(&dest.rate_limit()).map(Arc::new),
+                pacer: crate::pace::Pacer::new(&dest.spec().rate_limit()).map(Arc::new),
             })
             .collect();
         let projection = match config.data_fields() {
@@ -286,7 +286,7 @@ impl Fanout {
         if refused.is_empty() {
             return;
         }
-        let max_bytes = self.config.destinations[dl].1.limits().max_item_bytes;
+        let max_bytes = self.config.destinations[dl].1.spec().limits().max_item_bytes;
         let envelopes: Vec<Record> = refused
             .iter()
             .map(|(d, pos, e)| envelope(&records[destinations[*d].outcomes[*pos].0 as usize], &destinations[*d].name, e, max_bytes))

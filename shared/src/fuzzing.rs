@@ -817,12 +817,12 @@ fn check_config(c: &Config) {
         assert!(c.dead_letter.is_none_or(|dl| !r.to.contains(&dl)), "route {} sends to the dead-letter destination", r.name);
     }
     if let Some(dl) = c.dead_letter {
-        assert!(dl < n && c.destinations[dl].1.takes_dead_letters());
+        assert!(dl < n && c.destinations[dl].1.kind().takes_dead_letters());
         assert_ne!(c.unmatched, Some(dl));
     }
     assert!(c.unmatched.is_none_or(|u| u < n));
     for (name, d) in &c.destinations {
-        let l = d.limits();
+        let l = d.spec().limits();
         assert!(l.max_items >= 1 && l.max_item_bytes >= 1 && l.max_item_bytes <= l.max_request_bytes, "{name}: limits {l:?}");
     }
     let d = &c.delivery;

@@ -48,7 +48,7 @@ pub fn assert_many_firehose(config: &fanout::Config, n: usize, prefix: &str) {
     let expected: Vec<String> = (0..n).map(|i| format!("{prefix}-{i:02}")).collect();
     assert_eq!(names, expected, "the destinations of {}", config.file.display());
     assert!(
-        config.destinations.iter().all(|(name, d)| d.kind() == fanout::destinations::Kind::Firehose && d.sends_to() == *name),
+        config.destinations.iter().all(|(name, d)| d.kind() == fanout::destinations::Kind::Firehose && d.spec().sends_to() == *name),
         "every destination is its own delivery stream"
     );
     assert_eq!(config.routes.len(), n, "one route per destination");

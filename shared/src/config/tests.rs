@@ -190,7 +190,7 @@ fn rate_limits_are_read_per_destination_and_bad_rates_are_named() {
         "destinations:\n  k: { type: kinesis, stream: s, rate_limit: { records_per_second: 2000, bytes_per_second: 2097152 } }\nroutes:\n  - { name: all, to: [k] }\n",
     )
     .expect("valid");
-    let limit = c.destinations[0].1.rate_limit();
+    let limit = c.destinations[0].1.spec().rate_limit();
     assert_eq!((limit.requests_per_second, limit.records_per_second, limit.bytes_per_second), (None, Some(2000.0), Some(2_097_152.0)));
     assert!(crate::Fanout::new(c, &crate::Clients::offline()).destinations()[0].pacer.is_some());
 

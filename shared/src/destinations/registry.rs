@@ -226,22 +226,9 @@ macro_rules! registry {
 pub(crate) use registry;
 
 impl std::fmt::Display for Kind {
+    /// The `type` as written; honours width and alignment (`{:<9}`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::ops::Deref for DestinationConfig {
-    type Target = dyn DestinationSpec;
-
-    fn deref(&self) -> &Self::Target {
-        self.spec()
-    }
-}
-
-impl std::ops::DerefMut for DestinationConfig {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.spec_mut()
+        f.pad(self.as_str())
     }
 }
 
@@ -255,6 +242,7 @@ mod tests {
             let json = serde_json::to_value(kind).expect("serializes");
             assert_eq!(json, serde_json::Value::String(kind.as_str().to_owned()));
             assert_eq!(kind.to_string(), kind.as_str());
+            assert_eq!(format!("{kind:<24}|"), format!("{:<24}|", kind.as_str()), "padded like the text in tables");
             assert_eq!(Kind::from_name(kind.as_str()), Some(*kind));
         }
         let names: std::collections::BTreeSet<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
