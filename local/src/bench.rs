@@ -78,7 +78,8 @@ impl WorkloadFigures {
     pub fn to_json(&self) -> Value {
         let requests: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.requests))).collect();
         let bounds: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.requests_lower_bound))).collect();
-        let types: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.kind))).collect();
+        let types: serde_json::Map<String, Value> =
+            self.destinations.iter().map(|d| (d.name.clone(), json!(d.kind.map_or("source", Kind::as_str)))).collect();
         let round = |x: f64| (x * 100.0).round() / 100.0;
         json!({
             "workload": self.workload.name(),
@@ -214,7 +215,8 @@ async fn invoke_once(fanout: &Fanout, event: Vec<u8>, dry_run: bool) -> Result<(
     drop(event);
     let (report, response) = if dry_run {
         let records = fanout::sources::kinesis::decode_batch(parsed).records;
-        let report = fanout.process(&records, tokio::time::Instant::now() + RUN_DEADLINE).await;
+        // A dry run sends nothing, so no deadline should cut it short.
+        let report = fanout.process(&records, tokio::time::Instant::now() + Duration::from_secs(3600)).await;
         let response = fanout::sources::kinesis::respond(&records, &report);
         (report, response)
     } else {

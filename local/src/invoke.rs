@@ -70,7 +70,7 @@ pub struct RecordRow {
 pub struct DestinationRow {
     /// The destination's name in the config.
     pub name: String,
-    /// Its `type` (`source` for records the source could not decode).
+    /// Its `type` (`source` for a pseudo-destination of the source: its rejects, SQS FIFO records held back).
     pub kind: &'static str,
     /// What it was sent and what came of it.
     pub counts: DestinationCounts,
@@ -229,7 +229,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
 }
 
 /// A handler error as Lambda shows it: the `errorType` and `errorMessage`
-/// of the [`lambda_runtime::Diagnostic`] the function returns for it.
+/// of the `lambda_runtime::Diagnostic` the function returns for it.
 fn lambda_error(error: &impl ErrorType) -> Value {
     let diagnostic = error.diagnostic();
     json!({"errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message})

@@ -5,7 +5,7 @@
 //! - the sandbox alone (`serve`), for `cargo lambda watch` or `sam local`;
 //! - [`restamp`]: sample events with fresh arrival times;
 //! - [`validate`]: check a config and show what it would route where;
-//! - [`bench`]: the benchmark workloads and the cold-start measurement.
+//! - [`bench`](mod@bench): the benchmark workloads and the cold-start measurement.
 
 pub mod bench;
 pub mod invoke;

@@ -5,22 +5,21 @@
 //! one [`source::ConfigSource`]: the text of `FANOUT_CONFIG`, the file named
 //! by `FANOUT_CONFIG_FILE`, an S3 object (`FANOUT_CONFIG_S3`) or the AppConfig
 //! Lambda extension (`FANOUT_CONFIG_APPCONFIG`), else the file `fanout.yaml`;
-//! [`live::LiveFanout`] re-reads it on an interval. YAML errors, duplicate
+//! [`crate::live::LiveFanout`] re-reads it on an interval. YAML errors, duplicate
 //! keys and fields of the wrong shape stop parsing with the line and column;
 //! past that, every problem is reported at once, each naming the file (or the
 //! source), the place in it and the rule it breaks.
 
 mod appconfig;
-pub mod live;
+pub mod reading;
 mod s3;
 pub mod source;
 
-pub use live::LiveFanout;
 pub use source::ConfigSource;
 
-pub use crate::destinations::DestinationConfig;
+use crate::destinations::DestinationConfig;
 use crate::pattern::Pattern;
-pub use crate::validation::Problem;
+use crate::validation::Problem;
 use crate::validation::{check_range, problem};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -85,7 +84,7 @@ fn written<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
-pub use crate::destinations::registry::MAX_IN_FLIGHT;
+use crate::destinations::registry::MAX_IN_FLIGHT;
 
 /// Lambda's longest timeout, in ms: a deadline margin this long leaves no time to send.
 pub const MAX_LAMBDA_TIMEOUT_MS: u64 = 900_000;
@@ -207,7 +206,7 @@ pub enum ConfigError {
         /// What was answered, or why nothing was, and what to check.
         problem: String,
     },
-    /// The config is larger than fanout reads ([`source::MAX_CONFIG_BYTES`]).
+    /// The config is larger than fanout reads ([`reading::MAX_CONFIG_BYTES`]).
     #[error("{origin}: the config is {} bytes, above fanout's limit of {limit} bytes", size.map_or_else(|| format!("more than {limit}"), |s| s.to_string()))]
     TooLarge {
         /// The source.
@@ -238,7 +237,7 @@ impl Config {
         crate::projection::DataFields::all(patterns.chain(mappings).collect::<Vec<_>>())
     }
 
-    /// Load and validate a config file (at most [`source::MAX_CONFIG_BYTES`]).
+    /// Load and validate a config file (at most [`reading::MAX_CONFIG_BYTES`]).
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
         ConfigSource::File(file.to_owned()).load_local()
     }

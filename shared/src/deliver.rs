@@ -171,7 +171,7 @@ pub async fn deliver<D: BatchApi>(
                     if crate::error::is_throttle_code(&e.code) {
                         stats.throttled += batch.len() as u64;
                     }
-                    let item_error = e.clone();
+                    let item_error = e;
                     for &i in &batch {
                         outcomes[i] = Some(if item_error.is_transient() {
                             retry.push(i);
@@ -197,7 +197,7 @@ pub async fn deliver<D: BatchApi>(
     }
     let outcomes = outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(ItemError::deadline("not sent before the invocation deadline").clone())))
+        .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(ItemError::deadline("not sent before the invocation deadline"))))
         .collect();
     (outcomes, stats)
 }

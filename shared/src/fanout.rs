@@ -10,8 +10,7 @@ use crate::destinations::{DestinationSpec, Kind, Sender};
 use crate::error::ItemError;
 use crate::metrics::output::Telemetry;
 use crate::record::Record;
-pub use crate::report::SOURCE_REJECTS;
-use crate::report::{DestinationOutcome, DestinationReport, RecordStatus, Report, Tally};
+use crate::report::{DestinationOutcome, DestinationReport, RecordStatus, Report, Tally, SOURCE_REJECTS};
 use crate::router::route;
 use futures_util::future::join_all;
 use std::sync::Arc;
@@ -190,21 +189,21 @@ impl Fanout {
                 list.retain(|&i| !rejected[i as usize]);
             }
         }
-        let deliveries = join_all(self.destinations.iter().zip(&routing.per_destination).map(|(target, indices)| async move {
+        let deliveries = join_all(self.destinations.iter().zip(&routing.per_destination).map(|(dest, indices)| async move {
             if indices.is_empty() {
                 return (Vec::new(), SendStats::default());
             }
             let batch: Vec<&Record> = indices.iter().map(|&i| &records[i as usize]).collect();
-            target.sender.deliver(&batch, Purpose::Route, &target.policy, target.pacer.as_deref(), stop_at).await
+            dest.sender.deliver(&batch, Purpose::Route, &dest.policy, dest.pacer.as_deref(), stop_at).await
         }))
         .await;
 
         let mut destinations: Vec<DestinationReport> = Vec::with_capacity(self.destinations.len());
         let mut refused: Vec<(usize, usize, ItemError)> = Vec::new(); // (destination, position, error)
-        for (d, ((target, indices), (outcomes, stats))) in self.destinations.iter().zip(&routing.per_destination).zip(deliveries).enumerate() {
+        for (d, ((dest, indices), (outcomes, stats))) in self.destinations.iter().zip(&routing.per_destination).zip(deliveries).enumerate() {
             let mut report = DestinationReport {
-                name: target.name.clone(),
-                kind: Some(target.kind),
+                name: dest.name.clone(),
+                kind: Some(dest.kind),
                 outcomes: Vec::with_capacity(indices.len()),
                 stats,
                 dead_letter_stats: SendStats::default(),
@@ -292,8 +291,8 @@ impl Fanout {
             .map(|(d, pos, e)| envelope(&records[destinations[*d].outcomes[*pos].0 as usize], &destinations[*d].name, e, max_bytes))
             .collect();
         let batch: Vec<&Record> = envelopes.iter().collect();
-        let target = &self.destinations[dl];
-        let (outcomes, stats) = target.sender.deliver(&batch, Purpose::DeadLetter, &target.policy, target.pacer.as_deref(), stop_at).await;
+        let dest = &self.destinations[dl];
+        let (outcomes, stats) = dest.sender.deliver(&batch, Purpose::DeadLetter, &dest.policy, dest.pacer.as_deref(), stop_at).await;
         destinations[dl].dead_letter_stats = stats;
         for ((d, pos, reason), outcome) in refused.iter().zip(outcomes) {
             let slot = &mut destinations[*d].outcomes[*pos].1;
@@ -303,7 +302,7 @@ impl Fanout {
                     code: reason.code.clone(),
                     message: format!(
                         "{}; the dead-letter destination `{}` did not take it either: {}: {}",
-                        reason.message, target.name, e.code, e.message
+                        reason.message, dest.name, e.code, e.message
                     ),
                     class: reason.class,
                 }),

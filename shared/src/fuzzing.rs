@@ -146,8 +146,30 @@ const NO_ROUTES: &str = "destinations:
 ";
 
 fn fanout_from(text: &str) -> Fanout {
-    let config = Config::parse(text, Path::new("fuzz.yaml")).unwrap_or_else(|e| panic!("the fuzz config is valid: {e}"));
-    Fanout::new(config, clients())
+    Fanout::new(fuzz_config(text), clients())
+}
+
+/// A fixed config of the fuzz targets, which must be valid.
+fn fuzz_config(text: &str) -> Config {
+    Config::parse(text, Path::new("fuzz.yaml")).unwrap_or_else(|e| panic!("the fuzz config is valid: {e}"))
+}
+
+/// The no-routes config's detector destination (second), built once, to call its `encode`.
+fn detector_sender() -> &'static iot_events_detector::IotEventsDetector {
+    static SENDER: OnceLock<iot_events_detector::IotEventsDetector> = OnceLock::new();
+    SENDER.get_or_init(|| match &sqs_fanout(0).config().destinations[1].1 {
+        DestinationConfig::IotEventsDetector(c) => c.api(clients()),
+        other => panic!("the no-routes config has the detector second, not {:?}", other.kind()),
+    })
+}
+
+/// The no-routes config's SiteWise destination (third), built once, to call its `encode`.
+fn sitewise_sender() -> &'static sitewise::Sitewise {
+    static SENDER: OnceLock<sitewise::Sitewise> = OnceLock::new();
+    SENDER.get_or_init(|| match &sqs_fanout(0).config().destinations[2].1 {
+        DestinationConfig::Sitewise(c) => c.api(clients()),
+        other => panic!("the no-routes config has SiteWise third, not {:?}", other.kind()),
+    })
 }
 
 /// A fanout without routes, with `extra` config text (`sqs:`, `iot:`, `http:`).
@@ -545,11 +567,8 @@ fn detector_items_would_send(body: &[u8]) -> bool {
     for (i, item) in items.iter().enumerate() {
         if let Ok(update) = iot_events_detector::update_from_item(item, "", format!("item-{i}")) {
             assert_eq!(update.message_id, format!("item-{i}"));
-            if let DestinationConfig::IotEventsDetector(c) = &sqs_fanout(0).config().destinations[1].1 {
-                let d = c.api(clients());
-                let encoded = d.encode(&[&update]);
-                assert!(encoded.as_ref().is_ok_and(|e| e.len() == 1), "a validated update encodes: {update:?}: {encoded:?}");
-            }
+            let encoded = detector_sender().encode(&[&update]);
+            assert!(encoded.as_ref().is_ok_and(|e| e.len() == 1), "a validated update encodes: {update:?}: {encoded:?}");
             any |= !update.model.is_empty();
         }
     }
@@ -826,7 +845,7 @@ fn check_config(c: &Config) {
         assert!(l.max_items >= 1 && l.max_item_bytes >= 1 && l.max_item_bytes <= l.max_request_bytes, "{name}: limits {l:?}");
     }
     let d = &c.delivery;
-    assert!((1..=100).contains(&d.max_attempts) && (1..=crate::config::MAX_IN_FLIGHT).contains(&d.max_in_flight));
+    assert!((1..=100).contains(&d.max_attempts) && (1..=crate::destinations::registry::MAX_IN_FLIGHT).contains(&d.max_in_flight));
     assert!(d.base_delay_ms >= 1 && d.base_delay_ms <= d.max_delay_ms);
     assert!(d.deadline_margin_ms >= 1 && d.deadline_margin_ms < crate::config::MAX_LAMBDA_TIMEOUT_MS);
     let _ = c.data_fields();
@@ -935,12 +954,7 @@ fn dry_run_fanouts() -> &'static [Fanout] {
     static FANOUTS: OnceLock<Vec<Fanout>> = OnceLock::new();
     // The third is the second without the projected JSON view.
     FANOUTS.get_or_init(|| {
-        let mut all: Vec<Fanout> = DRY_RUN_CONFIGS
-            .iter()
-            .map(|text| {
-                Fanout::dry_run(Config::parse(text, Path::new("fuzz.yaml")).unwrap_or_else(|e| panic!("the fuzz config is valid: {e}")), clients())
-            })
-            .collect();
+        let mut all: Vec<Fanout> = DRY_RUN_CONFIGS.iter().map(|text| Fanout::dry_run(fuzz_config(text), clients())).collect();
         all.push(all[1].clone().without_projection());
         all
     })
@@ -1031,7 +1045,7 @@ fn positional_answer(r: &mut Reader<'_>) -> (usize, Positional) {
 }
 
 /// Firehose `PutRecordBatch`: [`firehose::map_response`] on an output built
-/// from the bytes (see [`check_positional`]).
+/// from the bytes (see `check_positional`).
 pub fn firehose_response(data: &[u8]) {
     use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput;
     use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
@@ -1050,7 +1064,7 @@ pub fn firehose_response(data: &[u8]) {
 }
 
 /// Kinesis `PutRecords`: [`kinesis_destination::map_response`] on an output
-/// built from the bytes (see [`check_positional`]).
+/// built from the bytes (see `check_positional`).
 pub fn kinesis_response(data: &[u8]) {
     use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
     use aws_sdk_kinesis::types::PutRecordsResultEntry;
@@ -1101,7 +1115,7 @@ fn check_by_id(results: &[ItemResult], sent: &[String], errors: &[ByIdError], cl
     }
 }
 
-/// IoT Analytics `BatchPutMessage`: [`iot_analytics::map_response`] (see [`check_by_id`]).
+/// IoT Analytics `BatchPutMessage`: [`iot_analytics::map_response`] (see `check_by_id`).
 pub fn iot_analytics_response(data: &[u8]) {
     use aws_sdk_iotanalytics::operation::batch_put_message::BatchPutMessageOutput;
     use aws_sdk_iotanalytics::types::BatchPutMessageErrorEntry;
@@ -1127,7 +1141,7 @@ pub fn iot_analytics_response(data: &[u8]) {
 }
 
 /// IoT Events `BatchPutMessage`: [`iot_events::map_response`] (see
-/// [`check_by_id`]; codes go through the SDK's `ErrorCode`).
+/// `check_by_id`; codes go through the SDK's `ErrorCode`).
 pub fn iot_events_response(data: &[u8]) {
     use aws_sdk_ioteventsdata::operation::batch_put_message::BatchPutMessageOutput;
     use aws_sdk_ioteventsdata::types::{BatchPutMessageErrorEntry, ErrorCode};
@@ -1156,7 +1170,7 @@ pub fn iot_events_response(data: &[u8]) {
 }
 
 /// IoT Events `BatchUpdateDetector`: [`iot_events_detector::map_response`]
-/// (see [`check_by_id`]).
+/// (see `check_by_id`).
 pub fn iot_events_detector_response(data: &[u8]) {
     use aws_sdk_ioteventsdata::operation::batch_update_detector::BatchUpdateDetectorOutput;
     use aws_sdk_ioteventsdata::types::{BatchUpdateDetectorErrorEntry, ErrorCode};
@@ -1261,9 +1275,7 @@ pub fn sitewise_response(data: &[u8]) {
     }
     assert!(seen.iter().all(|&s| s == 1), "every value in exactly one entry");
     assert!(sitewise::entries_lower_bound(batch.iter().copied()) <= entries.len());
-    let DestinationConfig::Sitewise(config) = &sqs_fanout(0).config().destinations[2].1 else { panic!("the no-routes config has SiteWise third") };
-    let dest = config.api(clients());
-    let (sdk_entries, planned) = dest.encode(&batch).expect("valid values encode");
+    let (sdk_entries, planned) = sitewise_sender().encode(&batch).expect("valid values encode");
     assert_eq!(planned, entries);
     for (k, (e, idx)) in sdk_entries.iter().zip(&entries).enumerate() {
         assert_eq!(e.entry_id(), format!("e{k}"));

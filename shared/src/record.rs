@@ -36,8 +36,6 @@ impl fmt::Display for RecordId {
     }
 }
 
-pub use crate::projection::MAX_JSON_DEPTH;
-
 /// One input record, as every destination and pattern sees it.
 ///
 /// The payload is a [`Bytes`] handle: it is never copied inside fanout (the
@@ -92,7 +90,7 @@ impl Record {
     ///
     /// The rule is the same with or without a projection: a payload is JSON
     /// exactly when serde_json reads it whole into a `Value`. So a payload
-    /// nesting [`MAX_JSON_DEPTH`] levels or deeper, or holding a number beyond
+    /// nesting [`crate::projection::MAX_JSON_DEPTH`] levels or deeper, or holding a number beyond
     /// `f64` (`1e400`), anywhere in it, is not-JSON: no content pattern
     /// matches it, whichever fields the config reads. Such a payload that
     /// starts like JSON (`{` or `[`) is logged at WARN with the parser's reason.

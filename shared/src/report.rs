@@ -99,7 +99,7 @@ pub struct DestinationCounts {
 }
 
 impl DestinationReport {
-    /// Its `type` as written, or `source` for the source's rejects.
+    /// Its `type` as written, or `source` for a pseudo-destination of the source (its rejects, SQS FIFO records held back).
     pub fn kind_name(&self) -> &'static str {
         self.kind.map_or("source", Kind::as_str)
     }

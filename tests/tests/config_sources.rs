@@ -5,9 +5,10 @@
 //! source and what it answered; a refresh replaces the config, keeps it when
 //! the new text is bad, and replaces it again once it is good.
 
-use fanout::config::live::{Clock, ManualClock, Refreshed};
-use fanout::config::source::{APPCONFIG_PORT_ENV, CONFIG_APPCONFIG_ENV, CONFIG_REFRESH_ENV, CONFIG_S3_ENV, MAX_CONFIG_BYTES};
-use fanout::config::{ConfigError, ConfigSource, LiveFanout, CONFIG_FILE_ENV, CONFIG_TEXT_ENV};
+use fanout::config::reading::{APPCONFIG_PORT_ENV, MAX_CONFIG_BYTES};
+use fanout::config::source::{CONFIG_APPCONFIG_ENV, CONFIG_REFRESH_ENV, CONFIG_S3_ENV};
+use fanout::config::{ConfigError, ConfigSource, CONFIG_FILE_ENV, CONFIG_TEXT_ENV};
+use fanout::live::{Clock, LiveFanout, ManualClock, Refreshed};
 use fanout_sandbox::appconfig_extension::AppConfigExtension;
 use fanout_tests::configs::{assert_many_firehose, many_firehose, write};
 use fanout_tests::moto::{free_port, Moto};

@@ -8,7 +8,7 @@
 // The handler future nests deeply (routing, delivery, dead letters) for the compiler's layout queries.
 #![recursion_limit = "256"]
 
-use fanout::config::LiveFanout;
+use fanout::live::LiveFanout;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::value::RawValue;
 

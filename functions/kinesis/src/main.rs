@@ -6,7 +6,7 @@
 // Nothing input can reach may unwrap, expect or panic here.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use fanout::config::LiveFanout;
+use fanout::live::LiveFanout;
 use fanout::sources::kinesis::KinesisBatch;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 

@@ -70,7 +70,6 @@ async fn a_missing_stream_is_reported_by_sequence_number() {
     assert_eq!(answer, Answer::Response(serde_json::json!({ "batchItemFailures": hot_sequence_numbers })));
 }
 
-/// Runs the binary until it exits and returns (succeeded, stdout).
 /// What Lambda shows for a handler error: the error type fanout names, not a
 /// boxed error's type name (the local runner prints the same, local/tests/cli.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,11 +77,12 @@ async fn a_handler_error_reaches_lambda_with_its_own_error_type() {
     let (moto, runtime, config) = example_setup("runtime-error-type").await;
     let _function = start_function(&runtime, &moto.endpoint, &config, Stdio::null(), &[]);
     let id = runtime.invoke(serde_json::json!({"not": "a Kinesis event"}), Duration::from_secs(30));
-    let Some(Answer::Error(body)) = runtime.answer(&id, Duration::from_secs(60)).await else { panic!("the function answered with an error") };
+    let Some(Answer::Error(body)) = runtime.answer(&id, Duration::from_secs(60)).await else { panic!("expected an error answer") };
     let body: serde_json::Value = serde_json::from_str(&body).expect("the error is JSON");
     assert_eq!(body, serde_json::json!({"errorType": "NotKinesisEvent", "errorMessage": "not a Kinesis event: it has no `Records` array"}));
 }
 
+/// Runs the binary until it exits and returns (succeeded, stdout).
 async fn run_to_exit(function: Kill) -> (bool, String) {
     collect(function, false).await
 }

@@ -12,7 +12,7 @@
 //! the SDK's dependency tree), with [`READ_TIMEOUT`] for the whole exchange
 //! and the body capped at [`MAX_CONFIG_BYTES`].
 
-use super::source::{APPCONFIG_PORT_ENV, MAX_CONFIG_BYTES, READ_TIMEOUT};
+use super::reading::{APPCONFIG_PORT_ENV, MAX_CONFIG_BYTES, READ_TIMEOUT};
 use super::ConfigError;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};

@@ -8,7 +8,7 @@
 //! refused before their body is read (by `Content-Length`) and while it is
 //! read (by count). Errors say what S3 answered: status, code and message.
 
-use super::source::{MAX_CONFIG_BYTES, READ_TIMEOUT};
+use super::reading::{MAX_CONFIG_BYTES, READ_TIMEOUT};
 use super::ConfigError;
 use aws_config::SdkConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

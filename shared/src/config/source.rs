@@ -17,6 +17,7 @@
 //! goes through [`Config::parse`] with [`ConfigSource::describe`] as its
 //! name, so every error names the source.
 
+use super::reading::{APPCONFIG_PORT_ENV, DEFAULT_APPCONFIG_PORT, MAX_CONFIG_BYTES};
 use super::{appconfig, s3, Config, ConfigError, CONFIG_FILE_ENV, CONFIG_TEXT_ENV, DEFAULT_CONFIG_FILE};
 use aws_config::SdkConfig;
 use std::ffi::OsString;
@@ -30,17 +31,6 @@ pub const CONFIG_S3_ENV: &str = "FANOUT_CONFIG_S3";
 pub const CONFIG_APPCONFIG_ENV: &str = "FANOUT_CONFIG_APPCONFIG";
 /// The variable that turns on re-reading the config: seconds between reads (blank or 0: never).
 pub const CONFIG_REFRESH_ENV: &str = "FANOUT_CONFIG_REFRESH_SECONDS";
-/// The AppConfig extension's own variable for its HTTP port.
-pub const APPCONFIG_PORT_ENV: &str = "AWS_APPCONFIG_EXTENSION_HTTP_PORT";
-/// The AppConfig extension's port when [`APPCONFIG_PORT_ENV`] is unset.
-pub const DEFAULT_APPCONFIG_PORT: u16 = 2772;
-/// The largest config fanout reads from a file, S3 or AppConfig (4 MiB):
-/// far above any sensible config (50 destinations and routes are ~7 KB),
-/// low enough that a wrong object cannot exhaust a small function's memory.
-pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
-/// How long one read from S3 or the AppConfig extension may take, retries included.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Every variable that names a source, in the order they are reported.
 const SOURCE_VARS: [&str; 4] = [CONFIG_TEXT_ENV, CONFIG_FILE_ENV, CONFIG_S3_ENV, CONFIG_APPCONFIG_ENV];
 
@@ -159,7 +149,7 @@ impl ConfigSource {
                 let var = if matches!(self, ConfigSource::S3 { .. }) { CONFIG_S3_ENV } else { CONFIG_APPCONFIG_ENV };
                 return Err(ConfigError::Env {
                     var,
-                    problem: "this entry point reads only FANOUT_CONFIG and files: load the config with fanout::config::LiveFanout::from_env".into(),
+                    problem: "this entry point reads only FANOUT_CONFIG and files: load the config with fanout::live::LiveFanout::from_env".into(),
                 });
             }
         };

@@ -279,6 +279,26 @@ fn a_record_limit_above_the_request_limit_is_refused() {
     assert!(parse("destinations:\n  k: { type: kinesis, stream: s, max_record_bytes: 10485760, max_request_bytes: 10485760 }\n").is_ok());
 }
 
+/// Problems come in the order of the fields: the type's own, the common ones,
+/// and last the record limit against the request limit.
+#[test]
+fn a_destinations_problems_are_listed_in_one_order() {
+    let p = problems(
+        "destinations:\n  k: { type: kinesis, stream: '', max_records: 0, max_in_flight: 0, endpoint_url: 'x', region: '', max_record_bytes: 2000, max_request_bytes: 1000 }\n",
+    );
+    assert_eq!(
+        p.iter().map(|p| p.place.as_str()).collect::<Vec<_>>(),
+        [
+            "destinations.k.stream",
+            "destinations.k.max_records",
+            "destinations.k.max_in_flight",
+            "destinations.k.endpoint_url",
+            "destinations.k.region",
+            "destinations.k.max_request_bytes"
+        ]
+    );
+}
+
 #[test]
 fn endpoint_urls_and_regions_must_be_usable() {
     let p = problems("destinations:\n  k: { type: kinesis, stream: s, endpoint_url: 'localhost:4566', region: '' }\n");

@@ -13,7 +13,7 @@ use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_limit, check_name, check_not_empty, check_record_fits_request, Problem};
+use crate::validation::{check_limit, check_name, check_not_empty, Problem};
 use aws_sdk_firehose::types::Record as FirehoseRecord;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
@@ -82,7 +82,10 @@ impl DestinationType for FirehoseConfig {
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecordBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_RECORD_BYTES, "PutRecordBatch");
         check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "PutRecordBatch");
-        check_record_fits_request(problems, place, self.max_record_bytes, self.max_request_bytes, &self.limits());
+    }
+
+    fn byte_limit_overrides(&self) -> (Option<usize>, Option<usize>) {
+        (self.max_record_bytes, self.max_request_bytes)
     }
 
     fn api(&self, clients: &Clients) -> Firehose {

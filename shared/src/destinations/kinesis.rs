@@ -17,7 +17,7 @@ use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_limit, check_name, check_pointer, check_record_fits_request, Problem};
+use crate::validation::{check_limit, check_name, check_pointer, Problem};
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
@@ -78,6 +78,10 @@ impl DestinationType for KinesisConfig {
         DataFields::all(self.partition_key.iter().map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
     }
 
+    fn byte_limit_overrides(&self) -> (Option<usize>, Option<usize>) {
+        (self.max_record_bytes, self.max_request_bytes)
+    }
+
     fn api(&self, clients: &Clients) -> Kinesis {
         Kinesis::new(clients.kinesis_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
     }
@@ -120,7 +124,6 @@ impl DestinationType for KinesisConfig {
             LARGE_RECORD_MAX_BYTES,
             "PutRecords (large-record opt-in)",
         );
-        check_record_fits_request(problems, place, self.max_record_bytes, self.max_request_bytes, &DestinationType::limits(self));
     }
 
     fn limits(&self) -> Limits {

@@ -12,16 +12,23 @@
 
 pub mod dry_run;
 pub mod entries;
+pub mod firehose;
+pub mod iot_analytics;
+pub mod iot_events;
+pub mod iot_events_detector;
+pub mod kinesis;
 pub mod registry;
 pub mod sender;
+pub mod sitewise;
 
 pub use dry_run::DryRun;
 pub use registry::{DestinationSpec, DestinationType};
 pub use sender::Sender;
 
 // The registry: every destination type, one line each (module::Config as
-// Variant = "type"). This declares the modules and generates `Kind` and
-// `DestinationConfig`.
+// Variant = "type"), which generates `Kind` and `DestinationConfig`. (The
+// modules are declared above, not by the macro: rustfmt does not look
+// inside macro calls for files to format.)
 registry::registry! {
     /// Firehose `PutRecordBatch`.
     firehose::FirehoseConfig as Firehose = "firehose",

@@ -6,7 +6,7 @@
 //!
 //! The settings every destination shares (`endpoint_url`, `region`,
 //! `max_in_flight`, `rate_limit`) are written out in each config struct and
-//! read through [`CommonFields`] ([`common_fields!`]) rather than gathered in
+//! read through [`CommonFields`] (`common_fields!`) rather than gathered in
 //! a struct of their own with `#[serde(flatten)]` as Vector's sinks do:
 //! serde's `flatten` cannot be combined with `deny_unknown_fields`, and the
 //! precise "unknown field `strem`, expected one of ..." errors of the config
@@ -20,7 +20,7 @@ use crate::deliver::api::BatchApi;
 use crate::pace::RateLimit;
 use crate::pack::Limits;
 use crate::projection::DataFields;
-use crate::validation::{check_endpoint_url, check_range, check_region, Problem};
+use crate::validation::{check_endpoint_url, check_range, check_record_fits_request, check_region, Problem};
 use std::sync::Arc;
 
 /// Highest allowed in-flight request bound per destination.
@@ -89,6 +89,13 @@ pub trait DestinationType: CommonFields + std::fmt::Debug + Send + Sync {
     /// the registry), each placed under `place`.
     fn validate(&self, place: &str, problems: &mut Vec<Problem>);
 
+    /// The `max_record_bytes` and `max_request_bytes` the config set, for
+    /// types that take them: the registry checks, last, that a record of the
+    /// largest size fits a request.
+    fn byte_limit_overrides(&self) -> (Option<usize>, Option<usize>) {
+        (None, None)
+    }
+
     /// Its sender, on the client for its endpoint and region.
     fn api(&self, clients: &Clients) -> Self::Api;
 }
@@ -100,8 +107,6 @@ pub trait DestinationSpec: CommonFields + std::fmt::Debug + Send + Sync {
     fn sends_to(&self) -> String;
     /// See [`DestinationType::data_fields`].
     fn data_fields(&self) -> DataFields;
-    /// See [`DestinationType::TAKES_DEAD_LETTERS`].
-    fn takes_dead_letters(&self) -> bool;
     /// See [`DestinationType::limits`].
     fn limits(&self) -> Limits;
     /// Every problem of this destination: its own fields and the common ones.
@@ -121,10 +126,6 @@ impl<T: DestinationType> DestinationSpec for T {
         DestinationType::data_fields(self)
     }
 
-    fn takes_dead_letters(&self) -> bool {
-        T::TAKES_DEAD_LETTERS
-    }
-
     fn limits(&self) -> Limits {
         DestinationType::limits(self)
     }
@@ -141,6 +142,8 @@ impl<T: DestinationType> DestinationSpec for T {
         if let Some(region) = self.region() {
             check_region(problems, &format!("{place}.region"), region);
         }
+        let (record, request) = self.byte_limit_overrides();
+        check_record_fits_request(problems, place, record, request, &DestinationType::limits(self));
     }
 
     fn sender(&self, clients: &Clients) -> Arc<dyn Sender> {
@@ -154,12 +157,10 @@ impl<T: DestinationType> DestinationSpec for T {
 
 /// The registry: one line per destination type, with its module, its config
 /// struct (which implements [`DestinationType`]), its variant and its `type`
-/// in the config. Invoked once, in `destinations/mod.rs`; declares each
-/// module and generates [`Kind`] and [`DestinationConfig`].
+/// in the config. Invoked once, in `destinations/mod.rs`; generates [`Kind`]
+/// and [`DestinationConfig`].
 macro_rules! registry {
     ($($(#[$doc:meta])* $module:ident::$config:ident as $variant:ident = $name:literal,)+) => {
-        $(pub mod $module;)+
-
         /// A destination `type`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         pub enum Kind {

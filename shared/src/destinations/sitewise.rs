@@ -172,13 +172,16 @@ impl DestinationType for SitewiseConfig {
 #[derive(Debug, Clone)]
 pub struct Sitewise {
     client: aws_sdk_iotsitewise::Client,
-    config: SitewiseConfig,
+    /// `enablePartialEntryProcessing`.
+    partial: bool,
+    limits: Limits,
     mapping: ValueMapping,
 }
+
 impl Sitewise {
     /// A destination sending through `client` (which must carry the custom-endpoint host-prefix fix).
     pub fn new(client: aws_sdk_iotsitewise::Client, config: &SitewiseConfig) -> Self {
-        Self { client, config: config.clone(), mapping: ValueMapping::new(config) }
+        Self { client, partial: config.enable_partial_entry_processing, limits: DestinationType::limits(config), mapping: ValueMapping::new(config) }
     }
 
     /// The values a record yields, validated; all or nothing.
@@ -192,7 +195,7 @@ impl BatchApi for Sitewise {
     type Request = (Vec<PutAssetPropertyValueEntry>, Vec<Vec<usize>>);
 
     fn limits(&self) -> Limits {
-        DestinationType::limits(&self.config)
+        self.limits
     }
 
     fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<SitewiseValue>>) -> Result<(), ItemError> {
@@ -225,11 +228,11 @@ impl BatchApi for Sitewise {
             .client
             .batch_put_asset_property_value()
             .set_entries(Some(sdk_entries))
-            .enable_partial_entry_processing(self.config.enable_partial_entry_processing)
+            .enable_partial_entry_processing(self.partial)
             .send()
             .await
             .map_err(from_sdk_error)?;
-        map_response(&output, batch, &entries, self.config.enable_partial_entry_processing)
+        map_response(&output, batch, &entries, self.partial)
     }
 }
 #[cfg(test)]

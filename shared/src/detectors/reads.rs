@@ -1,5 +1,5 @@
 //! Reading IoT Events detector state: `DescribeDetector` (one detector) and
-//! `ListDetectors` (a model's detectors, a page at a time or all of them).
+//! `ListDetectors` (a model's detectors, a page at a time; the caller follows `nextToken`).
 //!
 //! Rules (IoT Events Data API reference): `ListDetectors` `maxResults` 1-250.
 
@@ -98,26 +98,6 @@ pub async fn list_detectors_page(
     Ok((summaries, out.next_token().map(str::to_owned)))
 }
 
-/// Every detector of a model (optionally in one state), following `nextToken`
-/// until it is absent. `max_results` sizes each page (1-250).
-pub async fn list_detectors(
-    client: &aws_sdk_ioteventsdata::Client,
-    model: &str,
-    state: Option<&str>,
-    max_results: Option<i32>,
-) -> Result<Vec<DetectorSummary>, ItemError> {
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let (page, next) = list_detectors_page(client, model, state, max_results, token).await?;
-        all.extend(page);
-        match next {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(all),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +107,7 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     #[tokio::test]
-    async fn list_detectors_follows_next_token_to_the_end() {
+    async fn list_detectors_pages_hand_on_the_next_token() {
         let summary = |k: &str| {
             SdkSummary::builder().detector_model_name("pump").key_value(k).state(DetectorStateSummary::builder().state_name("Idle").build()).build()
         };
@@ -137,10 +117,13 @@ mod tests {
             Some(other) => panic!("unexpected token {other}"),
         });
         let client = mock_client!(aws_sdk_ioteventsdata, RuleMode::MatchAny, &[&rule]);
-        let all = list_detectors(&client, "pump", Some("Idle"), Some(2)).await.expect("listed");
-        assert_eq!(all.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        let (first, next) = list_detectors_page(&client, "pump", Some("Idle"), Some(2), None).await.expect("listed");
+        assert_eq!((first.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), next.as_deref()), (vec!["a", "b"], Some("t1")));
+        let (last, next) = list_detectors_page(&client, "pump", Some("Idle"), Some(2), Some("t1".into())).await.expect("listed");
+        assert_eq!((last.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), next), (vec!["c"], None));
+        assert_eq!(last[0].state.as_deref(), Some("Idle"));
         assert_eq!(rule.num_calls(), 2);
-        let err = list_detectors(&client, "pump", None, Some(251)).await.unwrap_err();
+        let err = list_detectors_page(&client, "pump", None, Some(251), None).await.unwrap_err();
         assert_eq!(err.class, ErrorClass::Permanent);
         assert_eq!(rule.num_calls(), 2, "an out-of-range maxResults is refused before any call");
     }

@@ -86,7 +86,7 @@ impl MetricsConfig {
                     place: place.clone(),
                     message: "a dimension name has 1-255 printable ASCII characters without spaces, not starting with `:`".into(),
                 });
-            } else if RESERVED.contains(&name.as_str()) || crate::metrics::emf::METRIC_NAMES.contains(&name.as_str()) {
+            } else if RESERVED.contains(&name.as_str()) || super::names::METRIC_NAMES.contains(&name.as_str()) {
                 problems.push(Problem { place: place.clone(), message: format!("`{name}` is a name fanout's documents already use") });
             }
             if value.is_empty() || value.len() > 1024 || value.chars().any(char::is_control) {

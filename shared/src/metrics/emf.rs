@@ -13,23 +13,6 @@ use super::config::{MetricsConfig, DESTINATION_DIMENSION, FUNCTION_DIMENSION};
 use crate::report::{DestinationReport, RecordStatus, Report};
 use std::fmt::Write as _;
 
-/// Every metric name fanout emits (totals, then per destination).
-pub const METRIC_NAMES: &[&str] = &[
-    "Records",
-    "Delivered",
-    "Failed",
-    "DeadLettered",
-    "Unrouted",
-    "Duration",
-    "BatchAge",
-    "ColdStart",
-    "Routed",
-    "Requests",
-    "Resends",
-    "Throttles",
-    "Bytes",
-];
-
 /// What one invocation was, beyond its report.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InvocationFacts<'a> {

@@ -18,10 +18,12 @@
 
 pub mod config;
 pub(crate) mod emf;
+pub mod names;
 pub mod output;
 
 pub use config::{MetricsConfig, DEFAULT_NAMESPACE, DESTINATION_DIMENSION, FUNCTION_DIMENSION, MAX_EXTRA_DIMENSIONS};
-pub use emf::{per_destination, summary, InvocationFacts, Labels, METRIC_NAMES};
+pub use emf::{per_destination, summary, InvocationFacts, Labels};
+pub use names::METRIC_NAMES;
 pub use output::{Captured, Telemetry, NAMESPACE_ENV};
 
 use crate::fanout::Fanout;

@@ -84,7 +84,7 @@ into_diagnostic!(IotHandlerError);
 /// Decode a rule's SELECT result, given as its JSON text. Each record's
 /// payload is its element's text as written (a slice of `event`, not a
 /// copy). An element that fanout does not read as JSON (nested
-/// [`crate::record::MAX_JSON_DEPTH`] levels or deeper, or holding a number beyond `f64`) is a
+/// [`crate::projection::MAX_JSON_DEPTH`] levels or deeper, or holding a number beyond `f64`) is a
 /// record like any other, whose payload no content pattern matches; it is
 /// never a reason to fail the others. `Err` only when `event` is not JSON
 /// text at all (Lambda never sends that).

@@ -77,7 +77,7 @@ pub struct KinesisBatch {
 pub struct KinesisBatchRecord {
     /// The shard, from `eventID` (`shardId-...:sequenceNumber`). The three
     /// fields below are the same for a whole batch, so each distinct value is
-    /// allocated once and shared ([`interned`]).
+    /// allocated once and shared (`interned`).
     pub shard_id: Option<Arc<str>>,
     /// `eventSourceARN`: the stream the record came from (patterns see it as `attributes.eventSourceARN`).
     pub event_source_arn: Option<Arc<str>>,

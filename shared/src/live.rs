@@ -17,8 +17,8 @@
 //! running config). The clock is injectable ([`Clock`]), so tests step time
 //! instead of sleeping.
 
-use super::source::{refresh_interval_from_vars, ConfigSource};
-use super::ConfigError;
+use crate::config::source::{refresh_interval_from_vars, ConfigSource};
+use crate::config::ConfigError;
 use crate::{Clients, Fanout};
 use aws_config::SdkConfig;
 use sha2::{Digest, Sha256};
