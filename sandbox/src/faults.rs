@@ -36,11 +36,13 @@ pub enum Api {
     IotEvents,
     /// IoT SiteWise.
     Sitewise,
+    /// SQS (SendMessageBatch; CreateQueue, GetQueueUrl).
+    Sqs,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 5] = [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise];
+    pub const ALL: [Api; 6] = [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise, Api::Sqs];
 
     /// The name used in specs, paths and files.
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Api {
             Api::IotAnalytics => "iotanalytics",
             Api::IotEvents => "iotevents",
             Api::Sitewise => "sitewise",
+            Api::Sqs => "sqs",
         }
     }
 
@@ -66,6 +69,7 @@ impl Api {
             Api::IotAnalytics => "InternalFailureException",
             Api::IotEvents => "ThrottlingException",
             Api::Sitewise => "ThrottlingException",
+            Api::Sqs => "InternalError",
         }
     }
 }
@@ -269,13 +273,13 @@ mod tests {
         assert_eq!(spec.rules[0], (Api::Kinesis, Rule { rate: 0.1, code: Some("InternalFailure".into()), ..Default::default() }));
         assert_eq!(spec.rules[1].1.matches, vec!["a", "b"]);
         assert_eq!((spec.rules[2].1.status, spec.rules[2].1.count), (Some(503), Some(3)));
-        assert_eq!(spec.rules.len(), 3 + 5, "all: expands to every API");
+        assert_eq!(spec.rules.len(), 3 + Api::ALL.len(), "all: expands to every API");
         assert!(spec.rules[3..].iter().all(|(_, r)| r.latency_ms == 2000));
     }
 
     #[test]
     fn rejects_bad_specs_with_the_part_named() {
-        for bad in ["kinesis", "sqs:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
+        for bad in ["kinesis", "sns:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
             let e = FaultSpec::parse(bad).unwrap_err();
             assert_eq!(e.part, bad, "{e}");
         }

@@ -1,10 +1,11 @@
 //! fanout's sandbox: one HTTP server on 127.0.0.1 that speaks the wire
-//! protocols of the five batch APIs fanout sends to, so the real SDK clients
+//! protocols of the batch APIs fanout sends to, so the real SDK clients
 //! (SigV4-signed; the signature is not checked) talk to it unchanged.
 //!
 //! - awsJson1_1 by `X-Amz-Target`: Firehose `PutRecordBatch`,
 //!   `DescribeDeliveryStream`; Kinesis `PutRecords`, `CreateStream`,
-//!   `DescribeStreamSummary`, `ListShards`, `GetShardIterator`, `GetRecords`.
+//!   `DescribeStreamSummary`, `ListShards`, `GetShardIterator`, `GetRecords`;
+//!   and awsJson1_0: SQS `SendMessageBatch`, `CreateQueue`, `GetQueueUrl`.
 //! - restJson1 by method and path: IoT Analytics `BatchPutMessage`; IoT Events
 //!   Data `BatchPutMessage`, `BatchUpdateDetector`, `DescribeDetector`,
 //!   `ListDetectors`; SiteWise `BatchPutAssetPropertyValue`,

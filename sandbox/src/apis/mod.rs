@@ -6,6 +6,7 @@ pub mod iot_analytics;
 pub mod iot_events;
 pub mod kinesis;
 pub mod sitewise;
+pub mod sqs;
 
 use crate::faults::Api;
 use crate::store::Store;
@@ -87,13 +88,14 @@ impl World {
     }
 }
 
-/// awsJson1_1: dispatch on `X-Amz-Target`.
+/// awsJson1_1 and awsJson1_0 (SQS): dispatch on `X-Amz-Target`.
 pub async fn aws_json(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let (service, operation) = target.split_once('.').unwrap_or(("", ""));
     match service {
         "Firehose_20150804" => firehose::handle(&state, operation, &body).await,
         "Kinesis_20131202" => kinesis::handle(&state, operation, &body).await,
+        "AmazonSQS" => sqs::handle(&state, operation, &body).await,
         _ => {
             ApiError::bad("UnknownOperationException", format!("the sandbox does not serve X-Amz-Target `{target}`")).into_response(Protocol::AwsJson)
         }

@@ -47,6 +47,8 @@ pub struct Clients {
     pub ioteventsdata: aws_sdk_ioteventsdata::Client,
     /// IoT SiteWise (with the custom-endpoint host prefix fix).
     pub iotsitewise: aws_sdk_iotsitewise::Client,
+    /// SQS `SendMessageBatch`, for `sqs` destinations.
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl Clients {
@@ -66,6 +68,7 @@ impl Clients {
             iotsitewise: aws_sdk_iotsitewise::Client::from_conf(
                 aws_sdk_iotsitewise::config::Builder::from(sdk).retry_config(no_retries()).interceptor(CustomEndpointHostPrefix).build(),
             ),
+            sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).retry_config(no_retries()).build()),
         }
     }
 
@@ -86,4 +89,5 @@ impl Clients {
     client_for!(iotanalytics_for, iotanalytics, aws_sdk_iotanalytics);
     client_for!(ioteventsdata_for, ioteventsdata, aws_sdk_ioteventsdata);
     client_for!(iotsitewise_for, iotsitewise, aws_sdk_iotsitewise);
+    client_for!(sqs_for, sqs, aws_sdk_sqs);
 }

@@ -20,6 +20,7 @@ pub mod kinesis;
 pub mod registry;
 pub mod sender;
 pub mod sitewise;
+pub mod sqs;
 
 pub use dry_run::DryRun;
 pub use registry::{DestinationSpec, DestinationType};
@@ -42,4 +43,6 @@ registry::registry! {
     iot_events_detector::DetectorConfig as IotEventsDetector = "iot_events_detector",
     /// IoT SiteWise `BatchPutAssetPropertyValue`.
     sitewise::SitewiseConfig as Sitewise = "sitewise",
+    /// SQS `SendMessageBatch` (standard queues).
+    sqs::SqsConfig as Sqs = "sqs",
 }

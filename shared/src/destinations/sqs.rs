@@ -1,0 +1,343 @@
+//! Amazon SQS `SendMessageBatch`, to standard queues.
+//!
+//! Limits (SQS API reference, SendMessageBatch; SQS quotas, raised on
+//! 2025-08-04): at most 10 entries per request; a message at most 1 MiB
+//! (1,048,576 bytes) and all messages of a request together at most 1 MiB (a
+//! queue's `MaximumMessageSize` may be lower: lower `max_record_bytes` to
+//! match). Entry ids are 1-80 of `[A-Za-z0-9_-]`, unique in the request.
+//! The body is text of the characters `#x9 #xA #xD #x20-#xD7FF
+//! #xE000-#xFFFD #x10000-#x10FFFF`; `DelaySeconds` 0-900. Per-entry failures
+//! come back in `Failed[]`, matched by `Id`; every sent id is in `Successful[]`
+//! or `Failed[]`.
+//!
+//! FIFO queues (`.fifo`) need order per message group, which the delivery
+//! engine does not keep yet: they are refused by validation for now.
+
+use super::entries::{check_size, message_id};
+use super::registry::{common_fields, DestinationType};
+use crate::clients::Clients;
+use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
+use crate::pack::Limits;
+use crate::projection::DataFields;
+use crate::record::Record;
+use crate::validation::{check_limit, check_range, Problem};
+use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use bytes::Bytes;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Most entries in one `SendMessageBatch` request.
+pub const MAX_ENTRIES_PER_REQUEST: usize = 10;
+/// Largest message body, in bytes (1 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Largest request, summing the bodies, in bytes (1 MiB).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Longest entry id.
+pub const MAX_ENTRY_ID_LEN: usize = 80;
+/// Longest `DelaySeconds`.
+pub const MAX_DELAY_SECONDS: usize = 900;
+
+/// `type: sqs` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsConfig {
+    /// `QueueUrl`: `https://sqs.<region>.amazonaws.com/<account>/<name>`.
+    pub queue_url: String,
+    /// `DelaySeconds` for every message (0-900; default: the queue's).
+    pub delay_seconds: Option<usize>,
+    /// Per-destination endpoint (a compatible service or an emulator).
+    pub endpoint_url: Option<String>,
+    /// Per-destination region.
+    pub region: Option<String>,
+    /// Lower the 10-entries-per-request limit.
+    pub max_records: Option<usize>,
+    /// Lower the 1 MiB message limit (to the queue's `MaximumMessageSize`).
+    pub max_record_bytes: Option<usize>,
+    /// Lower the 1 MiB request limit.
+    pub max_request_bytes: Option<usize>,
+    /// Requests in flight at once to this destination.
+    pub max_in_flight: Option<usize>,
+    /// Requests, records and bytes per second to this destination, per function instance.
+    #[serde(default)]
+    pub rate_limit: crate::pace::RateLimit,
+}
+
+common_fields!(SqsConfig);
+
+impl DestinationType for SqsConfig {
+    type Api = Sqs;
+
+    fn sends_to(&self) -> String {
+        self.queue_url.rsplit('/').next().unwrap_or_default().to_owned()
+    }
+
+    fn data_fields(&self) -> DataFields {
+        DataFields::Unused
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_items: self.max_records.unwrap_or(MAX_ENTRIES_PER_REQUEST),
+            max_item_bytes: self.max_record_bytes.unwrap_or(MAX_MESSAGE_BYTES),
+            max_request_bytes: self.max_request_bytes.unwrap_or(MAX_REQUEST_BYTES),
+        }
+    }
+
+    fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
+        let url = &self.queue_url;
+        let path = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split_once('/')).map(|(_, p)| p);
+        let name = path.and_then(|p| p.rsplit_once('/')).map(|(_, n)| n);
+        match name {
+            Some(name) if is_queue_name(name) => {
+                if name.ends_with(".fifo") {
+                    problems.push(Problem {
+                        place: format!("{place}.queue_url"),
+                        message: format!(
+                            "`{name}` is a FIFO queue: fanout sends to standard queues only for now (FIFO needs order per message group)"
+                        ),
+                    });
+                }
+            }
+            _ => problems.push(Problem {
+                place: format!("{place}.queue_url"),
+                message: format!("`{url}` is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>, the name 1-80 of [A-Za-z0-9_-])"),
+            }),
+        }
+        if let Some(delay) = self.delay_seconds {
+            check_range(problems, &format!("{place}.delay_seconds"), delay, 0, MAX_DELAY_SECONDS);
+        }
+        check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_ENTRIES_PER_REQUEST, "SendMessageBatch");
+        check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_MESSAGE_BYTES, "SendMessageBatch");
+        check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "SendMessageBatch");
+    }
+
+    fn byte_limit_overrides(&self) -> (Option<usize>, Option<usize>) {
+        (self.max_record_bytes, self.max_request_bytes)
+    }
+
+    fn api(&self, clients: &Clients) -> Sqs {
+        Sqs::new(clients.sqs_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+}
+
+/// A queue name: 1-80 of `[A-Za-z0-9_-]`, with `.fifo` at the end of a FIFO queue's.
+fn is_queue_name(name: &str) -> bool {
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    !base.is_empty() && name.len() <= 80 && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether every character may be in a message body.
+fn is_message_text(text: &str) -> bool {
+    text.chars().all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}'))
+}
+
+/// One `SendMessageBatch` entry before it becomes an SDK type.
+#[derive(Debug, Clone)]
+pub struct SqsEntry {
+    /// The entry id, derived from the record's identity (the same on every resend).
+    pub id: String,
+    /// The body: the payload, checked to be message text.
+    pub body: Bytes,
+}
+
+/// An SQS queue.
+#[derive(Debug, Clone)]
+pub struct Sqs {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+    delay_seconds: Option<i32>,
+    limits: Limits,
+}
+
+impl Sqs {
+    /// A destination sending to `config.queue_url` through `client`.
+    pub fn new(client: aws_sdk_sqs::Client, config: &SqsConfig) -> Self {
+        Self {
+            client,
+            queue_url: config.queue_url.clone(),
+            delay_seconds: config.delay_seconds.and_then(|d| i32::try_from(d).ok()),
+            limits: DestinationType::limits(config),
+        }
+    }
+
+    /// The one entry a record becomes: its payload as the body (no copy), if it is message text.
+    pub fn prepare_one(&self, record: &Record) -> Result<Prepared<SqsEntry>, ItemError> {
+        let size = record.data.len();
+        check_size(size, &self.limits, "SendMessageBatch", "the message")?;
+        let text = std::str::from_utf8(&record.data)
+            .map_err(|e| ItemError::permanent("InvalidMessageContents", format!("the payload is not UTF-8 text ({e}): SQS bodies are text")))?;
+        if text.is_empty() {
+            return Err(ItemError::permanent("InvalidMessageContents", "the payload is empty: SQS bodies are at least 1 character"));
+        }
+        if !is_message_text(text) {
+            return Err(ItemError::permanent(
+                "InvalidMessageContents",
+                "the payload holds characters SQS refuses (control characters other than tab, newline and carriage return, or U+FFFE/U+FFFF)",
+            ));
+        }
+        Ok(Prepared { entry: SqsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone() }, size })
+    }
+}
+
+/// Classify `Failed[].Code`. SQS documents no per-entry codes: throttling,
+/// internal errors and unavailability are transient; invalid parameters and
+/// contents permanent; a code not known here is transient (retried within
+/// the budget, then reported), as at every destination.
+pub fn classify_item_code(code: &str) -> ErrorClass {
+    match code {
+        "InvalidParameterValue"
+        | "InvalidMessageContents"
+        | "MissingParameter"
+        | "InvalidAttributeName"
+        | "InvalidAttributeValue"
+        | "UnsupportedOperation"
+        | "AccessDenied"
+        | "KmsAccessDenied"
+        | "KmsDisabled"
+        | "KmsInvalidState"
+        | "KmsInvalidKeyUsage"
+        | "KmsNotFound" => ErrorClass::Permanent,
+        "RequestThrottled" | "KmsThrottled" => ErrorClass::Transient,
+        other => classify_code(other).unwrap_or(ErrorClass::Transient),
+    }
+}
+
+/// Map a `SendMessageBatch` response to one result per sent entry, by `Id`.
+/// An id the answer names in neither list is a transient failure: its fate
+/// is unknown, so it is resent, never assumed delivered.
+pub fn map_response(output: &SendMessageBatchOutput, sent: &[&SqsEntry]) -> Vec<ItemResult> {
+    let failed: HashMap<&str, (&str, &str)> = output.failed().iter().map(|f| (f.id(), (f.code(), f.message().unwrap_or_default()))).collect();
+    let succeeded: std::collections::HashSet<&str> = output.successful().iter().map(|s| s.id()).collect();
+    sent.iter()
+        .map(|e| match failed.get(e.id.as_str()) {
+            Some((code, message)) => Err(ItemError { code: (*code).to_owned(), message: (*message).to_owned(), class: classify_item_code(code) }),
+            None if succeeded.contains(e.id.as_str()) => Ok(()),
+            None => Err(ItemError::bad_response(format!("SendMessageBatch did not answer for entry `{}`", e.id))),
+        })
+        .collect()
+}
+
+impl BatchApi for Sqs {
+    type Entry = SqsEntry;
+    type Request = Vec<SendMessageBatchRequestEntry>;
+
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<SqsEntry>>) -> Result<(), ItemError> {
+        out.push(self.prepare_one(record)?);
+        Ok(())
+    }
+
+    /// The SDK takes the body as a `String`: this is where each payload is copied, once per send.
+    fn encode(&self, batch: &[&SqsEntry]) -> Result<Vec<SendMessageBatchRequestEntry>, ItemError> {
+        batch
+            .iter()
+            .map(|e| {
+                let body = String::from_utf8(e.body.to_vec()).map_err(ItemError::construction)?;
+                SendMessageBatchRequestEntry::builder()
+                    .id(&e.id)
+                    .message_body(body)
+                    .set_delay_seconds(self.delay_seconds)
+                    .build()
+                    .map_err(ItemError::construction)
+            })
+            .collect()
+    }
+
+    async fn send(&self, batch: &[&SqsEntry]) -> Result<Vec<ItemResult>, ItemError> {
+        let entries = self.encode(batch)?;
+        let output = self.client.send_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await.map_err(from_sdk_error)?;
+        Ok(map_response(&output, batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordId;
+    use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
+
+    fn config(yaml: &str) -> SqsConfig {
+        serde_saphyr::from_str(yaml).expect("sqs config")
+    }
+
+    fn dest(yaml: &str) -> Sqs {
+        let client = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build());
+        Sqs::new(client, &config(yaml))
+    }
+
+    fn record(id: &str, data: &[u8]) -> Record {
+        Record::new(RecordId::new(id), "kinesis", Bytes::copy_from_slice(data))
+    }
+
+    fn problems(yaml: &str) -> Vec<Problem> {
+        let mut p = Vec::new();
+        DestinationType::validate(&config(yaml), "destinations.q", &mut p);
+        p
+    }
+
+    const URL: &str = "queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/orders\n";
+
+    #[test]
+    fn failed_entries_map_back_by_id_and_unanswered_ones_are_resent() {
+        let ok = |id: &str| SendMessageBatchResultEntry::builder().id(id).message_id("m").md5_of_message_body("x").build().expect("entry");
+        let failed =
+            |id: &str, code: &str| BatchResultErrorEntry::builder().id(id).sender_fault(true).code(code).message("msg").build().expect("entry");
+        let out = SendMessageBatchOutput::builder()
+            .successful(ok("a"))
+            .failed(failed("b", "InvalidMessageContents"))
+            .failed(failed("c", "InternalError"))
+            .build()
+            .expect("output");
+        let entries: Vec<SqsEntry> = ["a", "b", "c", "d"].iter().map(|id| SqsEntry { id: (*id).into(), body: Bytes::from_static(b"x") }).collect();
+        let sent: Vec<&SqsEntry> = entries.iter().collect();
+        let results = map_response(&out, &sent);
+        assert!(results[0].is_ok());
+        assert_eq!(results[1].as_ref().unwrap_err().class, ErrorClass::Permanent);
+        assert_eq!(results[2].as_ref().unwrap_err().class, ErrorClass::Transient);
+        assert_eq!(results[3].as_ref().unwrap_err().code, "InvalidResponse", "no answer is not a success");
+    }
+
+    #[test]
+    fn unknown_codes_are_retried_and_throttling_is_transient() {
+        assert_eq!(classify_item_code("SomethingNew"), ErrorClass::Transient);
+        assert_eq!(classify_item_code("RequestThrottled"), ErrorClass::Transient);
+        assert_eq!(classify_item_code("InvalidParameterValue"), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn only_message_text_within_the_limit_is_prepared() {
+        let d = dest(&format!("{URL}max_record_bytes: 8\n"));
+        let entry = d.prepare_one(&record("49-1", b"{\"a\":1}")).expect("text");
+        assert_eq!((entry.entry.id.as_str(), entry.size), ("49-1", 7));
+        for (payload, why) in [(&b"\xff\xfe"[..], "not UTF-8"), (b"", "empty"), (b"a\x01b", "characters SQS refuses"), (b"123456789", "above")] {
+            let err = d.prepare_one(&record("1", payload)).unwrap_err();
+            assert_eq!(err.class, ErrorClass::Permanent);
+            assert!(err.message.contains(why), "{payload:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_queue_url_delay_and_limits_are_checked_and_fifo_is_refused_for_now() {
+        assert!(problems(URL).is_empty());
+        let places = |p: Vec<Problem>| p.into_iter().map(|p| p.place).collect::<Vec<_>>();
+        assert_eq!(places(problems("queue_url: orders\n")), ["destinations.q.queue_url"]);
+        assert_eq!(places(problems("queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/a.fifo\n")), ["destinations.q.queue_url"]);
+        assert_eq!(
+            places(problems(&format!("{URL}delay_seconds: 901\nmax_records: 11\nmax_record_bytes: 0\n"))),
+            ["destinations.q.delay_seconds", "destinations.q.max_records", "destinations.q.max_record_bytes"]
+        );
+    }
+
+    #[test]
+    fn encoded_entries_carry_the_id_the_body_and_the_delay() {
+        let d = dest(&format!("{URL}delay_seconds: 5\n"));
+        let entries = [SqsEntry { id: "r-1".into(), body: Bytes::from_static(b"{\"a\":1}") }];
+        let sdk = d.encode(&[&entries[0]]).expect("encodes");
+        assert_eq!((sdk[0].id(), sdk[0].message_body(), sdk[0].delay_seconds()), ("r-1", "{\"a\":1}", Some(5)));
+    }
+}
