@@ -127,7 +127,7 @@ async fn time_init(binary: &Path, function: &'static str, config: &Path) -> Resu
 /// The human-readable report.
 pub fn render(figures: &[ColdStart]) -> String {
     use std::fmt::Write as _;
-    let mut out = String::from("cold start (spawn to first Runtime API poll, all five SDK clients built)\n");
+    let mut out = String::from("cold start (spawn to first Runtime API poll, every SDK client built)\n");
     let _ = writeln!(out, "  {:<16} {:>10} {:>12}  runs", "function", "binary MB", "init ms");
     for f in figures {
         let runs = f.init_ms_runs.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(" ");
