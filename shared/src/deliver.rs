@@ -15,6 +15,7 @@
 //! retried by the same loop, under the same attempt budget and deadline.
 
 pub mod api;
+pub mod ordered;
 
 use crate::error::ItemError;
 use crate::pace::Pacer;
@@ -96,6 +97,10 @@ impl std::ops::AddAssign<&SendStats> for SendStats {
 /// With a `pacer`, each request waits for its slot under the destination's
 /// rate limit first; a request whose slot comes after the deadline is not
 /// sent and its items are reported failed (transient).
+///
+/// When the destination names an order key for its entries
+/// ([`BatchApi::order_key`]), the items are delivered by
+/// [`ordered::deliver_ordered`] instead, which keeps each key's order.
 pub async fn deliver<D: BatchApi>(
     dest: &D,
     items: &[Prepared<D::Entry>],
@@ -103,6 +108,9 @@ pub async fn deliver<D: BatchApi>(
     pacer: Option<&Pacer>,
     deadline: Instant,
 ) -> (Vec<ItemOutcome>, SendStats) {
+    if items.iter().any(|i| dest.order_key(&i.entry).is_some()) {
+        return ordered::deliver_ordered(dest, items, policy, pacer, deadline).await;
+    }
     // `None`: not answered yet (no per-item error allocated up front).
     let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; items.len()];
     let mut stats = SendStats::default();
@@ -110,78 +118,20 @@ pub async fn deliver<D: BatchApi>(
     let mut round = 0;
     while !pending.is_empty() && Instant::now() < deadline {
         round += 1;
-        let pending_items: Vec<&Prepared<D::Entry>> = pending.iter().map(|&i| &items[i]).collect();
         if round == 1 {
-            stats.requests_lower_bound = dest.lower_bound(&pending_items) as u64;
+            let all: Vec<&Prepared<D::Entry>> = items.iter().collect();
+            stats.requests_lower_bound = dest.lower_bound(&all) as u64;
         }
-        let batches: Vec<Vec<usize>> = dest.pack(&pending_items).into_iter().map(|b| b.into_iter().map(|j| pending[j]).collect()).collect();
-        stats.requests += batches.len() as u64;
-        stats.items_sent += pending.len() as u64;
-        stats.bytes += pending_items.iter().map(|i| i.size).sum::<usize>() as u64;
-        let answers: Vec<BatchAnswer> = stream::iter(batches)
-            .map(|batch| async move {
-                let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
-                let paced_send = async {
-                    if let Some(pacer) = pacer {
-                        if !pacer.wait_before(batch.len(), batch.iter().map(|&i| items[i].size).sum(), deadline).await {
-                            return Err(ItemError::deadline(
-                                "the destination's rate limit had no slot for this request before the invocation deadline",
-                            ));
-                        }
-                    }
-                    dest.send(&entries).await
-                };
-                let answer = match tokio::time::timeout_at(deadline, paced_send).await {
-                    Ok(answer) => answer,
-                    Err(_) => {
-                        Err(ItemError::deadline("the request was still waiting for its rate-limit slot or its answer at the invocation deadline"))
-                    }
-                };
-                (batch, answer)
-            })
-            .buffer_unordered(policy.max_in_flight.max(1))
-            .collect()
-            .await;
         let mut retry = Vec::new();
-        for (batch, answer) in answers {
-            let answer = answer.and_then(|results| {
-                if results.len() == batch.len() {
-                    Ok(results)
-                } else {
-                    Err(ItemError::bad_response(format!("{} results for {} entries", results.len(), batch.len())))
+        for (i, result) in send_round(dest, items, &pending, policy, pacer, deadline, &mut stats).await {
+            outcomes[i] = Some(match result {
+                Ok(()) => ItemOutcome::Delivered,
+                Err(e) if e.is_transient() => {
+                    retry.push(i);
+                    ItemOutcome::Failed(e)
                 }
+                Err(e) => ItemOutcome::Rejected(e),
             });
-            match answer {
-                Ok(results) => {
-                    for (&i, result) in batch.iter().zip(results) {
-                        if let Err(e) = &result {
-                            stats.throttled += u64::from(crate::error::is_throttle_code(&e.code));
-                        }
-                        outcomes[i] = Some(match result {
-                            Ok(()) => ItemOutcome::Delivered,
-                            Err(e) if e.is_transient() => {
-                                retry.push(i);
-                                ItemOutcome::Failed(e)
-                            }
-                            Err(e) => ItemOutcome::Rejected(e),
-                        });
-                    }
-                }
-                Err(e) => {
-                    if crate::error::is_throttle_code(&e.code) {
-                        stats.throttled += batch.len() as u64;
-                    }
-                    let item_error = e;
-                    for &i in &batch {
-                        outcomes[i] = Some(if item_error.is_transient() {
-                            retry.push(i);
-                            ItemOutcome::Failed(item_error.clone())
-                        } else {
-                            ItemOutcome::Rejected(item_error.clone())
-                        });
-                    }
-                }
-            }
         }
         if retry.is_empty() || round >= policy.max_attempts {
             break;
@@ -200,6 +150,73 @@ pub async fn deliver<D: BatchApi>(
         .map(|o| o.unwrap_or_else(|| ItemOutcome::Failed(ItemError::deadline("not sent before the invocation deadline"))))
         .collect();
     (outcomes, stats)
+}
+
+/// Send the items at `indices` once: packed into requests, all in flight at
+/// once (at most `max_in_flight`), each paced and cut off at the deadline.
+/// Returns each item's index and its answer (a whole-request error is every
+/// item's answer), and counts requests, item sends, bytes and throttles.
+pub(crate) async fn send_round<D: BatchApi>(
+    dest: &D,
+    items: &[Prepared<D::Entry>],
+    indices: &[usize],
+    policy: &RetryPolicy,
+    pacer: Option<&Pacer>,
+    deadline: Instant,
+    stats: &mut SendStats,
+) -> Vec<(usize, ItemResult)> {
+    let round_items: Vec<&Prepared<D::Entry>> = indices.iter().map(|&i| &items[i]).collect();
+    let batches: Vec<Vec<usize>> = dest.pack(&round_items).into_iter().map(|b| b.into_iter().map(|j| indices[j]).collect()).collect();
+    stats.requests += batches.len() as u64;
+    stats.items_sent += indices.len() as u64;
+    stats.bytes += round_items.iter().map(|i| i.size).sum::<usize>() as u64;
+    let answers: Vec<BatchAnswer> = stream::iter(batches)
+        .map(|batch| async move {
+            let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();
+            let paced_send = async {
+                if let Some(pacer) = pacer {
+                    if !pacer.wait_before(batch.len(), batch.iter().map(|&i| items[i].size).sum(), deadline).await {
+                        return Err(ItemError::deadline("the destination's rate limit had no slot for this request before the invocation deadline"));
+                    }
+                }
+                dest.send(&entries).await
+            };
+            let answer = match tokio::time::timeout_at(deadline, paced_send).await {
+                Ok(answer) => answer,
+                Err(_) => Err(ItemError::deadline("the request was still waiting for its rate-limit slot or its answer at the invocation deadline")),
+            };
+            (batch, answer)
+        })
+        .buffer_unordered(policy.max_in_flight.max(1))
+        .collect()
+        .await;
+    let mut results = Vec::with_capacity(indices.len());
+    for (batch, answer) in answers {
+        let answer = answer.and_then(|results| {
+            if results.len() == batch.len() {
+                Ok(results)
+            } else {
+                Err(ItemError::bad_response(format!("{} results for {} entries", results.len(), batch.len())))
+            }
+        });
+        match answer {
+            Ok(answered) => {
+                for (&i, result) in batch.iter().zip(answered) {
+                    if let Err(e) = &result {
+                        stats.throttled += u64::from(crate::error::is_throttle_code(&e.code));
+                    }
+                    results.push((i, result));
+                }
+            }
+            Err(e) => {
+                if crate::error::is_throttle_code(&e.code) {
+                    stats.throttled += batch.len() as u64;
+                }
+                results.extend(batch.iter().map(|&i| (i, Err(e.clone()))));
+            }
+        }
+    }
+    results
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub mod report;
 pub mod router;
 pub mod sources;
 pub mod validation;
+pub mod value;
 #[cfg(feature = "workloads")]
 pub mod workloads;
 

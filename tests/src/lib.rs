@@ -67,3 +67,20 @@ pub fn event_payloads(event: &serde_json::Value) -> Vec<Vec<u8>> {
         })
         .unwrap_or_default()
 }
+
+/// A Kinesis event of one record per `(sequence number, partition key,
+/// payload)`, from the stream `in` of shard 0, as Lambda delivers it.
+pub fn kinesis_event<'a>(records: impl IntoIterator<Item = (&'a str, &'a str, &'a [u8])>) -> aws_lambda_events::event::kinesis::KinesisEvent {
+    use base64::Engine as _;
+    let records: Vec<serde_json::Value> = records
+        .into_iter()
+        .map(|(sequence, key, payload)| {
+            serde_json::json!({
+                "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{sequence}"), "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/in",
+                "kinesis": { "partitionKey": key, "sequenceNumber": sequence, "data": base64::engine::general_purpose::STANDARD.encode(payload), "approximateArrivalTimestamp": 1.7e9 }
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("a Kinesis event")
+}

@@ -39,17 +39,7 @@ fn inputs() -> Vec<Input> {
 }
 
 fn event(inputs: &[Input]) -> KinesisEvent {
-    let records: Vec<serde_json::Value> = inputs
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{}", r.id), "awsRegion": "us-east-1",
-                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/in",
-                "kinesis": { "partitionKey": "pk", "sequenceNumber": r.id, "data": base64::engine::general_purpose::STANDARD.encode(&r.payload), "approximateArrivalTimestamp": 1.7e9 }
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("event")
+    fanout_tests::kinesis_event(inputs.iter().map(|r| (r.id.as_str(), "pk", r.payload.as_slice())))
 }
 
 struct Run {

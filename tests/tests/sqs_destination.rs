@@ -5,7 +5,6 @@
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use base64::Engine as _;
 use fanout::{Config, Fanout};
 use fanout_sandbox::faults::{Api, FaultSpec};
 use fanout_sandbox::SandboxOptions;
@@ -40,17 +39,7 @@ fn inputs() -> Vec<Input> {
 }
 
 fn event(inputs: &[Input]) -> KinesisEvent {
-    let records: Vec<serde_json::Value> = inputs
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{}", r.id), "awsRegion": "us-east-1",
-                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/in",
-                "kinesis": { "partitionKey": "pk", "sequenceNumber": r.id, "data": base64::engine::general_purpose::STANDARD.encode(&r.payload), "approximateArrivalTimestamp": 1.7e9 }
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("event")
+    fanout_tests::kinesis_event(inputs.iter().map(|r| (r.id.as_str(), "pk", r.payload.as_slice())))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,4 +109,55 @@ async fn the_sandbox_answers_send_message_batch_as_sqs_does() {
     let big = "x".repeat(600 * 1024);
     let err = sqs.send_message_batch().queue_url(&url).entries(entry("a", &big)).entries(entry("b", &big)).send().await.unwrap_err();
     assert!(code(&err).contains("BatchRequestTooLong"), "{}", code(&err));
+}
+
+const FIFO_URL: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo";
+
+/// Kinesis records spread over four devices, routed to a FIFO queue grouped
+/// by device, under injected per-entry failures with few attempts (so some
+/// records give up and hold their group back), replayed as Lambda replays a
+/// stream batch (from the lowest reported sequence number) until nothing
+/// fails: every record reaches the queue exactly once, and each group's
+/// messages are in source order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_groups_keep_source_order_under_failures_and_replays() {
+    let spec = FaultSpec::parse("sqs:rate=0.4;seed=11").expect("spec");
+    let (sandbox, clients) = fanout_tests::sandbox(SandboxOptions { faults: spec, ..SandboxOptions::default() }).await;
+    let text = format!(
+        "destinations:\n  orders: {{ type: sqs, queue_url: '{FIFO_URL}', message_group_id: /device }}\n\
+         routes:\n  - {{ name: all, to: [orders] }}\n\
+         delivery: {{ max_attempts: 2, base_delay_ms: 1, max_delay_ms: 2, deadline_margin_ms: 200 }}\n"
+    );
+    let fanout = Fanout::new(Config::parse(&text, Path::new("fifo.yaml")).expect("valid"), &clients);
+    let records: Vec<(String, Vec<u8>)> =
+        (0..48).map(|i| (format!("{:05}", 1000 + i), format!(r#"{{"device":"d-{}","n":{i}}}"#, i % 4).into_bytes())).collect();
+
+    let mut from = 0;
+    let mut invocations = 0;
+    while from < records.len() {
+        invocations += 1;
+        assert!(invocations <= 40, "the replays never ended");
+        let batch = &records[from..];
+        let event = fanout_tests::kinesis_event(batch.iter().map(|(seq, payload)| (seq.as_str(), "pk", payload.as_slice())));
+        let response = fanout::sources::kinesis::handle(&fanout, event, SystemTime::now() + Duration::from_secs(30)).await.expect("a response");
+        match response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
+            None => from = records.len(),
+            Some(seq) => from = records.iter().position(|(s, _)| *s == seq).expect("a sequence number of the batch"),
+        }
+    }
+    assert!(invocations > 1, "records gave up, so Lambda replayed at least once");
+
+    let items: Vec<serde_json::Value> = sandbox.state.world().store.items(Api::Sqs, "orders.fifo").to_vec();
+    assert_eq!(items.len(), records.len(), "every record exactly once (replayed ones deduplicated by their source identity)");
+    let mut last_per_group: HashMap<String, i64> = HashMap::new();
+    for item in &items {
+        let data = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, item["data"].as_str().expect("data")).expect("b64");
+        let payload: serde_json::Value = serde_json::from_slice(&data).expect("json");
+        let group = item["group"].as_str().expect("a group").to_owned();
+        assert_eq!(payload["device"], group.as_str());
+        let n = payload["n"].as_i64().expect("n");
+        if let Some(before) = last_per_group.insert(group.clone(), n) {
+            assert!(before < n, "group {group}: message {n} came after {before}");
+        }
+    }
 }

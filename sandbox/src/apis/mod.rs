@@ -36,6 +36,9 @@ pub struct World {
     pub detector_key: String,
     /// SiteWise values per property (alias, or `assetId/propertyId`), in arrival order.
     pub properties: BTreeMap<String, Vec<serde_json::Value>>,
+    /// FIFO deduplication ids seen per (API, queue or topic), until a reset
+    /// (the services forget them after 5 minutes).
+    pub dedup_ids: BTreeSet<(Api, String, String)>,
 }
 
 impl World {
@@ -48,6 +51,7 @@ impl World {
         }
         self.detectors.clear();
         self.properties.clear();
+        self.dedup_ids.clear();
     }
 
     /// An empty world with the options' resources.
@@ -60,6 +64,7 @@ impl World {
             detectors: BTreeMap::new(),
             detector_key: options.detector_key.clone(),
             properties: BTreeMap::new(),
+            dedup_ids: BTreeSet::new(),
         };
         for (api, name) in &options.resources {
             world.create(*api, name);

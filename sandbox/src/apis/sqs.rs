@@ -6,6 +6,12 @@
 //! 1-80 of `[A-Za-z0-9_-]`, unique in the request; bodies of the characters
 //! `#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF`; `DelaySeconds`
 //! 0-900. A queue is named by the last segment of its URL.
+//!
+//! FIFO queues (`.fifo`): every message needs a `MessageGroupId` and a
+//! `MessageDeduplicationId` (1-128 of ASCII `!`-`~`; the sandbox's FIFO
+//! queues have no content-based deduplication) and takes no `DelaySeconds`;
+//! a message whose deduplication id the queue has seen is answered as sent
+//! and not stored again. Stored items carry their `group`.
 
 use super::{fault_text, unknown_operation};
 use crate::faults::Api;
@@ -84,6 +90,29 @@ fn is_message_text(text: &str) -> bool {
     text.chars().all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}'))
 }
 
+/// A FIFO id: 1-128 of ASCII `!` to `~`.
+pub(crate) fn is_fifo_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (b'!'..=b'~').contains(&b))
+}
+
+/// What a FIFO queue refuses in one entry, as SQS words it.
+fn fifo_problem(group: Option<&str>, dedup: Option<&str>, delay: Option<i64>) -> Option<(&'static str, &'static str)> {
+    match (group, dedup) {
+        (None, _) => Some(("MissingParameter", "The request must contain the parameter MessageGroupId.")),
+        (_, None) => Some((
+            "InvalidParameterValue",
+            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+        )),
+        (Some(g), _) if !is_fifo_id(g) => Some(("InvalidParameterValue", "Value for parameter MessageGroupId is invalid.")),
+        (_, Some(d)) if !is_fifo_id(d) => Some(("InvalidParameterValue", "Value for parameter MessageDeduplicationId is invalid.")),
+        _ if delay.is_some() => Some((
+            "InvalidParameterValue",
+            "Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.",
+        )),
+        _ => None,
+    }
+}
+
 fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate::faults::Faults) -> Result<Value, ApiError> {
     let name = queue(body, world)?;
     let entries = body.get("Entries").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -122,6 +151,7 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
             format!("Batch requests cannot be longer than {MAX_BYTES} bytes. You have sent {total} bytes."),
         ));
     }
+    let fifo = name.ends_with(".fifo");
     let mut successful = Vec::new();
     let mut failed = Vec::new();
     let mut logged = Vec::with_capacity(entries.len());
@@ -131,6 +161,8 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
         let id = e.get("Id").and_then(Value::as_str).unwrap_or_default();
         let text = e.get("MessageBody").and_then(Value::as_str).unwrap_or_default();
         let delay = e.get("DelaySeconds").and_then(Value::as_i64);
+        let group = e.get("MessageGroupId").and_then(Value::as_str);
+        let dedup = e.get("MessageDeduplicationId").and_then(Value::as_str);
         let logged_text = || if retains { fault_text(text.as_bytes(), id) } else { String::new() };
         // Per-entry validation, as SQS answers it: in `Failed`, the sender's fault.
         let invalid = if text.is_empty() {
@@ -144,6 +176,8 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
             ))
         } else if delay.is_some_and(|d| !(0..=900).contains(&d)) {
             Some(("InvalidParameterValue", "Value for parameter DelaySeconds is invalid. Reason: Must be >= 0 and <= 900."))
+        } else if fifo {
+            fifo_problem(group, dedup, delay)
         } else {
             None
         };
@@ -159,7 +193,10 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
             }
             None => {
                 let message_id = format!("{call:020}-{i:04}");
-                world.store.accept(Api::Sqs, name, || json!({"message_id": message_id, "id": id, "data": b64(text.as_bytes())}));
+                let duplicate = fifo && !world.dedup_ids.insert((Api::Sqs, name.to_owned(), dedup.unwrap_or_default().to_owned()));
+                if !duplicate {
+                    world.store.accept(Api::Sqs, name, || json!({"message_id": message_id, "id": id, "group": group, "data": b64(text.as_bytes())}));
+                }
                 successful.push(json!({"Id": id, "MessageId": message_id, "MD5OfMessageBody": md5_hex(text.as_bytes())}));
                 logged.push((logged_text(), None));
             }

@@ -63,6 +63,13 @@ pub trait BatchApi: Send + Sync {
         self.limits().lower_bound(items.iter().map(|i| i.size))
     }
 
+    /// The key whose order the destination keeps for `entry` (a FIFO message
+    /// group): the engine never lets an entry overtake an earlier entry of
+    /// its key ([`crate::deliver::ordered`]). `None`, the default: no order.
+    fn order_key<'e>(&self, _entry: &'e Self::Entry) -> Option<&'e str> {
+        None
+    }
+
     /// The request's entries as SDK types: what [`BatchApi::send`] sends
     /// for this batch, built without sending. Pure; an `Err` is a whole-request
     /// failure (an SDK builder refused a value).

@@ -18,6 +18,8 @@ struct Scripted {
     /// Every request: the items it carried.
     sent: Mutex<Vec<Vec<u32>>>,
     delay: Duration,
+    /// item -> its order key (none: unordered).
+    keys: HashMap<u32, &'static str>,
 }
 
 impl Scripted {
@@ -28,6 +30,7 @@ impl Scripted {
             request_script: Mutex::new(Vec::new()),
             sent: Mutex::new(Vec::new()),
             delay: Duration::ZERO,
+            keys: HashMap::new(),
         }
     }
 
@@ -46,6 +49,10 @@ impl BatchApi for Scripted {
 
     fn prepare(&self, _record: &Record, _purpose: Purpose, _out: &mut Vec<Prepared<u32>>) -> Result<(), ItemError> {
         unreachable!("the engine never prepares")
+    }
+
+    fn order_key<'e>(&self, entry: &'e u32) -> Option<&'e str> {
+        self.keys.get(entry).copied()
     }
 
     fn encode(&self, batch: &[&u32]) -> Result<Vec<u32>, ItemError> {
@@ -216,4 +223,75 @@ async fn requests_whose_slot_is_past_the_deadline_are_not_sent_and_reported_fail
     assert!(sent < 30, "{sent} requests sent");
     let failed = outcomes.iter().filter(|o| matches!(o, ItemOutcome::Failed(e) if e.code == "DeadlineExceeded")).count();
     assert_eq!(failed, 30 - sent, "every item not sent is reported failed, transient");
+}
+
+/// Items 0..n with keys: `groups[i]` is item i's key.
+fn keyed(groups: &[&'static str]) -> (Scripted, Vec<Prepared<u32>>) {
+    let mut dest = Scripted::new(10);
+    dest.keys = groups.iter().enumerate().map(|(i, k)| (i as u32, *k)).collect();
+    (dest, items(groups.len() as u32))
+}
+
+#[tokio::test]
+async fn ordered_keys_go_one_item_per_request_each_after_the_one_before() {
+    let (dest, items) = keyed(&["a", "a", "a", "b", "c"]);
+    let (outcomes, stats) = deliver(&dest, &items, &policy(3), None, far()).await;
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered), "{outcomes:?}");
+    let sent = dest.sent.lock().unwrap().clone();
+    let sorted = |mut v: Vec<u32>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sent.into_iter().map(sorted).collect::<Vec<_>>(), vec![vec![0, 3, 4], vec![1], vec![2]]);
+    assert_eq!((stats.requests, stats.requests_lower_bound), (3, 3), "a key of three items needs three requests");
+}
+
+#[tokio::test]
+async fn a_failed_item_is_resent_before_the_rest_of_its_key() {
+    let (mut dest, items) = keyed(&["a", "a", "b", "b"]);
+    dest.item_script.insert(0, vec![Some(throttled())]);
+    let (outcomes, stats) = deliver(&dest, &items, &policy(3), None, far()).await;
+    assert!(outcomes.iter().all(|o| *o == ItemOutcome::Delivered), "{outcomes:?}");
+    let sent = dest.sent.lock().unwrap().clone();
+    let order_of_a: Vec<u32> = sent.iter().flatten().copied().filter(|i| *i < 2).collect();
+    assert_eq!(order_of_a, vec![0, 0, 1], "item 1 waits for item 0's resend");
+    assert_eq!(stats.retried, 1);
+}
+
+#[tokio::test]
+async fn when_an_item_gives_up_the_rest_of_its_key_is_held_back_and_other_keys_go_on() {
+    let (mut dest, items) = keyed(&["a", "a", "a", "b", "b"]);
+    dest.item_script.insert(1, vec![Some(throttled()); 5]);
+    let (outcomes, _) = deliver(&dest, &items, &policy(2), None, far()).await;
+    assert_eq!(outcomes[0], ItemOutcome::Delivered);
+    assert_eq!(outcomes[1], ItemOutcome::Failed(throttled()));
+    match &outcomes[2] {
+        ItemOutcome::Failed(e) => assert_eq!((e.code.as_str(), e.is_transient()), ("HeldBack", true), "{e}"),
+        other => panic!("item 2 must be held back, not {other:?}"),
+    }
+    assert_eq!(dest.sends_of(2), 0, "a held-back item is never sent");
+    assert_eq!(dest.sends_of(1), 2);
+    assert_eq!(&outcomes[3..], &[ItemOutcome::Delivered, ItemOutcome::Delivered]);
+}
+
+#[tokio::test]
+async fn a_refused_item_is_dead_lettered_and_its_key_goes_on() {
+    let (mut dest, items) = keyed(&["a", "a"]);
+    let invalid = ItemError::permanent("InvalidMessageContents", "bad");
+    dest.item_script.insert(0, vec![Some(invalid.clone())]);
+    let (outcomes, _) = deliver(&dest, &items, &policy(3), None, far()).await;
+    assert_eq!(outcomes, vec![ItemOutcome::Rejected(invalid), ItemOutcome::Delivered]);
+}
+
+#[tokio::test]
+async fn at_the_deadline_unsent_items_of_a_failing_key_are_held_back() {
+    let (mut dest, items) = keyed(&["a", "a", "b"]);
+    dest.delay = Duration::from_millis(30);
+    dest.item_script.insert(0, vec![Some(throttled()); 5]);
+    let long_backoff = RetryPolicy { max_attempts: 5, base_delay: Duration::from_secs(5), max_delay: Duration::from_secs(5), max_in_flight: 4 };
+    let deadline = Instant::now() + Duration::from_millis(200);
+    let (outcomes, _) = deliver(&dest, &items, &long_backoff, None, deadline).await;
+    assert_eq!(outcomes[0], ItemOutcome::Failed(throttled()));
+    assert!(matches!(&outcomes[1], ItemOutcome::Failed(e) if e.code == "HeldBack"), "{:?}", outcomes[1]);
+    assert_eq!(outcomes[2], ItemOutcome::Delivered);
 }

@@ -34,6 +34,10 @@ impl<D: BatchApi> BatchApi for DryRun<D> {
         self.0.lower_bound(items)
     }
 
+    fn order_key<'e>(&self, entry: &'e Self::Entry) -> Option<&'e str> {
+        self.0.order_key(entry)
+    }
+
     fn encode(&self, batch: &[&Self::Entry]) -> Result<Self::Request, ItemError> {
         self.0.encode(batch)
     }

@@ -59,6 +59,28 @@ pub fn map_by_id<'a>(
         .collect()
 }
 
+/// Map an answer that lists every entry by `Id` in a successful or a failed
+/// list (SQS `SendMessageBatch`, SNS `PublishBatch`) back to the sent
+/// entries. An id named in neither list is a transient failure: its fate is
+/// unknown, so it is resent, never assumed delivered.
+pub fn map_listed<'a>(
+    api: &str,
+    sent_ids: impl Iterator<Item = &'a str>,
+    successful: impl Iterator<Item = &'a str>,
+    failed: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+    classify: fn(&str) -> ErrorClass,
+) -> Vec<ItemResult> {
+    let failed: std::collections::HashMap<&str, (&str, &str)> = failed.map(|(id, code, message)| (id, (code, message.unwrap_or_default()))).collect();
+    let succeeded: std::collections::HashSet<&str> = successful.collect();
+    sent_ids
+        .map(|id| match failed.get(id) {
+            Some((code, message)) => Err(ItemError { code: (*code).to_owned(), message: (*message).to_owned(), class: classify(code) }),
+            None if succeeded.contains(id) => Ok(()),
+            None => Err(ItemError::bad_response(format!("{api} did not answer for entry `{id}`"))),
+        })
+        .collect()
+}
+
 /// Reject a record whose prepared size exceeds the destination's item limit.
 pub fn check_size(size: usize, limits: &Limits, api: &str, what: &str) -> Result<(), ItemError> {
     if size > limits.max_item_bytes {

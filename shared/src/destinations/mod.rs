@@ -12,6 +12,7 @@
 
 pub mod dry_run;
 pub mod entries;
+pub mod fifo;
 pub mod firehose;
 pub mod iot_analytics;
 pub mod iot_events;

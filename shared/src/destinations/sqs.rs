@@ -10,10 +10,13 @@
 //! come back in `Failed[]`, matched by `Id`; every sent id is in `Successful[]`
 //! or `Failed[]`.
 //!
-//! FIFO queues (`.fifo`) need order per message group, which the delivery
-//! engine does not keep yet: they are refused by validation for now.
+//! FIFO queues (names ending in `.fifo`) take a `MessageGroupId` and a
+//! `MessageDeduplicationId` per message ([`super::fifo`]) and keep order per
+//! group, which the engine keeps too ([`crate::deliver::ordered`]); their
+//! messages take no `DelaySeconds` (a FIFO queue delays at the queue level).
 
-use super::entries::{check_size, message_id};
+use super::entries::{check_size, map_listed, message_id};
+use super::fifo::FifoIds;
 use super::registry::{common_fields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
@@ -21,12 +24,11 @@ use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_limit, check_range, Problem};
+use crate::validation::{check_limit, check_range, problem, Problem};
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use bytes::Bytes;
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Most entries in one `SendMessageBatch` request.
 pub const MAX_ENTRIES_PER_REQUEST: usize = 10;
@@ -45,8 +47,12 @@ pub const MAX_DELAY_SECONDS: usize = 900;
 pub struct SqsConfig {
     /// `QueueUrl`: `https://sqs.<region>.amazonaws.com/<account>/<name>`.
     pub queue_url: String,
-    /// `DelaySeconds` for every message (0-900; default: the queue's).
+    /// `DelaySeconds` for every message (0-900; default: the queue's; standard queues only).
     pub delay_seconds: Option<usize>,
+    /// `MessageGroupId`: a value source ([`crate::value`]); FIFO default `$key`.
+    pub message_group_id: Option<String>,
+    /// `MessageDeduplicationId`: a value source, or `content`; FIFO default `$id`.
+    pub deduplication_id: Option<String>,
     /// Per-destination endpoint (a compatible service or an emulator).
     pub endpoint_url: Option<String>,
     /// Per-destination region.
@@ -74,7 +80,7 @@ impl DestinationType for SqsConfig {
     }
 
     fn data_fields(&self) -> DataFields {
-        DataFields::Unused
+        self.fifo_ids().data_fields()
     }
 
     fn limits(&self) -> Limits {
@@ -90,24 +96,20 @@ impl DestinationType for SqsConfig {
         let path = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split_once('/')).map(|(_, p)| p);
         let name = path.and_then(|p| p.rsplit_once('/')).map(|(_, n)| n);
         match name {
-            Some(name) if is_queue_name(name) => {
-                if name.ends_with(".fifo") {
-                    problems.push(Problem {
-                        place: format!("{place}.queue_url"),
-                        message: format!(
-                            "`{name}` is a FIFO queue: fanout sends to standard queues only for now (FIFO needs order per message group)"
-                        ),
-                    });
-                }
-            }
+            Some(name) if is_queue_name(name) => {}
             _ => problems.push(Problem {
                 place: format!("{place}.queue_url"),
                 message: format!("`{url}` is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>, the name 1-80 of [A-Za-z0-9_-])"),
             }),
         }
         if let Some(delay) = self.delay_seconds {
-            check_range(problems, &format!("{place}.delay_seconds"), delay, 0, MAX_DELAY_SECONDS);
+            if self.is_fifo() {
+                problems.push(problem(&format!("{place}.delay_seconds"), "FIFO queues take no per-message delay (set DelaySeconds on the queue)"));
+            } else {
+                check_range(problems, &format!("{place}.delay_seconds"), delay, 0, MAX_DELAY_SECONDS);
+            }
         }
+        FifoIds::validate(self.is_fifo(), self.message_group_id.as_deref(), self.deduplication_id.as_deref(), place, problems);
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_ENTRIES_PER_REQUEST, "SendMessageBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_MESSAGE_BYTES, "SendMessageBatch");
         check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "SendMessageBatch");
@@ -119,6 +121,17 @@ impl DestinationType for SqsConfig {
 
     fn api(&self, clients: &Clients) -> Sqs {
         Sqs::new(clients.sqs_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+    }
+}
+
+impl SqsConfig {
+    /// Whether the queue is a FIFO queue (its name ends in `.fifo`).
+    pub fn is_fifo(&self) -> bool {
+        self.queue_url.ends_with(".fifo")
+    }
+
+    fn fifo_ids(&self) -> FifoIds {
+        FifoIds::new(self.is_fifo(), self.message_group_id.as_deref(), self.deduplication_id.as_deref())
     }
 }
 
@@ -140,6 +153,10 @@ pub struct SqsEntry {
     pub id: String,
     /// The body: the payload, checked to be message text.
     pub body: Bytes,
+    /// `MessageGroupId`, if the queue takes one.
+    pub group: Option<String>,
+    /// `MessageDeduplicationId`, if the queue takes one.
+    pub dedup: Option<String>,
 }
 
 /// An SQS queue.
@@ -149,6 +166,8 @@ pub struct Sqs {
     queue_url: String,
     delay_seconds: Option<i32>,
     limits: Limits,
+    ids: FifoIds,
+    fifo: bool,
 }
 
 impl Sqs {
@@ -159,6 +178,8 @@ impl Sqs {
             queue_url: config.queue_url.clone(),
             delay_seconds: config.delay_seconds.and_then(|d| i32::try_from(d).ok()),
             limits: DestinationType::limits(config),
+            ids: config.fifo_ids(),
+            fifo: config.is_fifo(),
         }
     }
 
@@ -177,7 +198,8 @@ impl Sqs {
                 "the payload holds characters SQS refuses (control characters other than tab, newline and carriage return, or U+FFFE/U+FFFF)",
             ));
         }
-        Ok(Prepared { entry: SqsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone() }, size })
+        let (group, dedup) = self.ids.ids(record)?;
+        Ok(Prepared { entry: SqsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone(), group, dedup }, size })
     }
 }
 
@@ -208,15 +230,13 @@ pub fn classify_item_code(code: &str) -> ErrorClass {
 /// An id the answer names in neither list is a transient failure: its fate
 /// is unknown, so it is resent, never assumed delivered.
 pub fn map_response(output: &SendMessageBatchOutput, sent: &[&SqsEntry]) -> Vec<ItemResult> {
-    let failed: HashMap<&str, (&str, &str)> = output.failed().iter().map(|f| (f.id(), (f.code(), f.message().unwrap_or_default()))).collect();
-    let succeeded: std::collections::HashSet<&str> = output.successful().iter().map(|s| s.id()).collect();
-    sent.iter()
-        .map(|e| match failed.get(e.id.as_str()) {
-            Some((code, message)) => Err(ItemError { code: (*code).to_owned(), message: (*message).to_owned(), class: classify_item_code(code) }),
-            None if succeeded.contains(e.id.as_str()) => Ok(()),
-            None => Err(ItemError::bad_response(format!("SendMessageBatch did not answer for entry `{}`", e.id))),
-        })
-        .collect()
+    map_listed(
+        "SendMessageBatch",
+        sent.iter().map(|e| e.id.as_str()),
+        output.successful().iter().map(|s| s.id()),
+        output.failed().iter().map(|f| (f.id(), f.code(), f.message())),
+        classify_item_code,
+    )
 }
 
 impl BatchApi for Sqs {
@@ -232,6 +252,14 @@ impl BatchApi for Sqs {
         Ok(())
     }
 
+    fn order_key<'e>(&self, entry: &'e SqsEntry) -> Option<&'e str> {
+        if self.fifo {
+            entry.group.as_deref()
+        } else {
+            None
+        }
+    }
+
     /// The SDK takes the body as a `String`: this is where each payload is copied, once per send.
     fn encode(&self, batch: &[&SqsEntry]) -> Result<Vec<SendMessageBatchRequestEntry>, ItemError> {
         batch
@@ -242,6 +270,8 @@ impl BatchApi for Sqs {
                     .id(&e.id)
                     .message_body(body)
                     .set_delay_seconds(self.delay_seconds)
+                    .set_message_group_id(e.group.clone())
+                    .set_message_deduplication_id(e.dedup.clone())
                     .build()
                     .map_err(ItemError::construction)
             })
@@ -293,7 +323,8 @@ mod tests {
             .failed(failed("c", "InternalError"))
             .build()
             .expect("output");
-        let entries: Vec<SqsEntry> = ["a", "b", "c", "d"].iter().map(|id| SqsEntry { id: (*id).into(), body: Bytes::from_static(b"x") }).collect();
+        let entries: Vec<SqsEntry> =
+            ["a", "b", "c", "d"].iter().map(|id| SqsEntry { id: (*id).into(), body: Bytes::from_static(b"x"), group: None, dedup: None }).collect();
         let sent: Vec<&SqsEntry> = entries.iter().collect();
         let results = map_response(&out, &sent);
         assert!(results[0].is_ok());
@@ -322,11 +353,17 @@ mod tests {
     }
 
     #[test]
-    fn the_queue_url_delay_and_limits_are_checked_and_fifo_is_refused_for_now() {
+    fn the_queue_url_delay_and_limits_are_checked() {
         assert!(problems(URL).is_empty());
         let places = |p: Vec<Problem>| p.into_iter().map(|p| p.place).collect::<Vec<_>>();
         assert_eq!(places(problems("queue_url: orders\n")), ["destinations.q.queue_url"]);
-        assert_eq!(places(problems("queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/a.fifo\n")), ["destinations.q.queue_url"]);
+        assert!(problems("queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/a.fifo\n").is_empty());
+        assert_eq!(
+            places(problems("queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/a.fifo\ndelay_seconds: 5\n")),
+            ["destinations.q.delay_seconds"],
+            "FIFO queues delay at the queue level"
+        );
+        assert_eq!(places(problems(&format!("{URL}deduplication_id: $id\n"))), ["destinations.q.deduplication_id"]);
         assert_eq!(
             places(problems(&format!("{URL}delay_seconds: 901\nmax_records: 11\nmax_record_bytes: 0\n"))),
             ["destinations.q.delay_seconds", "destinations.q.max_records", "destinations.q.max_record_bytes"]
@@ -336,8 +373,25 @@ mod tests {
     #[test]
     fn encoded_entries_carry_the_id_the_body_and_the_delay() {
         let d = dest(&format!("{URL}delay_seconds: 5\n"));
-        let entries = [SqsEntry { id: "r-1".into(), body: Bytes::from_static(b"{\"a\":1}") }];
+        let entries = [SqsEntry { id: "r-1".into(), body: Bytes::from_static(b"{\"a\":1}"), group: None, dedup: None }];
         let sdk = d.encode(&[&entries[0]]).expect("encodes");
         assert_eq!((sdk[0].id(), sdk[0].message_body(), sdk[0].delay_seconds()), ("r-1", "{\"a\":1}", Some(5)));
+    }
+
+    const FIFO: &str = "queue_url: https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo\n";
+
+    #[test]
+    fn fifo_entries_carry_their_group_and_deduplication_id_and_keep_order_by_group() {
+        let d = dest(&format!("{FIFO}message_group_id: /device\n"));
+        let r = record("4959-7", br#"{"device":"d-1"}"#);
+        let prepared = d.prepare_one(&r).expect("prepared");
+        assert_eq!(prepared.entry.group.as_deref(), Some("d-1"));
+        assert_eq!(prepared.entry.dedup.as_deref(), Some("4959-7"), "the source identity by default");
+        assert_eq!(d.order_key(&prepared.entry), Some("d-1"));
+        let sdk = d.encode(&[&prepared.entry]).expect("encodes");
+        assert_eq!((sdk[0].message_group_id(), sdk[0].message_deduplication_id()), (Some("d-1"), Some("4959-7")));
+        let standard = dest(&format!("{URL}message_group_id: /device\n"));
+        let p = standard.prepare_one(&r).expect("prepared");
+        assert_eq!((p.entry.group.as_deref(), standard.order_key(&p.entry)), (Some("d-1"), None), "fair queues: a group, no order");
     }
 }
