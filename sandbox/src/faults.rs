@@ -38,11 +38,15 @@ pub enum Api {
     Sitewise,
     /// SQS (SendMessageBatch; CreateQueue, GetQueueUrl).
     Sqs,
+    /// SNS (PublishBatch; CreateTopic).
+    Sns,
+    /// EventBridge (PutEvents; CreateEventBus).
+    EventBridge,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 6] = [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise, Api::Sqs];
+    pub const ALL: [Api; 8] = [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise, Api::Sqs, Api::Sns, Api::EventBridge];
 
     /// The name used in specs, paths and files.
     pub fn name(self) -> &'static str {
@@ -53,6 +57,8 @@ impl Api {
             Api::IotEvents => "iotevents",
             Api::Sitewise => "sitewise",
             Api::Sqs => "sqs",
+            Api::Sns => "sns",
+            Api::EventBridge => "eventbridge",
         }
     }
 
@@ -70,6 +76,8 @@ impl Api {
             Api::IotEvents => "ThrottlingException",
             Api::Sitewise => "ThrottlingException",
             Api::Sqs => "InternalError",
+            Api::Sns => "InternalError",
+            Api::EventBridge => "InternalFailure",
         }
     }
 }
@@ -279,7 +287,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs_with_the_part_named() {
-        for bad in ["kinesis", "sns:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
+        for bad in ["kinesis", "dynamodb:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
             let e = FaultSpec::parse(bad).unwrap_err();
             assert_eq!(e.part, bad, "{e}");
         }

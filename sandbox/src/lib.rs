@@ -5,7 +5,10 @@
 //! - awsJson1_1 by `X-Amz-Target`: Firehose `PutRecordBatch`,
 //!   `DescribeDeliveryStream`; Kinesis `PutRecords`, `CreateStream`,
 //!   `DescribeStreamSummary`, `ListShards`, `GetShardIterator`, `GetRecords`;
-//!   and awsJson1_0: SQS `SendMessageBatch`, `CreateQueue`, `GetQueueUrl`.
+//!   EventBridge `PutEvents`, `CreateEventBus`; and awsJson1_0: SQS
+//!   `SendMessageBatch`, `CreateQueue`, `GetQueueUrl`.
+//! - awsQuery (form-encoded, XML answers) by `Action`: SNS `PublishBatch`,
+//!   `CreateTopic`.
 //! - restJson1 by method and path: IoT Analytics `BatchPutMessage`; IoT Events
 //!   Data `BatchPutMessage`, `BatchUpdateDetector`, `DescribeDetector`,
 //!   `ListDetectors`; SiteWise `BatchPutAssetPropertyValue`,

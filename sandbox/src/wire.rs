@@ -13,6 +13,10 @@ pub enum Protocol {
     AwsJson,
     /// restJson1 (the IoT APIs): the code in `x-amzn-ErrorType`.
     RestJson,
+    /// awsQuery (SNS): form-encoded requests, XML answers; the code in
+    /// `ErrorResponse/Error/Code`. A success body is the JSON tree of the
+    /// answer, one root element ([`xml`] writes it).
+    AwsQuery,
 }
 
 /// An error answered for a whole call.
@@ -43,6 +47,7 @@ impl ApiError {
             (429, _) => "ThrottlingException",
             (500, Protocol::AwsJson) => "InternalFailure",
             (500, Protocol::RestJson) => "InternalFailureException",
+            (500, Protocol::AwsQuery) => "InternalError",
             (503, _) => "ServiceUnavailableException",
             (s, _) if s >= 500 => "InternalFailure",
             _ => "InvalidRequestException",
@@ -57,6 +62,17 @@ impl ApiError {
             Protocol::AwsJson => {
                 let mut r = (status, json!({"__type": self.code, "message": self.message}).to_string()).into_response();
                 r.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+                r
+            }
+            Protocol::AwsQuery => {
+                let body = format!(
+                    "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>",
+                    if self.status < 500 { "Sender" } else { "Receiver" },
+                    escape(&self.code),
+                    escape(&self.message)
+                );
+                let mut r = (status, body).into_response();
+                r.headers_mut().insert("content-type", HeaderValue::from_static("text/xml"));
                 r
             }
             Protocol::RestJson => {
@@ -78,13 +94,63 @@ pub fn constraint(code: &str, field: &str, rule: &str) -> ApiError {
 
 /// A JSON success response for `protocol`.
 pub fn ok(body: Value, protocol: Protocol) -> Response {
-    let mut r = (StatusCode::OK, body.to_string()).into_response();
+    let text = match protocol {
+        Protocol::AwsQuery => xml(&body),
+        _ => body.to_string(),
+    };
+    let mut r = (StatusCode::OK, text).into_response();
     let ct = match protocol {
         Protocol::AwsJson => "application/x-amz-json-1.1",
         Protocol::RestJson => "application/json",
+        Protocol::AwsQuery => "text/xml",
     };
     r.headers_mut().insert("content-type", HeaderValue::from_static(ct));
     r
+}
+
+/// A JSON tree as awsQuery XML: an object's members are elements, an
+/// array's items are `<member>` elements, scalars are escaped text.
+pub fn xml(value: &Value) -> String {
+    let mut out = String::new();
+    write_xml(value, &mut out);
+    out
+}
+
+fn write_xml(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            for (name, v) in map {
+                out.push('<');
+                out.push_str(name);
+                out.push('>');
+                write_xml(v, out);
+                out.push_str("</");
+                out.push_str(name);
+                out.push('>');
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                out.push_str("<member>");
+                write_xml(v, out);
+                out.push_str("</member>");
+            }
+        }
+        Value::String(s) => out.push_str(&escape(s)),
+        Value::Null => {}
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// XML text with `&`, `<`, `>` and quotes escaped.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+/// A form-encoded awsQuery body as its name-value pairs (`Action`,
+/// `TopicArn`, `PublishBatchRequestEntries.member.1.Id`, ...).
+pub fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
 }
 
 /// A required string field.

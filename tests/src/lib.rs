@@ -4,6 +4,7 @@
 
 pub mod configs;
 pub mod corpus;
+pub mod fifo;
 pub mod function;
 pub mod invariant;
 pub mod moto;

@@ -111,53 +111,10 @@ async fn the_sandbox_answers_send_message_batch_as_sqs_does() {
     assert!(code(&err).contains("BatchRequestTooLong"), "{}", code(&err));
 }
 
-const FIFO_URL: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo";
-
-/// Kinesis records spread over four devices, routed to a FIFO queue grouped
-/// by device, under injected per-entry failures with few attempts (so some
-/// records give up and hold their group back), replayed as Lambda replays a
-/// stream batch (from the lowest reported sequence number) until nothing
-/// fails: every record reaches the queue exactly once, and each group's
-/// messages are in source order.
+/// Every record reaches a FIFO queue exactly once and in source order per
+/// message group, under failures that make records give up and Lambda replay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifo_groups_keep_source_order_under_failures_and_replays() {
-    let spec = FaultSpec::parse("sqs:rate=0.4;seed=11").expect("spec");
-    let (sandbox, clients) = fanout_tests::sandbox(SandboxOptions { faults: spec, ..SandboxOptions::default() }).await;
-    let text = format!(
-        "destinations:\n  orders: {{ type: sqs, queue_url: '{FIFO_URL}', message_group_id: /device }}\n\
-         routes:\n  - {{ name: all, to: [orders] }}\n\
-         delivery: {{ max_attempts: 2, base_delay_ms: 1, max_delay_ms: 2, deadline_margin_ms: 200 }}\n"
-    );
-    let fanout = Fanout::new(Config::parse(&text, Path::new("fifo.yaml")).expect("valid"), &clients);
-    let records: Vec<(String, Vec<u8>)> =
-        (0..48).map(|i| (format!("{:05}", 1000 + i), format!(r#"{{"device":"d-{}","n":{i}}}"#, i % 4).into_bytes())).collect();
-
-    let mut from = 0;
-    let mut invocations = 0;
-    while from < records.len() {
-        invocations += 1;
-        assert!(invocations <= 40, "the replays never ended");
-        let batch = &records[from..];
-        let event = fanout_tests::kinesis_event(batch.iter().map(|(seq, payload)| (seq.as_str(), "pk", payload.as_slice())));
-        let response = fanout::sources::kinesis::handle(&fanout, event, SystemTime::now() + Duration::from_secs(30)).await.expect("a response");
-        match response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
-            None => from = records.len(),
-            Some(seq) => from = records.iter().position(|(s, _)| *s == seq).expect("a sequence number of the batch"),
-        }
-    }
-    assert!(invocations > 1, "records gave up, so Lambda replayed at least once");
-
-    let items: Vec<serde_json::Value> = sandbox.state.world().store.items(Api::Sqs, "orders.fifo").to_vec();
-    assert_eq!(items.len(), records.len(), "every record exactly once (replayed ones deduplicated by their source identity)");
-    let mut last_per_group: HashMap<String, i64> = HashMap::new();
-    for item in &items {
-        let data = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, item["data"].as_str().expect("data")).expect("b64");
-        let payload: serde_json::Value = serde_json::from_slice(&data).expect("json");
-        let group = item["group"].as_str().expect("a group").to_owned();
-        assert_eq!(payload["device"], group.as_str());
-        let n = payload["n"].as_i64().expect("n");
-        if let Some(before) = last_per_group.insert(group.clone(), n) {
-            assert!(before < n, "group {group}: message {n} came after {before}");
-        }
-    }
+    let queue = "{ type: sqs, queue_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo', message_group_id: /device }";
+    fanout_tests::fifo::order_holds_under_failures_and_replays(queue, Api::Sqs, "orders.fifo").await;
 }

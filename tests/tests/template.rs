@@ -73,3 +73,17 @@ fn alarms_on_fanouts_metrics_name_metrics_fanout_emits() {
     }
     assert!(ours >= 2, "the record alarms (Failed, DeadLettered) read fanout's metrics");
 }
+
+/// The policy every function sends with grants exactly the send actions of
+/// every destination type in the registry: a new type without its action
+/// (or an action no type calls) fails here, not in production.
+#[test]
+fn the_send_policy_grants_every_destination_types_send_actions_and_nothing_else() {
+    let text = template();
+    let policy = section(&text, "  DestinationSendPolicy");
+    let line = policy.iter().find(|l| l.trim_start().starts_with("Action:")).expect("the policy's Action line");
+    let granted: std::collections::BTreeSet<&str> =
+        line.split_once('[').and_then(|(_, rest)| rest.split_once(']')).map(|(list, _)| list.split(',').map(str::trim).collect()).unwrap_or_default();
+    let needed: std::collections::BTreeSet<&str> = fanout::destinations::Kind::ALL.iter().flat_map(|k| k.send_actions().iter().copied()).collect();
+    assert_eq!(granted, needed);
+}

@@ -1,11 +1,13 @@
-//! The five APIs. Each module validates a request as AWS does, applies
+//! The batch APIs. Each module validates a request as AWS does, applies
 //! per-item faults, keeps what it accepts and answers in the API's shape.
 
+pub mod eventbridge;
 pub mod firehose;
 pub mod iot_analytics;
 pub mod iot_events;
 pub mod kinesis;
 pub mod sitewise;
+pub mod sns;
 pub mod sqs;
 
 use crate::faults::Api;
@@ -93,7 +95,8 @@ impl World {
     }
 }
 
-/// awsJson1_1 and awsJson1_0 (SQS): dispatch on `X-Amz-Target`.
+/// awsJson1_1 and awsJson1_0 (SQS): dispatch on `X-Amz-Target`; a request
+/// without one is awsQuery (SNS), dispatched on its form's `Action`.
 pub async fn aws_json(AxState(state): AxState<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let (service, operation) = target.split_once('.').unwrap_or(("", ""));
@@ -101,6 +104,8 @@ pub async fn aws_json(AxState(state): AxState<Arc<State>>, headers: HeaderMap, b
         "Firehose_20150804" => firehose::handle(&state, operation, &body).await,
         "Kinesis_20131202" => kinesis::handle(&state, operation, &body).await,
         "AmazonSQS" => sqs::handle(&state, operation, &body).await,
+        "AWSEvents" => eventbridge::handle(&state, operation, &body).await,
+        "" if target.is_empty() => sns::handle(&state, &body).await,
         _ => {
             ApiError::bad("UnknownOperationException", format!("the sandbox does not serve X-Amz-Target `{target}`")).into_response(Protocol::AwsJson)
         }

@@ -49,6 +49,10 @@ pub struct Clients {
     pub iotsitewise: aws_sdk_iotsitewise::Client,
     /// SQS `SendMessageBatch`, for `sqs` destinations.
     pub sqs: aws_sdk_sqs::Client,
+    /// SNS `PublishBatch`, for `sns` destinations.
+    pub sns: aws_sdk_sns::Client,
+    /// EventBridge `PutEvents`, for `eventbridge` destinations.
+    pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
 impl Clients {
@@ -69,6 +73,8 @@ impl Clients {
                 aws_sdk_iotsitewise::config::Builder::from(sdk).retry_config(no_retries()).interceptor(CustomEndpointHostPrefix).build(),
             ),
             sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).retry_config(no_retries()).build()),
+            sns: aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(sdk).retry_config(no_retries()).build()),
+            eventbridge: aws_sdk_eventbridge::Client::from_conf(aws_sdk_eventbridge::config::Builder::from(sdk).retry_config(no_retries()).build()),
         }
     }
 
@@ -90,4 +96,6 @@ impl Clients {
     client_for!(ioteventsdata_for, ioteventsdata, aws_sdk_ioteventsdata);
     client_for!(iotsitewise_for, iotsitewise, aws_sdk_iotsitewise);
     client_for!(sqs_for, sqs, aws_sdk_sqs);
+    client_for!(sns_for, sns, aws_sdk_sns);
+    client_for!(eventbridge_for, eventbridge, aws_sdk_eventbridge);
 }

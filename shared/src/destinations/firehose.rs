@@ -55,6 +55,7 @@ common_fields!(FirehoseConfig);
 
 impl DestinationType for FirehoseConfig {
     type Api = Firehose;
+    const SEND_ACTIONS: &'static [&'static str] = &["firehose:PutRecordBatch"];
     const TAKES_DEAD_LETTERS: bool = true;
 
     fn sends_to(&self) -> String {

@@ -65,6 +65,7 @@ common_fields!(IotAnalyticsConfig);
 
 impl DestinationType for IotAnalyticsConfig {
     type Api = IotAnalytics;
+    const SEND_ACTIONS: &'static [&'static str] = &["iotanalytics:BatchPutMessage"];
 
     fn sends_to(&self) -> String {
         self.channel.clone()

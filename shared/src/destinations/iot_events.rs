@@ -70,6 +70,7 @@ common_fields!(IotEventsConfig);
 
 impl DestinationType for IotEventsConfig {
     type Api = IotEvents;
+    const SEND_ACTIONS: &'static [&'static str] = &["iotevents:BatchPutMessage"];
 
     fn sends_to(&self) -> String {
         self.input.clone()

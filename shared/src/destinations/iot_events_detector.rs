@@ -92,6 +92,7 @@ common_fields!(DetectorConfig);
 
 impl DestinationType for DetectorConfig {
     type Api = IotEventsDetector;
+    const SEND_ACTIONS: &'static [&'static str] = &["iotevents:BatchUpdateDetector"];
 
     fn sends_to(&self) -> String {
         self.detector_model.clone()

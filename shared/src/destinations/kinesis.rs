@@ -68,6 +68,7 @@ common_fields!(KinesisConfig);
 
 impl DestinationType for KinesisConfig {
     type Api = Kinesis;
+    const SEND_ACTIONS: &'static [&'static str] = &["kinesis:PutRecords"];
     const TAKES_DEAD_LETTERS: bool = true;
 
     fn sends_to(&self) -> String {

@@ -12,6 +12,7 @@
 
 pub mod dry_run;
 pub mod entries;
+pub mod eventbridge;
 pub mod fifo;
 pub mod firehose;
 pub mod iot_analytics;
@@ -21,6 +22,7 @@ pub mod kinesis;
 pub mod registry;
 pub mod sender;
 pub mod sitewise;
+pub mod sns;
 pub mod sqs;
 
 pub use dry_run::DryRun;
@@ -44,6 +46,10 @@ registry::registry! {
     iot_events_detector::DetectorConfig as IotEventsDetector = "iot_events_detector",
     /// IoT SiteWise `BatchPutAssetPropertyValue`.
     sitewise::SitewiseConfig as Sitewise = "sitewise",
-    /// SQS `SendMessageBatch` (standard queues).
+    /// SQS `SendMessageBatch` (standard and FIFO queues).
     sqs::SqsConfig as Sqs = "sqs",
+    /// SNS `PublishBatch` (standard and FIFO topics).
+    sns::SnsConfig as Sns = "sns",
+    /// EventBridge `PutEvents`.
+    eventbridge::EventBridgeConfig as EventBridge = "eventbridge",
 }

@@ -74,6 +74,10 @@ pub trait DestinationType: CommonFields + std::fmt::Debug + Send + Sync {
     /// Whether this type can take dead-letter envelopes (raw JSON records).
     const TAKES_DEAD_LETTERS: bool = false;
 
+    /// The IAM actions its sender calls on the destination's resource (the
+    /// template's `DestinationSendPolicy` grants every type's on `DestinationArns`).
+    const SEND_ACTIONS: &'static [&'static str];
+
     /// What it sends to, for logs and the local runner: the stream, delivery
     /// stream, channel, input, model, or a count of properties.
     fn sends_to(&self) -> String;
@@ -181,6 +185,13 @@ macro_rules! registry {
             /// The type written `name` in the config, if there is one.
             pub fn from_name(name: &str) -> Option<Kind> {
                 Kind::ALL.iter().copied().find(|k| k.as_str() == name)
+            }
+
+            /// The IAM actions destinations of this type call to send.
+            pub fn send_actions(self) -> &'static [&'static str] {
+                match self {
+                    $(Kind::$variant => <$module::$config as $crate::destinations::registry::DestinationType>::SEND_ACTIONS,)+
+                }
             }
 
             /// Whether destinations of this type take dead-letter envelopes.

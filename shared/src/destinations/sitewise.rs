@@ -115,6 +115,7 @@ common_fields!(SitewiseConfig);
 
 impl DestinationType for SitewiseConfig {
     type Api = Sitewise;
+    const SEND_ACTIONS: &'static [&'static str] = &["iotsitewise:BatchPutAssetPropertyValue"];
 
     fn sends_to(&self) -> String {
         format!("{} propert{}", self.properties.len(), if self.properties.len() == 1 { "y" } else { "ies" })

@@ -74,6 +74,7 @@ common_fields!(SqsConfig);
 
 impl DestinationType for SqsConfig {
     type Api = Sqs;
+    const SEND_ACTIONS: &'static [&'static str] = &["sqs:SendMessage"];
 
     fn sends_to(&self) -> String {
         self.queue_url.rsplit('/').next().unwrap_or_default().to_owned()
