@@ -42,11 +42,14 @@ pub enum Api {
     Sns,
     /// EventBridge (PutEvents; CreateEventBus).
     EventBridge,
+    /// STS (AssumeRole), for destinations with a `role_arn`.
+    Sts,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 8] = [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise, Api::Sqs, Api::Sns, Api::EventBridge];
+    pub const ALL: [Api; 9] =
+        [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise, Api::Sqs, Api::Sns, Api::EventBridge, Api::Sts];
 
     /// The name used in specs, paths and files.
     pub fn name(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Api {
             Api::Sqs => "sqs",
             Api::Sns => "sns",
             Api::EventBridge => "eventbridge",
+            Api::Sts => "sts",
         }
     }
 
@@ -78,6 +82,7 @@ impl Api {
             Api::Sqs => "InternalError",
             Api::Sns => "InternalError",
             Api::EventBridge => "InternalFailure",
+            Api::Sts => "Throttling",
         }
     }
 }

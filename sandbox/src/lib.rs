@@ -8,7 +8,7 @@
 //!   EventBridge `PutEvents`, `CreateEventBus`; and awsJson1_0: SQS
 //!   `SendMessageBatch`, `CreateQueue`, `GetQueueUrl`.
 //! - awsQuery (form-encoded, XML answers) by `Action`: SNS `PublishBatch`,
-//!   `CreateTopic`.
+//!   `CreateTopic`; STS `AssumeRole` (for destinations with a `role_arn`).
 //! - restJson1 by method and path: IoT Analytics `BatchPutMessage`; IoT Events
 //!   Data `BatchPutMessage`, `BatchUpdateDetector`, `DescribeDetector`,
 //!   `ListDetectors`; SiteWise `BatchPutAssetPropertyValue`,
@@ -61,6 +61,9 @@ pub struct SandboxOptions {
     /// answers exactly as before but only counts what it accepted: the
     /// benchmark's setting, so the process's memory is fanout's.
     pub retain_items: bool,
+    /// How long STS credentials last, whatever `DurationSeconds` asks (for
+    /// tests of credential refresh); `None`: as asked.
+    pub session_seconds: Option<u64>,
 }
 
 impl Default for SandboxOptions {
@@ -72,6 +75,7 @@ impl Default for SandboxOptions {
             detector_key: "/deviceId".into(),
             resources: Vec::new(),
             retain_items: true,
+            session_seconds: None,
         }
     }
 }

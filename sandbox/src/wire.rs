@@ -207,6 +207,22 @@ pub fn now_secs() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+/// Seconds since the Unix epoch as an RFC 3339 UTC time (`2026-12-03T16:00:00Z`).
+pub fn rfc3339(secs: u64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
 /// One entry of a `Records` list (Firehose `PutRecordBatch`, Kinesis
 /// `PutRecords`), borrowed from the request body: base64 data and keys have
 /// no escapes, so nothing is copied.
@@ -218,4 +234,22 @@ pub(crate) struct RecordInput<'a> {
     /// `PartitionKey` (Kinesis).
     #[serde(rename = "PartitionKey", borrow, default)]
     pub partition_key: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_match_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z", "a leap day");
+        assert_eq!(rfc3339(1_796_256_000 + 3_661), "2026-12-03T01:01:01Z");
+    }
+
+    #[test]
+    fn xml_nests_objects_lists_as_members_and_escapes_text() {
+        let tree = serde_json::json!({"R": {"L": [{"Id": "a&b"}, {"Id": "<c>"}], "N": 3}});
+        assert_eq!(xml(&tree), "<R><L><member><Id>a&amp;b</Id></member><member><Id>&lt;c&gt;</Id></member></L><N>3</N></R>");
+    }
 }

@@ -121,6 +121,34 @@ pub fn classify_code(code: &str) -> Option<ErrorClass> {
     TRANSIENT_CODES.contains(&code).then_some(ErrorClass::Transient)
 }
 
+/// Why a destination's role could not be assumed
+/// ([`crate::clients::assume_role`]), classified like a send error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("could not assume {role_arn}: {code}: {message}")]
+pub struct RoleError {
+    /// The role.
+    pub role_arn: String,
+    /// STS's error code (or `Timeout`, `DispatchFailure`, ...).
+    pub code: String,
+    /// STS's message.
+    pub message: String,
+    /// Whether resending may succeed.
+    pub class: ErrorClass,
+}
+
+/// The [`RoleError`] somewhere in `err`'s source chain, if credentials for
+/// the request could not be had.
+fn role_error<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e RoleError> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(role) = e.downcast_ref::<RoleError>() {
+            return Some(role);
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// Turn a failed SDK call into the [`ItemError`] every item of the request shares.
 ///
 /// Timeouts, dispatch (connection) failures and unreadable responses are
@@ -131,6 +159,9 @@ pub fn from_sdk_error<E>(err: SdkError<E, HttpResponse>) -> ItemError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    if let Some(role) = role_error(&err) {
+        return ItemError { code: format!("AssumeRole.{}", role.code), message: role.to_string(), class: role.class };
+    }
     match &err {
         SdkError::TimeoutError(_) => ItemError { code: "Timeout".into(), message: "the request timed out".into(), class: ErrorClass::Transient },
         SdkError::DispatchFailure(f) => ItemError {

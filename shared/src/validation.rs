@@ -70,6 +70,29 @@ pub fn check_region(problems: &mut Vec<Problem>, place: &str, region: &str) {
     }
 }
 
+/// Record problems of a destination's `role_arn` and `external_id`: an IAM
+/// role ARN (`arn:aws:iam::<account>:role/<path/name>`); an external id of
+/// 2-1,224 characters of `[\w+=,.@:/-]` (STS AssumeRole), only with a role.
+pub fn check_role(problems: &mut Vec<Problem>, place: &str, role_arn: Option<&str>, external_id: Option<&str>) {
+    if let Some(arn) = role_arn {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ok = matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws") && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+                && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()));
+        if !ok {
+            problems.push(problem(&format!("{place}.role_arn"), &format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")));
+        }
+    }
+    if let Some(id) = external_id {
+        let allowed = |c: char| c.is_alphanumeric() || c == '_' || "+=,.@:/-".contains(c);
+        if role_arn.is_none() {
+            problems.push(problem(&format!("{place}.external_id"), "an external id is only used with a role_arn"));
+        } else if !(2..=1224).contains(&id.chars().count()) || !id.chars().all(allowed) {
+            problems.push(problem(&format!("{place}.external_id"), "an external id is 2 to 1,224 characters of letters, digits and +=,.@:/-"));
+        }
+    }
+}
+
 /// Record a problem when configured record and request limits leave a
 /// record size no request can carry (`max_record_bytes` above
 /// `max_request_bytes`), naming the field the user set.
@@ -95,6 +118,23 @@ pub fn check_record_fits_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_iam_role_arns_and_external_ids_need_one() {
+        let places = |role: Option<&str>, id: Option<&str>| {
+            let mut p = Vec::new();
+            check_role(&mut p, "d", role, id);
+            p.into_iter().map(|p| p.place).collect::<Vec<_>>()
+        };
+        assert!(places(Some("arn:aws:iam::210987654321:role/team/fanout-writer"), Some("tenant-42")).is_empty());
+        assert!(places(Some("arn:aws-cn:iam::210987654321:role/w"), None).is_empty());
+        assert_eq!(places(Some("arn:aws:iam::210987654321:user/bob"), None), ["d.role_arn"]);
+        assert_eq!(places(Some("arn:aws:sts::210987654321:role/w"), None), ["d.role_arn"]);
+        assert_eq!(places(Some("fanout-writer"), None), ["d.role_arn"]);
+        assert_eq!(places(None, Some("tenant-42")), ["d.external_id"]);
+        assert_eq!(places(Some("arn:aws:iam::210987654321:role/w"), Some("x")), ["d.external_id"], "at least 2 characters");
+        assert_eq!(places(Some("arn:aws:iam::210987654321:role/w"), Some("has space")), ["d.external_id"]);
+    }
 
     #[test]
     fn limits_outside_one_to_the_api_maximum_are_problems_naming_the_api() {

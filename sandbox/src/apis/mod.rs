@@ -9,6 +9,7 @@ pub mod kinesis;
 pub mod sitewise;
 pub mod sns;
 pub mod sqs;
+pub mod sts;
 
 use crate::faults::Api;
 use crate::store::Store;
@@ -41,6 +42,8 @@ pub struct World {
     /// FIFO deduplication ids seen per (API, queue or topic), until a reset
     /// (the services forget them after 5 minutes).
     pub dedup_ids: BTreeSet<(Api, String, String)>,
+    /// How long STS credentials last, if not as asked.
+    pub session_seconds: Option<u64>,
 }
 
 impl World {
@@ -67,6 +70,7 @@ impl World {
             detector_key: options.detector_key.clone(),
             properties: BTreeMap::new(),
             dedup_ids: BTreeSet::new(),
+            session_seconds: options.session_seconds,
         };
         for (api, name) in &options.resources {
             world.create(*api, name);
@@ -105,10 +109,19 @@ pub async fn aws_json(AxState(state): AxState<Arc<State>>, headers: HeaderMap, b
         "Kinesis_20131202" => kinesis::handle(&state, operation, &body).await,
         "AmazonSQS" => sqs::handle(&state, operation, &body).await,
         "AWSEvents" => eventbridge::handle(&state, operation, &body).await,
-        "" if target.is_empty() => sns::handle(&state, &body).await,
+        "" if target.is_empty() => query(&state, &body).await,
         _ => {
             ApiError::bad("UnknownOperationException", format!("the sandbox does not serve X-Amz-Target `{target}`")).into_response(Protocol::AwsJson)
         }
+    }
+}
+
+/// awsQuery: STS's `AssumeRole`, or an SNS action.
+async fn query(state: &State, body: &Bytes) -> Response {
+    if crate::wire::form(body).get("Action").is_some_and(|a| a == "AssumeRole") {
+        sts::handle(state, body).await
+    } else {
+        sns::handle(state, body).await
     }
 }
 

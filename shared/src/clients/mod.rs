@@ -6,28 +6,45 @@
 //! and the two layers never multiply. Destinations with their own
 //! `endpoint_url` or `region` get a client derived from the shared one.
 //! SiteWise clients carry [`host_prefix::CustomEndpointHostPrefix`] so that
-//! custom endpoints work despite the SDK's `data.` host prefix.
+//! custom endpoints work despite the SDK's `data.` host prefix. A destination
+//! with a `role_arn` gets a client whose credentials come from STS
+//! ([`assume_role`]), cached by the client until shortly before they expire.
 
+pub mod assume_role;
 pub mod host_prefix;
 
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use host_prefix::CustomEndpointHostPrefix;
 
+/// What a destination changes about its client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides<'a> {
+    /// Another endpoint (a compatible service or an emulator).
+    pub endpoint_url: Option<&'a str>,
+    /// Another region.
+    pub region: Option<&'a str>,
+    /// A role to assume, and its external id.
+    pub role: Option<(&'a str, Option<&'a str>)>,
+}
+
 /// Derive a client with a destination's overrides (or share the default one).
 macro_rules! client_for {
     ($name:ident, $field:ident, $sdk:ident) => {
         #[doc = concat!("The `", stringify!($field), "` client for a destination, with its overrides.")]
-        pub fn $name(&self, endpoint_url: Option<&str>, region: Option<&str>) -> $sdk::Client {
-            if endpoint_url.is_none() && region.is_none() {
+        pub fn $name(&self, overrides: &Overrides<'_>) -> $sdk::Client {
+            if overrides.endpoint_url.is_none() && overrides.region.is_none() && overrides.role.is_none() {
                 return self.$field.clone();
             }
             let mut b = self.$field.config().to_builder();
-            if let Some(url) = endpoint_url {
+            if let Some(url) = overrides.endpoint_url {
                 b = b.endpoint_url(url);
             }
-            if let Some(r) = region {
+            if let Some(r) = overrides.region {
                 b = b.region(Region::new(r.to_owned()));
+            }
+            if let Some(provider) = self.role_credentials(overrides) {
+                b = b.credentials_provider(provider).identity_cache(assume_role::role_identity_cache());
             }
             $sdk::Client::from_conf(b.build())
         }
@@ -53,6 +70,8 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// EventBridge `PutEvents`, for `eventbridge` destinations.
     pub eventbridge: aws_sdk_eventbridge::Client,
+    /// STS `AssumeRole`, for destinations with a `role_arn`.
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl Clients {
@@ -75,6 +94,7 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(sdk).retry_config(no_retries()).build()),
             sns: aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(sdk).retry_config(no_retries()).build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(aws_sdk_eventbridge::config::Builder::from(sdk).retry_config(no_retries()).build()),
+            sts: aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(sdk).retry_config(no_retries()).build()),
         }
     }
 
@@ -88,6 +108,19 @@ impl Clients {
             .endpoint_url("http://127.0.0.1:9")
             .build();
         Self::from_sdk_config(&sdk)
+    }
+
+    /// Credentials from assuming the overrides' role, through STS in the
+    /// overrides' region (STS's endpoint is the process's, never a
+    /// destination's `endpoint_url`).
+    fn role_credentials(&self, overrides: &Overrides<'_>) -> Option<aws_credential_types::provider::SharedCredentialsProvider> {
+        let (role_arn, external_id) = overrides.role?;
+        let mut sts = self.sts.config().to_builder();
+        if let Some(r) = overrides.region {
+            sts = sts.region(Region::new(r.to_owned()));
+        }
+        let provider = assume_role::RoleCredentials::new(aws_sdk_sts::Client::from_conf(sts.build()), role_arn, external_id, None);
+        Some(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
     }
 
     client_for!(firehose_for, firehose, aws_sdk_firehose);

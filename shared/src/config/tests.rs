@@ -140,8 +140,8 @@ fn missing_and_unknown_fields_fail_to_parse_with_a_location() {
     assert!(e.starts_with("fanout.yaml: line 2 column 3: unknown field `delivery_strem`, expected one of"), "{e}");
     let e = parse_error(&format!("{ONE}delivry: {{ max_attempts: 3 }}\n"));
     assert!(e.starts_with("fanout.yaml: line 3 column 1: unknown field `delivry`, expected one of"), "{e}");
-    let e = parse_error("destinations:\n  a: { type: sns, topic: t }\n");
-    assert!(e.starts_with("fanout.yaml: line 2 column 8: unknown variant `sns`"), "{e}");
+    let e = parse_error("destinations:\n  a: { type: s3, bucket: t }\n");
+    assert!(e.starts_with("fanout.yaml: line 2 column 8: unknown variant `s3`"), "{e}");
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! request entry `i`, with an `EventId` or an `ErrorCode`).
 
 use super::entries::map_positional;
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -51,6 +51,10 @@ pub struct EventBridgeConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 10-entries-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the entry size limit.
@@ -131,7 +135,7 @@ impl DestinationType for EventBridgeConfig {
     }
 
     fn api(&self, clients: &Clients) -> EventBridge {
-        EventBridge::new(clients.eventbridge_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        EventBridge::new(clients.eventbridge_for(&self.overrides()), self)
     }
 }
 

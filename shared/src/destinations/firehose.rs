@@ -6,7 +6,7 @@
 //! failures come back positionally in `RequestResponses`.
 
 use super::entries::{check_size, map_positional};
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -38,6 +38,10 @@ pub struct FirehoseConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 500-records-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the 1,024,000-byte record limit.
@@ -90,7 +94,7 @@ impl DestinationType for FirehoseConfig {
     }
 
     fn api(&self, clients: &Clients) -> Firehose {
-        Firehose::new(clients.firehose_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        Firehose::new(clients.firehose_for(&self.overrides()), self)
     }
 }
 
@@ -217,6 +221,8 @@ mod tests {
             delivery_stream: "s".into(),
             endpoint_url: None,
             region: None,
+            role_arn: None,
+            external_id: None,
             max_records: None,
             max_record_bytes: Some(10),
             max_request_bytes: None,

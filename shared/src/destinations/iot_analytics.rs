@@ -13,7 +13,7 @@
 //! `batchPutMessageErrorEntries`, matched by `messageId`.
 
 use super::entries::{check_size, map_by_id, message_id};
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -50,6 +50,10 @@ pub struct IotAnalyticsConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 100-messages-per-request limit.
     pub max_messages: Option<usize>,
     /// Lower the 128 KiB message limit.
@@ -76,7 +80,7 @@ impl DestinationType for IotAnalyticsConfig {
     }
 
     fn api(&self, clients: &Clients) -> IotAnalytics {
-        IotAnalytics::new(clients.iotanalytics_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        IotAnalytics::new(clients.iotanalytics_for(&self.overrides()), self)
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {

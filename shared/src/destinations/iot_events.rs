@@ -11,7 +11,7 @@
 //! `BatchPutMessageErrorEntries` (capital B), matched by `messageId`.
 
 use super::entries::{check_size, map_by_id, message_id};
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -47,6 +47,10 @@ pub struct IotEventsConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 10-messages-per-batch limit.
     pub max_messages: Option<usize>,
     /// Lower the 1 KiB payload-per-batch limit.
@@ -81,7 +85,7 @@ impl DestinationType for IotEventsConfig {
     }
 
     fn api(&self, clients: &Clients) -> IotEvents {
-        IotEvents::new(clients.ioteventsdata_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        IotEvents::new(clients.ioteventsdata_for(&self.overrides()), self)
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
@@ -251,6 +255,8 @@ mod tests {
             payload: payload.map(str::to_owned),
             endpoint_url: None,
             region: None,
+            role_arn: None,
+            external_id: None,
             max_messages: None,
             max_request_bytes: None,
             max_in_flight: None,

@@ -11,7 +11,7 @@
 //! `batchUpdateDetectorErrorEntries`, matched by `messageId`.
 
 use super::entries::{map_by_id, message_id};
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{from_sdk_error, ErrorClass, ItemError};
@@ -66,6 +66,10 @@ pub struct DetectorConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Detectors per request (default 10).
     pub max_detectors: Option<usize>,
     /// Requests in flight at once to this destination.
@@ -111,7 +115,7 @@ impl DestinationType for DetectorConfig {
     }
 
     fn api(&self, clients: &Clients) -> IotEventsDetector {
-        IotEventsDetector::new(clients.ioteventsdata_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        IotEventsDetector::new(clients.ioteventsdata_for(&self.overrides()), self)
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {

@@ -10,7 +10,7 @@
 //! `Records`.
 
 use super::entries::{check_size, map_positional};
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -51,6 +51,10 @@ pub struct KinesisConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 500-records-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the 1 MiB record limit (or raise it up to 10 MiB for opted-in streams).
@@ -84,7 +88,7 @@ impl DestinationType for KinesisConfig {
     }
 
     fn api(&self, clients: &Clients) -> Kinesis {
-        Kinesis::new(clients.kinesis_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        Kinesis::new(clients.kinesis_for(&self.overrides()), self)
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
@@ -306,6 +310,8 @@ mod tests {
             partition_key: partition_key.map(str::to_owned),
             endpoint_url: None,
             region: None,
+            role_arn: None,
+            external_id: None,
             max_records: None,
             max_record_bytes,
             max_request_bytes: None,

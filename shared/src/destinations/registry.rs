@@ -5,7 +5,8 @@
 //! registry (`destinations/mod.rs`).
 //!
 //! The settings every destination shares (`endpoint_url`, `region`,
-//! `max_in_flight`, `rate_limit`) are written out in each config struct and
+//! `role_arn`, `external_id`, `max_in_flight`, `rate_limit`) are written out
+//! in each config struct and
 //! read through [`CommonFields`] (`common_fields!`) rather than gathered in
 //! a struct of their own with `#[serde(flatten)]` as Vector's sinks do:
 //! serde's `flatten` cannot be combined with `deny_unknown_fields`, and the
@@ -15,12 +16,12 @@
 use super::dry_run::DryRun;
 use super::sender::Sender;
 pub use super::{DestinationConfig, Kind};
-use crate::clients::Clients;
+use crate::clients::{Clients, Overrides};
 use crate::deliver::api::BatchApi;
 use crate::pace::RateLimit;
 use crate::pack::Limits;
 use crate::projection::DataFields;
-use crate::validation::{check_endpoint_url, check_range, check_record_fits_request, check_region, Problem};
+use crate::validation::{check_endpoint_url, check_range, check_record_fits_request, check_region, check_role, Problem};
 use std::sync::Arc;
 
 /// Highest allowed in-flight request bound per destination.
@@ -38,10 +39,20 @@ pub trait CommonFields {
     fn max_in_flight(&self) -> Option<usize>;
     /// The per-destination rate limit (unlimited unless set).
     fn rate_limit(&self) -> RateLimit;
+    /// The role to assume for this destination, if any.
+    fn role_arn(&self) -> Option<&str>;
+    /// The external id to assume it with, if any.
+    fn external_id(&self) -> Option<&str>;
+
+    /// What the destination changes about its SDK client.
+    fn overrides(&self) -> Overrides<'_> {
+        Overrides { endpoint_url: self.endpoint_url(), region: self.region(), role: self.role_arn().map(|r| (r, self.external_id())) }
+    }
 }
 
 /// Implement [`CommonFields`] for a config struct with the fields
-/// `endpoint_url`, `region`, `max_in_flight` and `rate_limit`.
+/// `endpoint_url`, `region`, `role_arn`, `external_id`, `max_in_flight` and
+/// `rate_limit`.
 macro_rules! common_fields {
     ($config:ty) => {
         impl $crate::destinations::registry::CommonFields for $config {
@@ -59,6 +70,12 @@ macro_rules! common_fields {
             }
             fn rate_limit(&self) -> $crate::pace::RateLimit {
                 self.rate_limit
+            }
+            fn role_arn(&self) -> Option<&str> {
+                self.role_arn.as_deref()
+            }
+            fn external_id(&self) -> Option<&str> {
+                self.external_id.as_deref()
             }
         }
     };
@@ -146,6 +163,7 @@ impl<T: DestinationType> DestinationSpec for T {
         if let Some(region) = self.region() {
             check_region(problems, &format!("{place}.region"), region);
         }
+        check_role(problems, place, self.role_arn(), self.external_id());
         let (record, request) = self.byte_limit_overrides();
         check_record_fits_request(problems, place, record, request, &DestinationType::limits(self));
     }

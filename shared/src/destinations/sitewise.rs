@@ -22,7 +22,7 @@ pub use grouping::{entries_lower_bound, group_entries};
 pub use values::{check_value, parse_timestamp, PropertyRef, SitewiseValue, SitewiseVariant, ValueMapping};
 pub use wire::{classify_item_code, map_response};
 
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{from_sdk_error, ItemError};
@@ -105,6 +105,10 @@ pub struct SitewiseConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
     /// Requests, records and bytes per second to this destination, per function instance.
@@ -129,7 +133,7 @@ impl DestinationType for SitewiseConfig {
     }
 
     fn api(&self, clients: &Clients) -> Sitewise {
-        Sitewise::new(clients.iotsitewise_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        Sitewise::new(clients.iotsitewise_for(&self.overrides()), self)
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {

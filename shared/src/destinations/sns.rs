@@ -14,7 +14,7 @@
 
 use super::entries::{check_size, map_listed, message_id};
 use super::fifo::FifoIds;
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -55,6 +55,10 @@ pub struct SnsConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 10-entries-per-request limit.
     pub max_records: Option<usize>,
     /// The message limit: 256 KiB unless the topic's `MaximumMessageSize` is raised (up to 1 MiB).
@@ -135,7 +139,7 @@ impl DestinationType for SnsConfig {
     }
 
     fn api(&self, clients: &Clients) -> Sns {
-        Sns::new(clients.sns_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        Sns::new(clients.sns_for(&self.overrides()), self)
     }
 }
 

@@ -17,7 +17,7 @@
 
 use super::entries::{check_size, map_listed, message_id};
 use super::fifo::FifoIds;
-use super::registry::{common_fields, DestinationType};
+use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -57,6 +57,10 @@ pub struct SqsConfig {
     pub endpoint_url: Option<String>,
     /// Per-destination region.
     pub region: Option<String>,
+    /// A role to assume for this destination (another account), with STS.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
     /// Lower the 10-entries-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the 1 MiB message limit (to the queue's `MaximumMessageSize`).
@@ -121,7 +125,7 @@ impl DestinationType for SqsConfig {
     }
 
     fn api(&self, clients: &Clients) -> Sqs {
-        Sqs::new(clients.sqs_for(self.endpoint_url.as_deref(), self.region.as_deref()), self)
+        Sqs::new(clients.sqs_for(&self.overrides()), self)
     }
 }
 

@@ -10,6 +10,8 @@ fn dest(sanitize: bool) -> IotAnalytics {
         sanitize_field_names: sanitize,
         endpoint_url: None,
         region: None,
+        role_arn: None,
+        external_id: None,
         max_messages: None,
         max_message_bytes: None,
         max_in_flight: None,
