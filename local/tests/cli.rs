@@ -30,13 +30,13 @@ fn expected_destinations(payload: &[u8]) -> Vec<&'static str> {
     let v: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
     let mut to = vec!["archive"];
     if let Some(t) = v["temperature"].as_f64() {
-        to.extend(["analytics", "detector-input", "plant-metrics"]);
+        to.extend(["analytics", "detector-input", "plant-metrics", "reading-events"]);
         if t > 50.0 {
-            to.push("hot-readings");
+            to.extend(["hot-readings", "hot-alerts"]);
         }
     }
     if v["alarm"] == serde_json::json!(true) {
-        to.push("alarms");
+        to.extend(["alarms", "alarm-queue"]);
     }
     to.sort();
     to
@@ -59,7 +59,10 @@ fn the_main_job_prints_where_every_record_went() {
         assert_eq!(got, want, "{line}");
         all.extend(want);
     }
-    assert_eq!(all.len(), 6, "the sample reaches every routed destination: {all:?}");
+    assert_eq!(all.len(), 9, "the sample reaches every routed destination: {all:?}");
+    let types: std::collections::BTreeSet<&str> =
+        text.lines().filter_map(|l| l.split_whitespace().nth(1)).filter(|t| fanout::destinations::Kind::from_name(t).is_some()).collect();
+    assert_eq!(types.len(), fanout::destinations::Kind::ALL.len(), "the summary shows every destination type: {types:?}");
     assert!(text.contains("firehose/telemetry-archive: 6 item(s)"), "{text}");
     assert!(text.trim_end().ends_with(r#"{"batchItemFailures":[]}"#), "{text}");
 }

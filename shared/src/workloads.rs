@@ -9,7 +9,8 @@
 //! |-----------|---------|-----------|----------------------------------------------------------------|
 //! | `small`   | 10,000  | ~200 B    | Firehose (all), Kinesis (all, key `/deviceId`), SiteWise (2 properties, temperature > 50) |
 //! | `large`   | 1,500   | ~3 KiB    | Firehose, Kinesis                                              |
-//! | `fanout5` | 2,000   | ~500 B    | all five destination types                                     |
+//! | `fanout5` | 2,000   | ~500 B    | the five IoT and streaming destination types                   |
+//! | `messaging` | 2,000 | ~500 B    | SQS standard and FIFO (grouped by device), SNS, EventBridge    |
 
 use base64::Engine as _;
 use std::fmt::Write as _;
@@ -28,13 +29,15 @@ pub enum Workload {
     Small,
     /// 1,500 records of ~3 KiB to Firehose and Kinesis.
     Large,
-    /// 2,000 records of ~500 bytes to all five destination types.
+    /// 2,000 records of ~500 bytes to the five IoT and streaming destination types.
     Fanout5,
+    /// 2,000 records of ~500 bytes to SQS (standard and FIFO), SNS and EventBridge.
+    Messaging,
 }
 
 impl Workload {
     /// Every workload, in the order the bench runs them.
-    pub const ALL: [Workload; 3] = [Workload::Small, Workload::Large, Workload::Fanout5];
+    pub const ALL: [Workload; 4] = [Workload::Small, Workload::Large, Workload::Fanout5, Workload::Messaging];
 
     /// The name used on the command line and in the output.
     pub fn name(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Workload {
             Workload::Small => "small",
             Workload::Large => "large",
             Workload::Fanout5 => "fanout5",
+            Workload::Messaging => "messaging",
         }
     }
 
@@ -55,7 +59,7 @@ impl Workload {
         match self {
             Workload::Small => 10_000,
             Workload::Large => 1_500,
-            Workload::Fanout5 => 2_000,
+            Workload::Fanout5 | Workload::Messaging => 2_000,
         }
     }
 
@@ -64,7 +68,7 @@ impl Workload {
         match self {
             Workload::Small => 200,
             Workload::Large => 3 * 1024,
-            Workload::Fanout5 => 500,
+            Workload::Fanout5 | Workload::Messaging => 500,
         }
     }
 
@@ -74,6 +78,7 @@ impl Workload {
             Workload::Small => SMALL_CONFIG,
             Workload::Large => LARGE_CONFIG,
             Workload::Fanout5 => FANOUT5_CONFIG,
+            Workload::Messaging => MESSAGING_CONFIG,
         }
     }
 
@@ -187,6 +192,19 @@ routes:
   - { name: all, to: [archive, stream, analytics, events, detectors, plant] }
 "#;
 
+/// FIFO order per device costs no request here: 200 devices send 10
+/// readings each, so each of the 10 rounds carries 200 groups' heads in 20
+/// full requests (see `deliver/ordered.rs`).
+const MESSAGING_CONFIG: &str = r#"
+destinations:
+  queue: { type: sqs, queue_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-queue' }
+  ordered: { type: sqs, queue_url: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-ordered.fifo', message_group_id: /deviceId }
+  topic: { type: sns, topic_arn: 'arn:aws:sns:us-east-1:123456789012:bench-topic' }
+  bus: { type: eventbridge, event_bus: bench-bus, source: com.example.bench, detail_type: Reading }
+routes:
+  - { name: all, to: [queue, ordered, topic, bus] }
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +264,23 @@ mod tests {
             let d = report.destinations.iter().find(|d| d.name == name).expect("destination");
             let c = d.counts();
             assert_eq!((c.requests, c.requests_lower_bound), (requests, requests), "{name}");
+        }
+    }
+
+    /// Ten entries per request at each of the four APIs, and FIFO order by
+    /// device (10 readings per device) needing no more: 200 requests each.
+    #[tokio::test]
+    async fn the_messaging_workload_plans_the_fewest_requests_fifo_included() {
+        let config = Config::parse(Workload::Messaging.config_yaml(), Path::new("messaging")).expect("valid");
+        let fanout = crate::Fanout::dry_run(config, &crate::Clients::offline());
+        let event = serde_json::from_slice(&Workload::Messaging.event_json(NOW_MS)).expect("event");
+        let records = crate::sources::kinesis::decode(event).records;
+        let report = fanout.process(&records, tokio::time::Instant::now() + std::time::Duration::from_secs(3600)).await;
+        assert_eq!(report.count(crate::report::RecordStatus::Delivered), 2_000);
+        for name in ["queue", "ordered", "topic", "bus"] {
+            let d = report.destinations.iter().find(|d| d.name == name).expect("destination");
+            let c = d.counts();
+            assert_eq!((c.requests, c.requests_lower_bound), (200, 200), "{name}: 2,000 records, 10 per request");
         }
     }
 

@@ -45,7 +45,7 @@ fn b64(item: &Value, field: &str) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sample_event_lands_in_all_five_destination_types_with_the_right_contents() {
+async fn the_sample_event_lands_in_every_destination_type_with_the_right_contents() {
     let (sandbox, clients) = fanout_tests::sandbox(SandboxOptions::default()).await;
     let fanout = Fanout::new(example_config(), &clients);
     let event = sample_event();
@@ -96,6 +96,20 @@ async fn the_sample_event_lands_in_all_five_destination_types_with_the_right_con
                 assert!(values.contains(&r[field].as_f64().unwrap_or(f64::NAN)), "{alias}: {values:?}");
             }
         }
+        let hot_readings: Vec<Value> = readings.iter().filter(|r| r["temperature"].as_f64() > Some(50.0)).cloned().collect();
+        // SNS: the hot readings, each with the constant subject.
+        let alerts = world.store.items(Api::Sns, "hot-readings");
+        assert_eq!(alerts.iter().map(|a| serde_json::from_slice::<Value>(&b64(a, "data")).unwrap_or_default()).collect::<Vec<_>>(), hot_readings);
+        assert!(alerts.iter().all(|a| a["subject"] == "Hot reading"));
+        // EventBridge: the readings as event details, with the configured source and detail type.
+        let events = world.store.items(Api::EventBridge, "telemetry");
+        assert_eq!(events.iter().map(|e| serde_json::from_slice::<Value>(&b64(e, "data")).unwrap_or_default()).collect::<Vec<_>>(), readings);
+        assert!(events.iter().all(|e| e["source"] == "com.example.telemetry" && e["detail_type"] == "Reading"));
+        // SQS FIFO: the alarm, grouped by its device.
+        let alarms = world.store.items(Api::Sqs, "device-alarms.fifo");
+        assert_eq!(alarms.len(), 1);
+        assert_eq!(alarms[0]["group"], "sensor-004");
+        assert_eq!(serde_json::from_slice::<Value>(&b64(&alarms[0], "data")).unwrap_or_default()["alarm"], true);
     }
     // IoT Events detector: the alarm set sensor-004's detector, read back through the routing crate.
     let detector = describe_detector(&clients.ioteventsdata, "overheating", "sensor-004").await.expect("described").expect("exists");
