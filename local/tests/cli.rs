@@ -212,7 +212,8 @@ fn bench_cold_start_times_each_function_binary_or_says_how_to_build_them() {
     let dir = std::path::Path::new(env!("CARGO_BIN_EXE_fanout-local")).parent().expect("a directory").to_path_buf();
     let out = fanout_local(&["bench", "--cold-start", "--runs", "1", "--json", "--bin-dir", dir.to_str().expect("utf8")]);
     // kinesis-fanout is built for its own Runtime API tests; the others only in a workspace build.
-    let built: Vec<&str> = ["kinesis-fanout", "dynamodb-fanout", "sqs-fanout", "iot-fanout", "http-fanout"].into_iter().filter(|f| dir.join(f).is_file()).collect();
+    let built: Vec<&str> =
+        ["kinesis-fanout", "dynamodb-fanout", "sqs-fanout", "iot-fanout", "http-fanout"].into_iter().filter(|f| dir.join(f).is_file()).collect();
     if !built.is_empty() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();

@@ -18,7 +18,8 @@ use std::time::{Duration, SystemTime};
 /// The sample's sequence numbers, in order: INSERT sensor-101, MODIFY
 /// sensor-101 (still ACTIVE), MODIFY sensor-102 (ACTIVE -> FAILED), MODIFY
 /// sensor-103 (FAILED -> FAILED), REMOVE sensor-104 (TTL).
-const SEQ: [&str; 5] = ["1405400000000002063282801", "1405400000000002063282802", "1405400000000002063282803", "1405400000000002063282804", "1405400000000002063282805"];
+const SEQ: [&str; 5] =
+    ["1405400000000002063282801", "1405400000000002063282802", "1405400000000002063282803", "1405400000000002063282804", "1405400000000002063282805"];
 
 /// Every record archived; a status that changes to FAILED also goes to a
 /// Kinesis stream keyed by the device.
@@ -104,10 +105,9 @@ async fn the_example_config_sends_the_status_failure_to_iot_events() {
     let inputs = world.store.items(Api::IotEvents, "telemetry_input");
     assert_eq!(inputs.len(), 1, "status-failures only: {inputs:?}");
     use base64::Engine as _;
-    let payload: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::STANDARD.decode(inputs[0]["payload"].as_str().expect("payload")).expect("base64"),
-    )
-    .expect("json");
+    let payload: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(inputs[0]["payload"].as_str().expect("payload")).expect("base64"))
+            .expect("json");
     assert_eq!(payload["keys"]["deviceId"], "sensor-102");
     for (api, target) in [(Api::Kinesis, "telemetry-hot"), (Api::IotAnalytics, "telemetry")] {
         assert!(world.store.items(api, target).is_empty(), "the Kinesis example's routes read top-level fields: {api}/{target}");

@@ -92,8 +92,12 @@ async fn records_moto_streams_are_decoded_routed_and_delivered() {
     .expect("moto calls");
     let names: Vec<&str> = event["Records"].as_array().expect("records").iter().filter_map(|r| r["eventName"].as_str()).collect();
     assert_eq!(names, ["INSERT", "MODIFY", "INSERT", "REMOVE"], "{event}");
-    let sequence_numbers: Vec<String> =
-        event["Records"].as_array().expect("records").iter().map(|r| r["dynamodb"]["SequenceNumber"].as_str().expect("a sequence number").to_owned()).collect();
+    let sequence_numbers: Vec<String> = event["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["dynamodb"]["SequenceNumber"].as_str().expect("a sequence number").to_owned())
+        .collect();
 
     let batch: DynamoDbBatch = serde_json::from_value(event.clone()).expect("the batch reads");
     let decoded = dynamodb::decode_batch(batch);
@@ -122,7 +126,11 @@ async fn records_moto_streams_are_decoded_routed_and_delivered() {
     assert_eq!(image["calibration"], "AZr/EEI=", "binary as moto returns it: base64");
     assert_eq!((&image["tags"], &image["retired"], &image["note"]), (&json!(["north"]), &json!(false), &Value::Null));
     assert_eq!(image["config"], json!({"limits": [50, "high"]}));
-    assert!(modify["approximateCreationDateTime"].as_f64().is_some_and(|t| t > 1.7e9), "a time in seconds: {}", modify["approximateCreationDateTime"]);
+    assert!(
+        modify["approximateCreationDateTime"].as_f64().is_some_and(|t| t > 1.7e9),
+        "a time in seconds: {}",
+        modify["approximateCreationDateTime"]
+    );
     let remove = archived.iter().find(|p| p["eventName"] == "REMOVE").expect("the REMOVE");
     assert!(remove.get("newImage").is_none() && remove["oldImage"]["deviceId"] == "sensor-2", "{remove}");
 

@@ -22,7 +22,7 @@
 //! `event_source_arn`, `aws_region` and `table_name`.
 //!
 //! With `FunctionResponseTypes: [ReportBatchItemFailures]` the function
-//! answers like the Kinesis one (the same helper, [`super::failed_sequence_numbers`]):
+//! answers like the Kinesis one (one helper, `sources::failed_sequence_numbers`, serves both):
 //! every failed record's sequence number once, in batch order; Lambda
 //! replays the shard from the lowest one.
 
@@ -215,11 +215,7 @@ pub async fn handle(fanout: &Fanout, event: Event, lambda_deadline: SystemTime) 
 }
 
 /// [`handle`] on a [`DynamoDbBatch`]: what `dynamodb-fanout` runs.
-pub async fn handle_batch(
-    fanout: &Fanout,
-    event: DynamoDbBatch,
-    lambda_deadline: SystemTime,
-) -> Result<DynamoDbEventResponse, DynamoDbHandlerError> {
+pub async fn handle_batch(fanout: &Fanout, event: DynamoDbBatch, lambda_deadline: SystemTime) -> Result<DynamoDbEventResponse, DynamoDbHandlerError> {
     invoke_batch(fanout, event, lambda_deadline).await.response
 }
 

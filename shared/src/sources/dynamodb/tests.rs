@@ -104,7 +104,13 @@ fn the_sample_decodes_into_plain_records_with_identity_key_and_arrival() {
     let ids: Vec<&str> = records.iter().map(|r| r.id.source_id.as_str()).collect();
     assert_eq!(
         ids,
-        ["1405400000000002063282801", "1405400000000002063282802", "1405400000000002063282803", "1405400000000002063282804", "1405400000000002063282805"]
+        [
+            "1405400000000002063282801",
+            "1405400000000002063282802",
+            "1405400000000002063282803",
+            "1405400000000002063282804",
+            "1405400000000002063282805"
+        ]
     );
     assert!(records.iter().all(|r| r.source == "dynamodb"));
     assert_eq!(records[2].key.as_deref(), Some(r#"{"deviceId":"sensor-102"}"#));
@@ -167,9 +173,12 @@ fn sample_with(index: usize, edit: impl Fn(&mut Value)) -> DynamoDbBatch {
     serde_json::from_str(&v.to_string()).expect("the batch still reads")
 }
 
+/// A change to one record of the sample.
+type Edit = dyn Fn(&mut Value);
+
 #[test]
 fn one_bad_record_is_rejected_alone_naming_its_field_and_rule() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(&str, Box<Edit>, &str)> = vec![
         (
             "a number that is not a number",
             Box::new(|r| r["dynamodb"]["NewImage"]["temperature"] = json!({"N": "hot"})),
@@ -180,7 +189,11 @@ fn one_bad_record_is_rejected_alone_naming_its_field_and_rule() {
             Box::new(|r| r["dynamodb"]["NewImage"]["site"] = json!({"B": "!!not base64"})),
             "Records[2].dynamodb.NewImage: site: not DynamoDB JSON",
         ),
-        ("an unknown type", Box::new(|r| r["dynamodb"]["OldImage"]["site"] = json!({"X": 1})), "Records[2].dynamodb.OldImage: site: not DynamoDB JSON"),
+        (
+            "an unknown type",
+            Box::new(|r| r["dynamodb"]["OldImage"]["site"] = json!({"X": 1})),
+            "Records[2].dynamodb.OldImage: site: not DynamoDB JSON",
+        ),
         ("an image that is a string", Box::new(|r| r["dynamodb"]["NewImage"] = json!("x")), "Records[2].dynamodb.NewImage: not DynamoDB JSON"),
         ("no keys", Box::new(|r| drop(r["dynamodb"].as_object_mut().map(|d| d.remove("Keys")))), "Records[2].dynamodb.Keys: missing"),
         ("no event name", Box::new(|r| drop(r.as_object_mut().map(|o| o.remove("eventName")))), "Records[2].eventName: missing"),
@@ -190,7 +203,11 @@ fn one_bad_record_is_rejected_alone_naming_its_field_and_rule() {
             Box::new(|r| r["dynamodb"]["ApproximateCreationDateTime"] = json!("soon")),
             "Records[2].dynamodb.ApproximateCreationDateTime: expected seconds since the epoch, found the string `soon`",
         ),
-        ("a size that is text", Box::new(|r| r["dynamodb"]["SizeBytes"] = json!("big")), "Records[2].dynamodb.SizeBytes: expected a number, found a string"),
+        (
+            "a size that is text",
+            Box::new(|r| r["dynamodb"]["SizeBytes"] = json!("big")),
+            "Records[2].dynamodb.SizeBytes: expected a number, found a string",
+        ),
         ("a region that is an object", Box::new(|r| r["awsRegion"] = json!({})), "Records[2].awsRegion: expected a string, found an object"),
         ("user identity that is a list", Box::new(|r| r["userIdentity"] = json!([])), "Records[2].userIdentity: expected an object, found an array"),
     ];
@@ -298,7 +315,11 @@ fn a_failed_record_without_a_sequence_number_fails_the_whole_batch() {
     assert!(matches!(err, DynamoDbHandlerError::Unreportable(UnreportableRecord { index: 3, .. })), "{err:?}");
     let diagnostic = lambda_runtime::Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "UnreportableRecord");
-    assert!(diagnostic.error_message.starts_with("record 3 failed (d: InternalFailure: x) but has no sequence number to report"), "{}", diagnostic.error_message);
+    assert!(
+        diagnostic.error_message.starts_with("record 3 failed (d: InternalFailure: x) but has no sequence number to report"),
+        "{}",
+        diagnostic.error_message
+    );
 }
 
 #[test]
