@@ -16,6 +16,8 @@ use std::time::{Duration, SystemTime};
 pub enum Source {
     /// Kinesis stream batches.
     Kinesis,
+    /// DynamoDB Streams batches.
+    Dynamodb,
     /// SQS batches.
     Sqs,
     /// API Gateway requests.
@@ -138,7 +140,7 @@ pub enum LocalError {
 pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> {
     let mut config = Config::load(&request.config)?;
     let mut text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event { path: request.event.clone(), message: e.to_string() })?;
-    if !request.keep_arrival && matches!(request.source, Source::Kinesis | Source::Sqs) {
+    if !request.keep_arrival && matches!(request.source, Source::Kinesis | Source::Dynamodb | Source::Sqs) {
         text = crate::restamp::restamp_text(&text, SystemTime::now());
     }
     let mut notes = Vec::new();
@@ -165,6 +167,16 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             let not_kinesis = |e: serde_json::Error| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") };
             let event: fanout::sources::kinesis::KinesisBatch = serde_json::from_str(&text).map_err(not_kinesis)?;
             let run = fanout::sources::kinesis::invoke_batch(&fanout, event, deadline).await;
+            let response = match &run.response {
+                Ok(r) => serde_json::to_value(r).unwrap_or_default(),
+                Err(e) => lambda_error(e),
+            };
+            (run.records, run.report, response)
+        }
+        Source::Dynamodb => {
+            let event: fanout::sources::dynamodb::DynamoDbBatch = serde_json::from_str(&text)
+                .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not a DynamoDB Streams event: {e}") })?;
+            let run = fanout::sources::dynamodb::invoke_batch(&fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => lambda_error(e),

@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Run an event file through the handler, in-process, and print where each record went.
     Invoke {
-        /// The source: kinesis, sqs, http or iot.
+        /// The source: kinesis, dynamodb, sqs, http or iot.
         source: Source,
         /// The event file (as in events/).
         event: PathBuf,
@@ -56,7 +56,7 @@ enum Command {
         #[arg(long)]
         metrics: bool,
     },
-    /// Print an event file with every record's arrival time set to now (Kinesis, SQS), for
+    /// Print an event file with every record's arrival time set to now (Kinesis, DynamoDB, SQS), for
     /// `cargo lambda invoke --data-ascii` or `sam local invoke -e`.
     Restamp {
         /// The event file (as in events/).

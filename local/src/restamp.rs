@@ -9,7 +9,8 @@ use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Set every record's arrival time to `now`: Kinesis
-/// `kinesis.approximateArrivalTimestamp` (seconds), SQS `attributes.SentTimestamp`
+/// `kinesis.approximateArrivalTimestamp` (seconds), DynamoDB Streams
+/// `dynamodb.ApproximateCreationDateTime` (seconds), SQS `attributes.SentTimestamp`
 /// and `attributes.ApproximateFirstReceiveTimestamp` (ms, as strings).
 /// Records without those objects are left alone; returns how many were
 /// restamped. API Gateway and IoT rule events carry no arrival time
@@ -21,6 +22,9 @@ pub fn restamp(event: &mut Value, now: SystemTime) -> usize {
     for record in records {
         if let Some(kinesis) = record.get_mut("kinesis").and_then(Value::as_object_mut) {
             kinesis.insert("approximateArrivalTimestamp".into(), Value::from(ms as f64 / 1000.0));
+            count += 1;
+        } else if let Some(change) = record.get_mut("dynamodb").and_then(Value::as_object_mut) {
+            change.insert("ApproximateCreationDateTime".into(), Value::from(ms as f64 / 1000.0));
             count += 1;
         } else if let Some(attributes) = record.get_mut("attributes").and_then(Value::as_object_mut) {
             attributes.insert("SentTimestamp".into(), Value::from(ms.to_string()));
@@ -54,7 +58,7 @@ mod tests {
     #[test]
     fn every_record_of_the_kinesis_and_sqs_samples_arrives_now() {
         let now = UNIX_EPOCH + Duration::from_millis(1_800_000_000_123);
-        for name in ["kinesis.json", "kinesis-kpl.json", "sqs.json", "sqs-fifo.json"] {
+        for name in ["kinesis.json", "kinesis-kpl.json", "dynamodb.json", "sqs.json", "sqs-fifo.json"] {
             let mut event = sample(name);
             let n = event["Records"].as_array().map_or(0, Vec::len);
             assert!(n > 0, "{name}");
@@ -62,6 +66,8 @@ mod tests {
             for r in event["Records"].as_array().into_iter().flatten() {
                 if r.get("kinesis").is_some() {
                     assert_eq!(r["kinesis"]["approximateArrivalTimestamp"], 1_800_000_000.123, "{name}");
+                } else if r.get("dynamodb").is_some() {
+                    assert_eq!(r["dynamodb"]["ApproximateCreationDateTime"], 1_800_000_000.123, "{name}");
                 } else {
                     assert_eq!(r["attributes"]["SentTimestamp"], "1800000000123", "{name}");
                 }

@@ -136,6 +136,7 @@ fn every_sample_event_runs_through_its_source() {
         ("sqs", "events/sqs-fifo.json", r#""batchItemFailures":[]"#),
         ("iot", "events/iot-rule.json", r#""delivered":2"#),
         ("kinesis", "events/kinesis-kpl.json", r#""batchItemFailures":[]"#),
+        ("dynamodb", "events/dynamodb.json", r#""batchItemFailures":[]"#),
         ("http", "events/apigw-v1-records.json", r#""statusCode":200"#),
         ("http", "events/apigw-v2-records.json", r#""statusCode":200"#),
         ("http", "events/apigw-v2-list-detectors.json", r#""statusCode":404"#),
@@ -194,8 +195,8 @@ fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     let names: Vec<&str> = lines.iter().filter_map(|l| l["workload"].as_str()).collect();
-    assert_eq!(names, ["small", "large", "fanout5"]);
-    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6)]) {
+    assert_eq!(names, ["small", "large", "fanout5", "messaging"]);
+    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4)]) {
         assert_eq!(line["records"], records, "{line}");
         let requests = line["requests"].as_object().expect("requests");
         assert_eq!(requests.len(), destinations, "{line}");
@@ -214,7 +215,8 @@ fn bench_cold_start_times_each_function_binary_or_says_how_to_build_them() {
     let dir = std::path::Path::new(env!("CARGO_BIN_EXE_fanout-local")).parent().expect("a directory").to_path_buf();
     let out = fanout_local(&["bench", "--cold-start", "--runs", "1", "--json", "--bin-dir", dir.to_str().expect("utf8")]);
     // kinesis-fanout is built for its own Runtime API tests; the others only in a workspace build.
-    let built: Vec<&str> = ["kinesis-fanout", "sqs-fanout", "iot-fanout", "http-fanout"].into_iter().filter(|f| dir.join(f).is_file()).collect();
+    let built: Vec<&str> =
+        ["kinesis-fanout", "dynamodb-fanout", "sqs-fanout", "iot-fanout", "http-fanout"].into_iter().filter(|f| dir.join(f).is_file()).collect();
     if !built.is_empty() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
@@ -275,4 +277,21 @@ fn restamp_prints_the_event_with_every_record_arriving_now_for_other_tools() {
     let out = fanout_local(&["invoke", "sqs", "events/sqs.json", "--json", "--metrics"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert!(v["metrics"][0]["BatchAge"].as_u64().is_some_and(|a| a < 60_000), "{}", v["metrics"][0]);
+}
+
+/// The DynamoDB Streams sample through the example config: every change is
+/// archived, and only the status that changed to FAILED reaches IoT Events.
+#[test]
+fn invoke_dynamodb_prints_where_each_change_went() {
+    let out = fanout_local(&["invoke", "dynamodb", "events/dynamodb.json", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(json["response"], serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(json["destinations"]["archive"]["records"], 5);
+    assert_eq!(json["destinations"]["detector-input"]["records"], 1);
+    assert_eq!(json["destinations"]["hot-readings"]["records"], 0);
+
+    let text = stdout(&fanout_local(&["invoke", "dynamodb", "events/dynamodb.json"]));
+    let line = text.lines().find(|l| l.starts_with("1405400000000002063282803")).unwrap_or_default().to_owned();
+    assert!(line.contains("delivered") && line.contains("archive, detector-input"), "{text}");
 }

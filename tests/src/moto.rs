@@ -1,4 +1,4 @@
-//! A moto server for Kinesis and Firehose, started on 127.0.0.1 for one test.
+//! A moto server (Kinesis, Firehose, S3, SQS, DynamoDB and its streams), started on 127.0.0.1 for one test.
 //!
 //! moto is installed by `scripts/test` (`pip install 'moto[server]'`); the
 //! binary is `moto_server` on the PATH, or `FANOUT_MOTO_SERVER`.
@@ -68,6 +68,18 @@ impl Moto {
         // moto refuses anonymous GetObject but does not check signatures: a dummy SigV4 header will do.
         let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
         crate::http(self.port, method, path, &[("Authorization", auth)], b"")
+    }
+
+    /// An AWS JSON 1.0 call (`X-Amz-Target: TARGET`, e.g.
+    /// `DynamoDB_20120810.PutItem` or `DynamoDBStreams_20120810.GetRecords`)
+    /// signed for `service` with dummy credentials (moto routes by the
+    /// credential scope and the target, and checks no signature): the status
+    /// and the answer as JSON (`null` when it is not JSON).
+    pub fn aws_json(&self, service: &str, target: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let auth = format!("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+        let headers = [("Authorization", auth.as_str()), ("X-Amz-Target", target), ("Content-Type", "application/x-amz-json-1.0")];
+        let (status, answer) = crate::http(self.port, "POST", "/", &headers, body.to_string().as_bytes());
+        (status, serde_json::from_slice(&answer).unwrap_or(serde_json::Value::Null))
     }
 
     /// An S3 client for moto (path-style addressing, which moto needs).

@@ -3,7 +3,7 @@
 //! answer, per-record statuses, reasons and destinations as written in it.
 
 use bytes::Bytes;
-use fanout::sources::{http, iot, kinesis, sqs};
+use fanout::sources::{dynamodb, http, iot, kinesis, sqs};
 use fanout::{Clients, Config, Fanout};
 use fanout_sandbox::SandboxOptions;
 use fanout_tests::corpus::{config_text, load, mismatches, Case, Outcome};
@@ -20,6 +20,15 @@ async fn run(source: &str, case: &Case, clients: &Clients) -> Outcome {
         "kinesis" => match serde_json::from_str::<kinesis::KinesisBatch>(&text) {
             Ok(batch) => {
                 let run = kinesis::invoke_batch(&fanout, batch, deadline).await;
+                let mut out = Outcome::from_report(&run.report);
+                out.answer = answer_of(run.response.map(|r| serde_json::to_value(r).unwrap_or_default()).map_err(|e| e.to_string()));
+                out
+            }
+            Err(e) => Outcome { answer: answer_of(Err(format!("the event does not deserialize: {e}"))), ..Outcome::default() },
+        },
+        "dynamodb" => match serde_json::from_str::<dynamodb::DynamoDbBatch>(&text) {
+            Ok(batch) => {
+                let run = dynamodb::invoke_batch(&fanout, batch, deadline).await;
                 let mut out = Outcome::from_report(&run.report);
                 out.answer = answer_of(run.response.map(|r| serde_json::to_value(r).unwrap_or_default()).map_err(|e| e.to_string()));
                 out
@@ -67,6 +76,11 @@ async fn check(source: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kinesis_cases() {
     check("kinesis").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_cases() {
+    check("dynamodb").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,3 +87,47 @@ fn the_send_policy_grants_every_destination_types_send_actions_and_nothing_else(
     let needed: std::collections::BTreeSet<&str> = fanout::destinations::Kind::ALL.iter().flat_map(|k| k.send_actions().iter().copied()).collect();
     assert_eq!(granted, needed);
 }
+
+/// The lines of resource `name` (up to the next resource).
+fn resource<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+    let resources = section(text, "Resources");
+    let start = resources.iter().position(|l| *l == format!("  {name}:")).unwrap_or_else(|| panic!("no resource {name}"));
+    resources[start + 1..].iter().copied().take_while(|l| l.is_empty() || l.starts_with("   ") || l.trim_start().starts_with('#')).collect()
+}
+
+#[test]
+fn the_dynamodb_stream_mapping_has_the_kinesis_mappings_safety_settings() {
+    let text = template();
+    let kinesis = resource(&text, "KinesisFanoutFunction");
+    let dynamodb = resource(&text, "DynamoDbStreamMapping");
+    for setting in [
+        "FunctionResponseTypes: [ReportBatchItemFailures]",
+        "BisectBatchOnFunctionError: true",
+        "MaximumRetryAttempts: !Ref MaximumRetryAttempts",
+        "MaximumRecordAgeInSeconds: !Ref MaximumRecordAgeInSeconds",
+        "ParallelizationFactor: !Ref ParallelizationFactor",
+        "StartingPosition: !Ref StartingPosition",
+        "Destination: !GetAtt FailedBatchesQueue.Arn",
+    ] {
+        assert!(kinesis.iter().any(|l| l.trim() == setting), "the Kinesis mapping lost `{setting}`");
+        assert!(dynamodb.iter().any(|l| l.trim() == setting), "the DynamoDB mapping lacks `{setting}`");
+    }
+    assert!(dynamodb.iter().any(|l| l.trim() == "EventSourceArn: !Ref DynamoDbStreamArn"));
+}
+
+#[test]
+fn dynamodb_fanout_reads_its_own_stream_and_no_other() {
+    let text = template();
+    // A SAM `Type: DynamoDB` event would attach AWSLambdaDynamoDBExecutionRole (every stream).
+    assert!(!text.lines().any(|l| l.trim() == "Type: DynamoDB"), "no SAM DynamoDB event: the mapping is declared on its own");
+    let function = resource(&text, "DynamoDbFanoutFunction");
+    let actions: Vec<&str> = function.iter().filter(|l| l.contains("dynamodb:")).copied().collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert!(function.iter().any(|l| l.trim() == "Resource: !Ref DynamoDbStreamArn"), "stream reads on the stream ARN only");
+    assert!(function.iter().any(|l| l.trim() == "- \"${Table}/stream/*\""), "ListStreams on the table's streams only");
+    assert!(function.iter().any(|l| l.trim() == "Binary: dynamodb-fanout"));
+    for line in ["DynamoDbFanoutFunction:", "DynamoDbStreamMapping:", "DynamoDbFanoutLogGroup:"] {
+        let body = resource(&text, line.trim_end_matches(':'));
+        assert!(body.iter().any(|l| l.trim() == "Condition: HasDynamoDbStream"), "{line} exists only with a stream");
+    }
+}

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The function binaries, as `cargo build --release` names them.
-pub const FUNCTIONS: [&str; 4] = ["kinesis-fanout", "sqs-fanout", "iot-fanout", "http-fanout"];
+pub const FUNCTIONS: [&str; 5] = ["kinesis-fanout", "dynamodb-fanout", "sqs-fanout", "iot-fanout", "http-fanout"];
 
 /// How long a binary may take to reach the Runtime API before the run is abandoned.
 const INIT_WAIT: Duration = Duration::from_secs(10);

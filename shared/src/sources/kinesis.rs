@@ -8,7 +8,7 @@
 //! is at least once, and duplicates arise only from such replays.
 
 use super::kpl;
-use super::loose::{read_object, Key, Loose, ObjectReader, Problem};
+use super::loose::{epoch_seconds, read_object, Key, Loose, ObjectReader, Problem};
 use super::{into_diagnostic, ErrorType, UnreportableRecord};
 use super::{Decoded, INVALID_RECORD};
 use crate::error::ItemError;
@@ -248,25 +248,6 @@ fn interned(slot: usize, text: &str) -> Arc<str> {
     })
 }
 
-/// Seconds since the epoch as a finite number or a numeric string, read as
-/// one `f64` (aws_lambda_events 1.2 reads `1795323606.5` as 5 ms past the
-/// second, not 500; this reads it as written).
-fn epoch_seconds(value: Loose<'_>) -> Result<f64, String> {
-    let seconds = match value {
-        Loose::Number(n) => n,
-        Loose::Str(s) => s.trim().parse::<f64>().map_err(|_| format!("expected seconds since the epoch, found the string `{s}`"))?,
-        other => return Err(format!("expected seconds since the epoch (a number), found {}", other.kind())),
-    };
-    if seconds.is_finite() && (0.0..=MAX_EPOCH_SECONDS).contains(&seconds) {
-        Ok(seconds)
-    } else {
-        Err(format!("{seconds} is not a time (seconds since the epoch, 0 to {MAX_EPOCH_SECONDS})"))
-    }
-}
-
-/// The latest arrival time accepted: the year 9999.
-const MAX_EPOCH_SECONDS: f64 = 253_402_300_799.0;
-
 impl From<KinesisEvent> for KinesisBatch {
     fn from(event: KinesisEvent) -> Self {
         let records = event
@@ -359,9 +340,8 @@ fn same_attributes(a: &Map<String, Value>, arn: Option<&str>, region: Option<&st
 /// The partial batch response: every failed record's sequence number, once,
 /// in batch order; empty when all succeeded. Never a null or empty identifier.
 pub fn respond(records: &[Record], report: &Report) -> Result<KinesisEventResponse, KinesisHandlerError> {
-    let ids = super::failed_ids(records, report).map_err(|index| UnreportableRecord::new("record", index, "sequence number", report))?;
     let mut response = KinesisEventResponse::default();
-    for id in ids {
+    for id in super::failed_sequence_numbers(records, report)? {
         let mut failure = KinesisBatchItemFailure::default();
         failure.item_identifier = Some(id.to_owned());
         response.batch_item_failures.push(failure);

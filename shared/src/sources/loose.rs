@@ -140,6 +140,25 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Seconds since the epoch as a finite number or a numeric string, read as
+/// one `f64` (aws_lambda_events 1.2 reads `1795323606.5` as 5 ms past the
+/// second, not 500; this reads it as written).
+pub(crate) fn epoch_seconds(value: Loose<'_>) -> Result<f64, String> {
+    let seconds = match value {
+        Loose::Number(n) => n,
+        Loose::Str(s) => s.trim().parse::<f64>().map_err(|_| format!("expected seconds since the epoch, found the string `{s}`"))?,
+        other => return Err(format!("expected seconds since the epoch (a number), found {}", other.kind())),
+    };
+    if seconds.is_finite() && (0.0..=MAX_EPOCH_SECONDS).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(format!("{seconds} is not a time (seconds since the epoch, 0 to {MAX_EPOCH_SECONDS})"))
+    }
+}
+
+/// The latest arrival time accepted: the year 9999.
+pub(crate) const MAX_EPOCH_SECONDS: f64 = 253_402_300_799.0;
+
 /// The first problem found in one record: `path: message`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Problem(Option<String>);

@@ -2,6 +2,7 @@
 //! [`crate::record::Record`]s and turning a [`crate::report::Report`] into the
 //! answer that source expects.
 
+pub mod dynamodb;
 pub mod http;
 pub mod iot;
 pub mod kinesis;
@@ -88,6 +89,18 @@ macro_rules! into_diagnostic {
     };
 }
 pub(crate) use into_diagnostic;
+
+/// The answer of a stream source (Kinesis, DynamoDB Streams) to Lambda:
+/// the sequence number of every failed record, once, in batch order (KPL
+/// sub-records name their parent's). Lambda checkpoints before the lowest
+/// one and replays the shard from there, so every record after it comes
+/// again: naming each failed record (not only the first) costs nothing and
+/// keeps the answer true if Lambda ever reads more of it. A failed record
+/// with no sequence number cannot be named, so the whole batch fails
+/// instead ([`UnreportableRecord`]); never a null or empty identifier.
+pub(crate) fn failed_sequence_numbers<'a>(records: &'a [Record], report: &Report) -> Result<Vec<&'a str>, UnreportableRecord> {
+    failed_ids(records, report).map_err(|index| UnreportableRecord::new("record", index, "sequence number", report))
+}
 
 /// The source ids of the failed records, in batch order, each once (KPL
 /// sub-records share their parent's), for a partial batch response. `Err`
