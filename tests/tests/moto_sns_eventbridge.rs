@@ -58,7 +58,15 @@ async fn published_records_reach_a_moto_topics_subscribers_as_sent() {
     sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(&queue_arn).attributes("RawMessageDelivery", "true").send().await.expect("subscribed");
 
     let sent = payloads(23);
-    route(&moto, &format!("{{ type: sns, topic_arn: '{topic}', subject: /kind }}"), &sent).await;
+    route(&moto, &format!("{{ type: sns, topic_arn: '{topic}', subject: /kind, attributes: {{ device: /device }} }}"), &sent).await;
+    let first = sqs.receive_message().queue_url(&url).message_attribute_names("All").max_number_of_messages(1).send().await.expect("received");
+    let message = first.messages().first().expect("a message");
+    let device = serde_json::from_str::<serde_json::Value>(message.body().unwrap_or_default()).expect("json")["device"].as_str().map(str::to_owned);
+    let attribute = message.message_attributes().and_then(|a| a.get("device")).and_then(|v| v.string_value()).map(str::to_owned);
+    assert_eq!(attribute, device, "the attribute travels to the subscriber");
+    if let Some(handle) = message.receipt_handle() {
+        sqs.change_message_visibility().queue_url(&url).receipt_handle(handle).visibility_timeout(0).send().await.expect("released");
+    }
     let mut got = bodies(&sqs, &url).await;
     got.sort();
     let mut want = sent.clone();

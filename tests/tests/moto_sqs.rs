@@ -44,3 +44,17 @@ async fn routed_records_arrive_in_moto_sqs_as_message_bodies() {
     want.sort();
     assert_eq!(bodies, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_named_by_name_and_account_is_found_in_moto() {
+    let moto = Moto::start();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config());
+    let url = sqs.create_queue().queue_name("by-name").send().await.expect("queue").queue_url().map(str::to_owned).expect("url");
+    let config = "destinations:\n  q: { type: sqs, queue_name: by-name, account_id: '123456789012' }\nroutes:\n  - { name: all, to: [q] }\n";
+    let fanout = Fanout::new(Config::parse(config, Path::new("moto-sqs.yaml")).expect("valid"), &Clients::from_sdk_config(&moto.sdk_config()));
+    let event = fanout_tests::kinesis_event([("00001", "pk", &b"{\"a\":1}"[..]), ("00002", "pk", b"{\"a\":2}")]);
+    let response = fanout::sources::kinesis::handle(&fanout, event, SystemTime::now() + Duration::from_secs(30)).await.expect("response");
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.expect("received");
+    assert_eq!(out.messages().len(), 2);
+}

@@ -19,7 +19,7 @@ async fn messages_reach_the_topic_with_their_subject_and_refused_ones_are_dead_l
     let spec = FaultSpec::parse("sns:rate=0.2;seed=5").expect("spec");
     let (sandbox, clients) = fanout_tests::sandbox(SandboxOptions { faults: spec, ..SandboxOptions::default() }).await;
     let text = format!(
-        "destinations:\n  alerts: {{ type: sns, topic_arn: '{TOPIC}', subject: /title }}\n  dead: {{ type: firehose, delivery_stream: dead }}\n\
+        "destinations:\n  alerts: {{ type: sns, topic_arn: '{TOPIC}', subject: /title, attributes: {{ kind: alert, n: /n }} }}\n  dead: {{ type: firehose, delivery_stream: dead }}\n\
          routes:\n  - {{ name: all, to: [alerts] }}\ndead_letter: dead\n\
          delivery: {{ max_attempts: 8, base_delay_ms: 5, max_delay_ms: 20, deadline_margin_ms: 200 }}\n"
     );
@@ -39,6 +39,10 @@ async fn messages_reach_the_topic_with_their_subject_and_refused_ones_are_dead_l
     let world = sandbox.state.world();
     let subjects: HashSet<&str> = world.store.items(Api::Sns, "alerts").iter().filter_map(|i| i["subject"].as_str()).collect();
     assert!(subjects.contains("Alert 7") && subjects.len() == 40, "each message with its own subject");
+    for item in world.store.items(Api::Sns, "alerts") {
+        let n = item["subject"].as_str().and_then(|s| s.strip_prefix("Alert ")).expect("a subject");
+        assert_eq!(item["attributes"], serde_json::json!({"kind": "alert", "n": n}), "attributes from a constant and a pointer");
+    }
     let failed_sends: usize = world.store.calls().iter().filter(|c| c.api == Api::Sns).flat_map(|c| &c.items).filter(|(_, e)| e.is_some()).count();
     assert!(failed_sends > 0, "the faults fired");
 }

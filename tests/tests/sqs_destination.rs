@@ -18,7 +18,7 @@ const N: usize = 60;
 
 fn config() -> Config {
     let text = format!(
-        "destinations:\n  orders: {{ type: sqs, queue_url: '{QUEUE_URL}' }}\n  dead: {{ type: firehose, delivery_stream: dead }}\n\
+        "destinations:\n  orders: {{ type: sqs, queue_url: '{QUEUE_URL}', attributes: {{ order: /order }} }}\n  dead: {{ type: firehose, delivery_stream: dead }}\n\
          routes:\n  - {{ name: all, to: [orders] }}\ndead_letter: dead\n\
          delivery: {{ max_attempts: 8, base_delay_ms: 5, max_delay_ms: 20, deadline_margin_ms: 200 }}\n"
     );
@@ -70,6 +70,10 @@ async fn messages_reach_the_queue_only_failed_entries_are_resent_and_refused_one
         assert_eq!(*sent, failed + 1, "{item}");
     }
     assert_eq!(accepted_payloads(&sandbox, Api::Sqs, "orders").len(), N);
+    let world = sandbox.state.world();
+    let orders: HashSet<String> =
+        world.store.items(Api::Sqs, "orders").iter().filter_map(|i| i["attributes"]["order"].as_str().map(str::to_owned)).collect();
+    assert_eq!(orders.len(), N, "each message carries its order number as an attribute");
 }
 
 fn code<E: ProvideErrorMetadata>(e: &E) -> String {

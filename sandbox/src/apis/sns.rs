@@ -9,7 +9,8 @@
 //! `MessageDeduplicationId` (1-128 of ASCII `!`-`~`) on every message; a
 //! message whose deduplication id the topic has seen is answered as
 //! published and not stored again. A topic is named by the last segment of
-//! its ARN. Stored items: `{"message_id", "id", "subject", "group", "data"}`.
+//! its ARN. Stored items: `{"message_id", "id", "subject", "group",
+//! "attributes", "data"}`; attributes count toward the size.
 
 use super::fault_text;
 use super::sqs::is_fifo_id;
@@ -67,6 +68,24 @@ fn entries(form: &Form) -> Vec<HashMap<&str, &str>> {
         by_index.entry(index).or_default().insert(field, value.as_str());
     }
     by_index.into_values().collect()
+}
+
+/// An entry's attributes, (name, string value), from its
+/// `MessageAttributes.entry.N.Name` / `.Value.StringValue` fields.
+fn attributes<'a>(e: &HashMap<&'a str, &'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut by_index: std::collections::BTreeMap<usize, (Option<&str>, Option<&str>)> = std::collections::BTreeMap::new();
+    for (field, value) in e {
+        let Some(rest) = field.strip_prefix("MessageAttributes.entry.") else { continue };
+        let Some((index, part)) = rest.split_once('.') else { continue };
+        let Ok(index) = index.parse::<usize>() else { continue };
+        let slot = by_index.entry(index).or_default();
+        match part {
+            "Name" => slot.0 = Some(value),
+            "Value.StringValue" => slot.1 = Some(value),
+            _ => {}
+        }
+    }
+    by_index.into_values().filter_map(|(n, v)| Some((n?, v?))).collect()
 }
 
 /// What SNS refuses in one entry, as it words it.
@@ -128,7 +147,7 @@ fn publish_batch(form: Form, world: &mut super::World, faults: &mut crate::fault
         if !ids.insert(id) {
             return Err(ApiError::bad("BatchEntryIdsNotDistinct", format!("Two or more batch entries in the request have the same Id ({id}).")));
         }
-        total += e.get("Message").map_or(0, |m| m.len());
+        total += e.get("Message").map_or(0, |m| m.len()) + attributes(e).iter().map(|(n, v)| n.len() + "String".len() + v.len()).sum::<usize>();
     }
     if total > MAX_BYTES {
         return Err(ApiError::bad(
@@ -161,11 +180,10 @@ fn publish_batch(form: Form, world: &mut super::World, faults: &mut crate::fault
                 let duplicate = fifo && !world.dedup_ids.insert((Api::Sns, name.clone(), dedup.to_owned()));
                 if !duplicate {
                     let (subject, group) = (e.get("Subject").copied(), e.get("MessageGroupId").copied());
-                    world.store.accept(
-                        Api::Sns,
-                        &name,
-                        || json!({"message_id": message_id, "id": id, "subject": subject, "group": group, "data": b64(text.as_bytes())}),
-                    );
+                    let attributes: serde_json::Map<String, Value> = attributes(e).into_iter().map(|(n, v)| (n.to_owned(), Value::from(v))).collect();
+                    world.store.accept(Api::Sns, &name, || {
+                        json!({"message_id": message_id, "id": id, "subject": subject, "group": group, "attributes": attributes, "data": b64(text.as_bytes())})
+                    });
                 }
                 successful.push(json!({"Id": id, "MessageId": message_id}));
                 logged.push((logged_text(), None));

@@ -11,7 +11,9 @@
 //! `MessageDeduplicationId` (1-128 of ASCII `!`-`~`; the sandbox's FIFO
 //! queues have no content-based deduplication) and takes no `DelaySeconds`;
 //! a message whose deduplication id the queue has seen is answered as sent
-//! and not stored again. Stored items carry their `group`.
+//! and not stored again. Stored items carry their `group` and their
+//! `attributes` (name to string value); attributes count toward the size,
+//! at most 10 per message.
 
 use super::{fault_text, unknown_operation};
 use crate::faults::Api;
@@ -90,6 +92,25 @@ fn is_message_text(text: &str) -> bool {
     text.chars().all(|c| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}'))
 }
 
+/// The bytes an entry's attributes add to its size: name, data type and value.
+fn attributes_size(e: &Value) -> usize {
+    e.get("MessageAttributes").and_then(Value::as_object).map_or(0, |attrs| {
+        attrs
+            .iter()
+            .map(|(name, v)| {
+                let text = |f: &str| v.get(f).and_then(Value::as_str).map_or(0, str::len);
+                name.len() + text("DataType") + text("StringValue")
+            })
+            .sum()
+    })
+}
+
+/// An entry's `String` attributes, name to value (what the store keeps).
+fn string_attributes(e: &Value) -> Value {
+    let attrs = e.get("MessageAttributes").and_then(Value::as_object);
+    Value::Object(attrs.map(|a| a.iter().filter_map(|(n, v)| Some((n.clone(), v.get("StringValue")?.clone()))).collect()).unwrap_or_default())
+}
+
 /// A FIFO id: 1-128 of ASCII `!` to `~`.
 pub(crate) fn is_fifo_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (b'!'..=b'~').contains(&b))
@@ -143,7 +164,7 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
         if !ids.insert(id) {
             return Err(ApiError::bad("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", format!("Id {id} repeated.")));
         }
-        total += e.get("MessageBody").and_then(Value::as_str).map_or(0, str::len);
+        total += e.get("MessageBody").and_then(Value::as_str).map_or(0, str::len) + attributes_size(e);
     }
     if total > MAX_BYTES {
         return Err(ApiError::bad(
@@ -176,6 +197,8 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
             ))
         } else if delay.is_some_and(|d| !(0..=900).contains(&d)) {
             Some(("InvalidParameterValue", "Value for parameter DelaySeconds is invalid. Reason: Must be >= 0 and <= 900."))
+        } else if e.get("MessageAttributes").and_then(Value::as_object).is_some_and(|a| a.len() > 10) {
+            Some(("InvalidParameterValue", "Number of message attributes [11] exceeds the allowed maximum [10]."))
         } else if fifo {
             fifo_problem(group, dedup, delay)
         } else {
@@ -195,7 +218,12 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
                 let message_id = format!("{call:020}-{i:04}");
                 let duplicate = fifo && !world.dedup_ids.insert((Api::Sqs, name.to_owned(), dedup.unwrap_or_default().to_owned()));
                 if !duplicate {
-                    world.store.accept(Api::Sqs, name, || json!({"message_id": message_id, "id": id, "group": group, "data": b64(text.as_bytes())}));
+                    let attributes = string_attributes(e);
+                    world.store.accept(
+                        Api::Sqs,
+                        name,
+                        || json!({"message_id": message_id, "id": id, "group": group, "attributes": attributes, "data": b64(text.as_bytes())}),
+                    );
                 }
                 successful.push(json!({"Id": id, "MessageId": message_id, "MD5OfMessageBody": md5_hex(text.as_bytes())}));
                 logged.push((logged_text(), None));

@@ -10,6 +10,7 @@
 //! over the SDK client, and a pure function from the response to one result
 //! per sent entry. The router sees every sender as a [`sender::Sender`].
 
+pub mod attributes;
 pub mod dry_run;
 pub mod entries;
 pub mod eventbridge;

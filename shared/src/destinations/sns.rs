@@ -12,6 +12,7 @@
 //! minutes; the engine keeps order per group ([`crate::deliver::ordered`]).
 //! Per-entry failures come back in `Failed[]`, matched by `Id`.
 
+use super::attributes::{AttributeValues, MessageAttributes};
 use super::entries::{check_size, map_listed, message_id};
 use super::fifo::FifoIds;
 use super::registry::{common_fields, CommonFields, DestinationType};
@@ -24,7 +25,7 @@ use crate::record::Record;
 use crate::validation::{check_limit, problem, Problem};
 use crate::value::ValueSource;
 use aws_sdk_sns::operation::publish_batch::PublishBatchOutput;
-use aws_sdk_sns::types::PublishBatchRequestEntry;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -47,6 +48,9 @@ pub struct SnsConfig {
     pub topic_arn: String,
     /// `Subject`: a value source ([`crate::value`]), for email subscriptions.
     pub subject: Option<String>,
+    /// Message attributes: name to value source, sent as `String`s (subscription filter policies read them).
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
     /// `MessageGroupId`: a value source; FIFO default `$key`.
     pub message_group_id: Option<String>,
     /// `MessageDeduplicationId`: a value source, or `content`; FIFO default `$id`.
@@ -99,7 +103,7 @@ impl DestinationType for SnsConfig {
 
     fn data_fields(&self) -> DataFields {
         let subject = self.subject_source().map(|s| s.data_fields()).unwrap_or_default();
-        DataFields::all([self.fifo_ids().data_fields(), subject])
+        DataFields::all([self.fifo_ids().data_fields(), subject, MessageAttributes::new(&self.attributes).data_fields()])
     }
 
     fn limits(&self) -> Limits {
@@ -129,6 +133,7 @@ impl DestinationType for SnsConfig {
             }
         }
         FifoIds::validate(self.is_fifo(), self.message_group_id.as_deref(), self.deduplication_id.as_deref(), place, problems);
+        MessageAttributes::validate(&self.attributes, place, problems);
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_ENTRIES_PER_REQUEST, "PublishBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_BYTES, "PublishBatch");
         check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_BYTES, "PublishBatch");
@@ -183,6 +188,8 @@ pub struct SnsEntry {
     pub group: Option<String>,
     /// `MessageDeduplicationId`, if the topic takes one.
     pub dedup: Option<String>,
+    /// Message attributes (name, value), sent as `String`s.
+    pub attributes: AttributeValues,
 }
 
 /// An SNS topic.
@@ -194,6 +201,7 @@ pub struct Sns {
     limits: Limits,
     ids: FifoIds,
     fifo: bool,
+    attributes: MessageAttributes,
 }
 
 impl Sns {
@@ -206,13 +214,15 @@ impl Sns {
             limits: DestinationType::limits(config),
             ids: config.fifo_ids(),
             fifo: config.is_fifo(),
+            attributes: MessageAttributes::new(&config.attributes),
         }
     }
 
     /// The one entry a record becomes: its payload as the message (no copy), if it is text.
     pub fn prepare_one(&self, record: &Record) -> Result<Prepared<SnsEntry>, ItemError> {
-        let size = record.data.len();
-        check_size(size, &self.limits, "PublishBatch", "the message")?;
+        let (attributes, attributes_size) = self.attributes.values(record)?;
+        let size = record.data.len() + attributes_size;
+        check_size(size, &self.limits, "PublishBatch", "the message with its attributes")?;
         let text = std::str::from_utf8(&record.data)
             .map_err(|e| ItemError::permanent("InvalidParameter", format!("the payload is not UTF-8 text ({e}): SNS messages are text")))?;
         if text.is_empty() {
@@ -227,7 +237,10 @@ impl Sns {
             }
         };
         let (group, dedup) = self.ids.ids(record)?;
-        Ok(Prepared { entry: SnsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone(), subject, group, dedup }, size })
+        Ok(Prepared {
+            entry: SnsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone(), subject, group, dedup, attributes },
+            size,
+        })
     }
 }
 
@@ -268,6 +281,25 @@ pub fn map_response(output: &PublishBatchOutput, sent: &[&SnsEntry]) -> Vec<Item
     )
 }
 
+/// The SDK's attribute map, `None` when there are none.
+fn sdk_attributes(values: &AttributeValues) -> Result<Option<std::collections::HashMap<String, MessageAttributeValue>>, ItemError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values
+        .iter()
+        .map(|(name, value)| {
+            let v = MessageAttributeValue::builder()
+                .data_type(super::attributes::DATA_TYPE)
+                .string_value(value)
+                .build()
+                .map_err(ItemError::construction)?;
+            Ok((name.clone(), v))
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 impl BatchApi for Sns {
     type Entry = SnsEntry;
     type Request = Vec<PublishBatchRequestEntry>;
@@ -301,6 +333,7 @@ impl BatchApi for Sns {
                     .set_subject(e.subject.clone())
                     .set_message_group_id(e.group.clone())
                     .set_message_deduplication_id(e.dedup.clone())
+                    .set_message_attributes(sdk_attributes(&e.attributes)?)
                     .build()
                     .map_err(ItemError::construction)
             })
@@ -406,7 +439,7 @@ mod tests {
             .build();
         let entries: Vec<SnsEntry> = ["a", "b", "c", "d"]
             .iter()
-            .map(|id| SnsEntry { id: (*id).into(), body: Bytes::from_static(b"x"), subject: None, group: None, dedup: None })
+            .map(|id| SnsEntry { id: (*id).into(), body: Bytes::from_static(b"x"), subject: None, group: None, dedup: None, attributes: Vec::new() })
             .collect();
         let sent: Vec<&SnsEntry> = entries.iter().collect();
         let results = map_response(&out, &sent);
@@ -415,5 +448,14 @@ mod tests {
         assert!(results[2].as_ref().unwrap_err().is_transient());
         assert_eq!(results[3].as_ref().unwrap_err().code, "InvalidResponse");
         assert_eq!(classify_item_code("BrandNew"), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn attributes_are_sent_as_strings_and_counted_in_the_size() {
+        let d = dest(&format!("{ARN}attributes: {{ severity: /level }}\n"));
+        let p = d.prepare_one(&record("1", br#"{"level":"high"}"#)).expect("prepared");
+        assert_eq!(p.size, 16 + "severity".len() + 6 + 4);
+        let sdk = d.encode(&[&p.entry]).expect("encodes");
+        assert_eq!(sdk[0].message_attributes().and_then(|a| a["severity"].string_value()), Some("high"));
     }
 }

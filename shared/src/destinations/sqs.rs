@@ -15,6 +15,7 @@
 //! group, which the engine keeps too ([`crate::deliver::ordered`]); their
 //! messages take no `DelaySeconds` (a FIFO queue delays at the queue level).
 
+use super::attributes::{AttributeValues, MessageAttributes};
 use super::entries::{check_size, map_listed, message_id};
 use super::fifo::FifoIds;
 use super::registry::{common_fields, CommonFields, DestinationType};
@@ -26,7 +27,7 @@ use crate::projection::DataFields;
 use crate::record::Record;
 use crate::validation::{check_limit, check_range, problem, Problem};
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -45,8 +46,16 @@ pub const MAX_DELAY_SECONDS: usize = 900;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqsConfig {
-    /// `QueueUrl`: `https://sqs.<region>.amazonaws.com/<account>/<name>`.
-    pub queue_url: String,
+    /// `QueueUrl`: `https://sqs.<region>.amazonaws.com/<account>/<name>`
+    /// (or `queue_name` and `account_id`).
+    pub queue_url: Option<String>,
+    /// The queue's name, with `account_id` (and `region`, else the function's), instead of `queue_url`.
+    pub queue_name: Option<String>,
+    /// The account that owns `queue_name`.
+    pub account_id: Option<String>,
+    /// Message attributes: name to value source ([`crate::value`]), sent as `String`s.
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
     /// `DelaySeconds` for every message (0-900; default: the queue's; standard queues only).
     pub delay_seconds: Option<usize>,
     /// `MessageGroupId`: a value source ([`crate::value`]); FIFO default `$key`.
@@ -81,11 +90,11 @@ impl DestinationType for SqsConfig {
     const SEND_ACTIONS: &'static [&'static str] = &["sqs:SendMessage"];
 
     fn sends_to(&self) -> String {
-        self.queue_url.rsplit('/').next().unwrap_or_default().to_owned()
+        self.name().to_owned()
     }
 
     fn data_fields(&self) -> DataFields {
-        self.fifo_ids().data_fields()
+        DataFields::all([self.fifo_ids().data_fields(), MessageAttributes::new(&self.attributes).data_fields()])
     }
 
     fn limits(&self) -> Limits {
@@ -97,16 +106,31 @@ impl DestinationType for SqsConfig {
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
-        let url = &self.queue_url;
-        let path = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split_once('/')).map(|(_, p)| p);
-        let name = path.and_then(|p| p.rsplit_once('/')).map(|(_, n)| n);
-        match name {
-            Some(name) if is_queue_name(name) => {}
-            _ => problems.push(Problem {
-                place: format!("{place}.queue_url"),
-                message: format!("`{url}` is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>, the name 1-80 of [A-Za-z0-9_-])"),
-            }),
+        match (&self.queue_url, &self.queue_name, &self.account_id) {
+            (Some(url), None, None) => {
+                let path = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).and_then(|rest| rest.split_once('/')).map(|(_, p)| p);
+                if !path.and_then(|p| p.rsplit_once('/')).is_some_and(|(_, n)| is_queue_name(n)) {
+                    problems.push(problem(
+                        &format!("{place}.queue_url"),
+                        &format!("`{url}` is not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>, the name 1-80 of [A-Za-z0-9_-])"),
+                    ));
+                }
+            }
+            (None, Some(name), Some(account)) => {
+                if !is_queue_name(name) {
+                    problems.push(problem(
+                        &format!("{place}.queue_name"),
+                        &format!("`{name}` is not a queue name (1-80 of [A-Za-z0-9_-], .fifo for a FIFO queue)"),
+                    ));
+                }
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    problems.push(problem(&format!("{place}.account_id"), &format!("`{account}` is not an account id (12 digits)")));
+                }
+            }
+            (None, Some(_), None) => problems.push(problem(&format!("{place}.account_id"), "queue_name needs the account_id that owns the queue")),
+            _ => problems.push(problem(place, "name the queue with queue_url, or with queue_name and account_id, not both")),
         }
+        MessageAttributes::validate(&self.attributes, place, problems);
         if let Some(delay) = self.delay_seconds {
             if self.is_fifo() {
                 problems.push(problem(&format!("{place}.delay_seconds"), "FIFO queues take no per-message delay (set DelaySeconds on the queue)"));
@@ -132,7 +156,28 @@ impl DestinationType for SqsConfig {
 impl SqsConfig {
     /// Whether the queue is a FIFO queue (its name ends in `.fifo`).
     pub fn is_fifo(&self) -> bool {
-        self.queue_url.ends_with(".fifo")
+        self.name().ends_with(".fifo")
+    }
+
+    /// The queue's name: `queue_name`, or the last segment of `queue_url`.
+    pub fn name(&self) -> &str {
+        match (&self.queue_name, &self.queue_url) {
+            (Some(name), _) => name,
+            (None, Some(url)) => url.rsplit('/').next().unwrap_or_default(),
+            (None, None) => "",
+        }
+    }
+
+    /// The queue URL: `queue_url`, or built from `queue_name`, `account_id`
+    /// and the region (the destination's, else `default_region`).
+    pub fn url(&self, default_region: &str) -> String {
+        match (&self.queue_url, &self.queue_name, &self.account_id) {
+            (Some(url), _, _) => url.clone(),
+            (None, name, account) => {
+                let region = self.region.as_deref().unwrap_or(default_region);
+                format!("https://sqs.{region}.amazonaws.com/{}/{}", account.as_deref().unwrap_or_default(), name.as_deref().unwrap_or_default())
+            }
+        }
     }
 
     fn fifo_ids(&self) -> FifoIds {
@@ -162,6 +207,8 @@ pub struct SqsEntry {
     pub group: Option<String>,
     /// `MessageDeduplicationId`, if the queue takes one.
     pub dedup: Option<String>,
+    /// Message attributes (name, value), sent as `String`s.
+    pub attributes: AttributeValues,
 }
 
 /// An SQS queue.
@@ -173,25 +220,30 @@ pub struct Sqs {
     limits: Limits,
     ids: FifoIds,
     fifo: bool,
+    attributes: MessageAttributes,
 }
 
 impl Sqs {
-    /// A destination sending to `config.queue_url` through `client`.
+    /// A destination sending to the config's queue through `client` (whose
+    /// region completes a URL built from `queue_name`).
     pub fn new(client: aws_sdk_sqs::Client, config: &SqsConfig) -> Self {
+        let region = client.config().region().map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
         Self {
+            queue_url: config.url(&region),
             client,
-            queue_url: config.queue_url.clone(),
             delay_seconds: config.delay_seconds.and_then(|d| i32::try_from(d).ok()),
             limits: DestinationType::limits(config),
             ids: config.fifo_ids(),
             fifo: config.is_fifo(),
+            attributes: MessageAttributes::new(&config.attributes),
         }
     }
 
     /// The one entry a record becomes: its payload as the body (no copy), if it is message text.
     pub fn prepare_one(&self, record: &Record) -> Result<Prepared<SqsEntry>, ItemError> {
-        let size = record.data.len();
-        check_size(size, &self.limits, "SendMessageBatch", "the message")?;
+        let (attributes, attributes_size) = self.attributes.values(record)?;
+        let size = record.data.len() + attributes_size;
+        check_size(size, &self.limits, "SendMessageBatch", "the message with its attributes")?;
         let text = std::str::from_utf8(&record.data)
             .map_err(|e| ItemError::permanent("InvalidMessageContents", format!("the payload is not UTF-8 text ({e}): SQS bodies are text")))?;
         if text.is_empty() {
@@ -204,7 +256,7 @@ impl Sqs {
             ));
         }
         let (group, dedup) = self.ids.ids(record)?;
-        Ok(Prepared { entry: SqsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone(), group, dedup }, size })
+        Ok(Prepared { entry: SqsEntry { id: message_id(&record.id, MAX_ENTRY_ID_LEN), body: record.data.clone(), group, dedup, attributes }, size })
     }
 }
 
@@ -244,6 +296,25 @@ pub fn map_response(output: &SendMessageBatchOutput, sent: &[&SqsEntry]) -> Vec<
     )
 }
 
+/// The SDK's attribute map, `None` when there are none.
+fn sdk_attributes(values: &AttributeValues) -> Result<Option<std::collections::HashMap<String, MessageAttributeValue>>, ItemError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values
+        .iter()
+        .map(|(name, value)| {
+            let v = MessageAttributeValue::builder()
+                .data_type(super::attributes::DATA_TYPE)
+                .string_value(value)
+                .build()
+                .map_err(ItemError::construction)?;
+            Ok((name.clone(), v))
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 impl BatchApi for Sqs {
     type Entry = SqsEntry;
     type Request = Vec<SendMessageBatchRequestEntry>;
@@ -277,6 +348,7 @@ impl BatchApi for Sqs {
                     .set_delay_seconds(self.delay_seconds)
                     .set_message_group_id(e.group.clone())
                     .set_message_deduplication_id(e.dedup.clone())
+                    .set_message_attributes(sdk_attributes(&e.attributes)?)
                     .build()
                     .map_err(ItemError::construction)
             })
@@ -328,8 +400,10 @@ mod tests {
             .failed(failed("c", "InternalError"))
             .build()
             .expect("output");
-        let entries: Vec<SqsEntry> =
-            ["a", "b", "c", "d"].iter().map(|id| SqsEntry { id: (*id).into(), body: Bytes::from_static(b"x"), group: None, dedup: None }).collect();
+        let entries: Vec<SqsEntry> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|id| SqsEntry { id: (*id).into(), body: Bytes::from_static(b"x"), group: None, dedup: None, attributes: Vec::new() })
+            .collect();
         let sent: Vec<&SqsEntry> = entries.iter().collect();
         let results = map_response(&out, &sent);
         assert!(results[0].is_ok());
@@ -378,7 +452,7 @@ mod tests {
     #[test]
     fn encoded_entries_carry_the_id_the_body_and_the_delay() {
         let d = dest(&format!("{URL}delay_seconds: 5\n"));
-        let entries = [SqsEntry { id: "r-1".into(), body: Bytes::from_static(b"{\"a\":1}"), group: None, dedup: None }];
+        let entries = [SqsEntry { id: "r-1".into(), body: Bytes::from_static(b"{\"a\":1}"), group: None, dedup: None, attributes: Vec::new() }];
         let sdk = d.encode(&[&entries[0]]).expect("encodes");
         assert_eq!((sdk[0].id(), sdk[0].message_body(), sdk[0].delay_seconds()), ("r-1", "{\"a\":1}", Some(5)));
     }
@@ -398,5 +472,31 @@ mod tests {
         let standard = dest(&format!("{URL}message_group_id: /device\n"));
         let p = standard.prepare_one(&r).expect("prepared");
         assert_eq!((p.entry.group.as_deref(), standard.order_key(&p.entry)), (Some("d-1"), None), "fair queues: a group, no order");
+    }
+
+    #[test]
+    fn attributes_are_read_per_record_sent_as_strings_and_counted_in_the_size() {
+        let d = dest(&format!("{URL}attributes: {{ device: /device, origin: fanout }}\n"));
+        let p = d.prepare_one(&record("1", br#"{"device":"d-1"}"#)).expect("prepared");
+        assert_eq!(p.size, 16 + ("device".len() + 6 + 3) + ("origin".len() + 6 + 6), "body and attributes, as SQS counts them");
+        let sdk = d.encode(&[&p.entry]).expect("encodes");
+        let attrs = sdk[0].message_attributes().expect("attributes");
+        assert_eq!((attrs["device"].string_value(), attrs["device"].data_type()), (Some("d-1"), "String"));
+        assert_eq!(attrs["origin"].string_value(), Some("fanout"));
+        assert!(d.prepare_one(&record("2", br#"{"other":1}"#)).unwrap_err().message.contains("attribute device"));
+    }
+
+    #[test]
+    fn a_queue_may_be_named_by_name_and_account_in_the_destinations_or_the_functions_region() {
+        let by_name = config("queue_name: orders.fifo\naccount_id: '210987654321'\nregion: eu-west-1\n");
+        assert!(problems("queue_name: orders.fifo\naccount_id: '210987654321'\n").is_empty());
+        assert_eq!(by_name.url("us-east-1"), "https://sqs.eu-west-1.amazonaws.com/210987654321/orders.fifo");
+        assert!(by_name.is_fifo());
+        assert_eq!(config("queue_name: q\naccount_id: '210987654321'\n").url("us-east-2"), "https://sqs.us-east-2.amazonaws.com/210987654321/q");
+        let places = |p: Vec<Problem>| p.into_iter().map(|p| p.place).collect::<Vec<_>>();
+        assert_eq!(places(problems("queue_name: q\n")), ["destinations.q.account_id"]);
+        assert_eq!(places(problems("queue_name: q\naccount_id: '12'\n")), ["destinations.q.account_id"]);
+        assert_eq!(places(problems(&format!("{URL}queue_name: q\n"))), ["destinations.q"], "both ways at once");
+        assert_eq!(places(problems("delay_seconds: 1\n")), ["destinations.q"], "neither");
     }
 }
