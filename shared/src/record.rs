@@ -20,7 +20,17 @@ pub struct RecordId {
     pub sub_sequence: Option<u32>,
 }
 
+/// The prefix of ids fanout assigns to records that came without one (HTTP
+/// items without an `id`): such an id names a record within one request
+/// only, so it is not the record's identity across requests.
+pub const ASSIGNED_ID_PREFIX: &str = "auto-";
+
 impl RecordId {
+    /// Whether fanout assigned this id ([`ASSIGNED_ID_PREFIX`]) rather than the source.
+    pub fn is_assigned(&self) -> bool {
+        self.source_id.starts_with(ASSIGNED_ID_PREFIX)
+    }
+
     /// An identifier with no sub-sequence.
     pub fn new(source_id: impl Into<String>) -> Self {
         Self { source_id: source_id.into(), sub_sequence: None }

@@ -84,7 +84,7 @@ pub fn check_role(problems: &mut Vec<Problem>, place: &str, role_arn: Option<&st
         }
     }
     if let Some(id) = external_id {
-        let allowed = |c: char| c.is_alphanumeric() || c == '_' || "+=,.@:/-".contains(c);
+        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || "+=,.@:/-".contains(c);
         if role_arn.is_none() {
             problems.push(problem(&format!("{place}.external_id"), "an external id is only used with a role_arn"));
         } else if !(2..=1224).contains(&id.chars().count()) || !id.chars().all(allowed) {

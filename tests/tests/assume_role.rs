@@ -58,6 +58,32 @@ async fn records_reach_a_destination_behind_a_role_with_one_assume_role_for_many
     assert!(invoke(&fanout, &inputs[..5]).await.is_empty());
     assert_eq!(sts_calls(&sandbox), [200], "four requests and a second invocation on one set of credentials");
     assert_eq!(invariant::accepted_payloads(&sandbox, Api::Sqs, "orders").len(), 40);
+    let world = sandbox.state.world();
+    let call = world.store.calls().iter().find(|c| c.api == Api::Sts).expect("an AssumeRole");
+    assert_eq!(
+        (call.target.as_str(), call.items.first().map(|i| i.0.as_str())),
+        ("fanout-writer", Some("tenant-42")),
+        "the role, with its external id"
+    );
+}
+
+/// fanout's own clients (not a test-built one): credentials that expire
+/// within the refresh margin are fetched again for the next request, and no
+/// request fails for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_about_to_expire_are_refreshed_by_fanouts_clients_without_failing_a_record() {
+    let mut opts = options(&["fanout-writer"], "");
+    opts.session_seconds = Some(60); // less than the 5-minute margin: stale as soon as they arrive
+    let (sandbox, clients) = fanout_tests::sandbox(opts).await;
+    let fanout = Fanout::new(config(ROLE), &clients);
+    let inputs = inputs(35);
+    assert!(invoke(&fanout, &inputs[..20]).await.is_empty());
+    let first = sts_calls(&sandbox).len();
+    assert!(invoke(&fanout, &inputs[20..]).await.is_empty());
+    let summary = invariant::check(&sandbox, &inputs, &HashSet::new(), Some("dead")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary, Summary { delivered: 35, ..Summary::default() });
+    assert!(first >= 1 && sts_calls(&sandbox).len() > first, "the second invocation found the credentials stale and fetched new ones");
+    assert!(sts_calls(&sandbox).iter().all(|s| *s == 200));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,8 +4,8 @@
 //! Limits (SNS API reference, PublishBatch): 1-10 entries; a message and all
 //! messages of a request together at most 256 KiB (262,144 bytes, the
 //! default `MaximumMessageSize` of the sandbox's topics); entry ids 1-80 of
-//! `[A-Za-z0-9_-]`, unique in the request; a subject is 1-100 printable
-//! ASCII characters. FIFO topics (`.fifo`) need a `MessageGroupId` and a
+//! `[A-Za-z0-9_-]`, unique in the request; a subject is under 100
+//! characters, without line breaks or control characters. FIFO topics (`.fifo`) need a `MessageGroupId` and a
 //! `MessageDeduplicationId` (1-128 of ASCII `!`-`~`) on every message; a
 //! message whose deduplication id the topic has seen is answered as
 //! published and not stored again. A topic is named by the last segment of
@@ -91,11 +91,11 @@ fn attributes<'a>(e: &HashMap<&'a str, &'a str>) -> Vec<(&'a str, &'a str)> {
 /// What SNS refuses in one entry, as it words it.
 fn entry_problem(e: &HashMap<&str, &str>, fifo: bool) -> Option<&'static str> {
     let message = e.get("Message").copied().unwrap_or_default();
-    let subject_ok = |s: &str| !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| (b' '..=b'~').contains(&b));
+    let subject_ok = |s: &str| !s.is_empty() && s.chars().count() < 100 && !s.chars().any(char::is_control);
     if message.is_empty() {
         return Some("Invalid parameter: Empty message");
     }
-    if message.len() > MAX_BYTES {
+    if message.len() + attributes(e).iter().map(|(n, v)| n.len() + "String".len() + v.len()).sum::<usize>() > MAX_BYTES {
         return Some("Invalid parameter: Message too long");
     }
     if e.get("Subject").is_some_and(|s| !subject_ok(s)) {

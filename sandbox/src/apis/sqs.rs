@@ -198,7 +198,7 @@ fn send_message_batch(body: &Value, world: &mut super::World, faults: &mut crate
         } else if delay.is_some_and(|d| !(0..=900).contains(&d)) {
             Some(("InvalidParameterValue", "Value for parameter DelaySeconds is invalid. Reason: Must be >= 0 and <= 900."))
         } else if e.get("MessageAttributes").and_then(Value::as_object).is_some_and(|a| a.len() > 10) {
-            Some(("InvalidParameterValue", "Number of message attributes [11] exceeds the allowed maximum [10]."))
+            Some(("InvalidParameterValue", "The number of message attributes exceeds the allowed maximum [10]."))
         } else if fifo {
             fifo_problem(group, dedup, delay)
         } else {

@@ -7,7 +7,8 @@
 //! 403 `AccessDenied`. Credentials last `DurationSeconds` (900-43,200,
 //! default 3,600), or less when the sandbox is told to
 //! (`SandboxOptions::session_seconds`, for refresh tests). Each call is
-//! logged (API `sts`, target the role name).
+//! logged (API `sts`, target the role name, its one item the `ExternalId`
+//! when one was given).
 
 use crate::faults::Api;
 use crate::store::Call;
@@ -42,16 +43,23 @@ fn assume_role(form: HashMap<String, String>, world: &mut super::World, _: &mut 
         });
     }
     let asked = form.get("DurationSeconds").and_then(|d| d.parse::<u64>().ok()).unwrap_or(3600);
+    if !(900..=43_200).contains(&asked) && world.session_seconds.is_none() {
+        return Err(ApiError::bad(
+            "ValidationError",
+            "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200",
+        ));
+    }
     let seconds = world.session_seconds.unwrap_or(asked);
     let call = world.store.calls_seen();
-    world.store.log(Call { api: Api::Sts, operation: "AssumeRole", target: name.clone(), items: Vec::new(), status: 200 });
+    let external_id = form.get("ExternalId").map(|id| vec![(id.clone(), None)]).unwrap_or_default();
+    world.store.log(Call { api: Api::Sts, operation: "AssumeRole", target: name.clone(), items: external_id, status: 200 });
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     Ok(json!({"AssumeRoleResponse": {"AssumeRoleResult": {
         "Credentials": {
             "AccessKeyId": format!("ASIASANDBOX{call:09}"),
             "SecretAccessKey": "sandbox-secret",
             "SessionToken": format!("sandbox-session-{call}"),
-            "Expiration": rfc3339(now + seconds),
+            "Expiration": rfc3339(now.saturating_add(seconds)),
         },
         "AssumedRoleUser": {"AssumedRoleId": format!("AROASANDBOX:{session}"), "Arn": format!("arn:aws:sts::123456789012:assumed-role/{name}/{session}")},
     }, "ResponseMetadata": {"RequestId": "sandbox"}}}))

@@ -295,3 +295,15 @@ async fn at_the_deadline_unsent_items_of_a_failing_key_are_held_back() {
     assert!(matches!(&outcomes[1], ItemOutcome::Failed(e) if e.code == "HeldBack"), "{:?}", outcomes[1]);
     assert_eq!(outcomes[2], ItemOutcome::Delivered);
 }
+
+#[tokio::test]
+async fn one_keys_backoff_does_not_hold_the_other_keys_back() {
+    let (mut dest, items) = keyed(&["a", "b", "b", "b"]);
+    dest.item_script.insert(0, vec![Some(throttled()); 10]);
+    let slow = RetryPolicy { max_attempts: 5, base_delay: Duration::from_secs(5), max_delay: Duration::from_secs(5), max_in_flight: 4 };
+    // A backoff of up to 5 s against a deadline 1 s away: `a` gives up, `b` is not delayed by it.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let (outcomes, _) = deliver(&dest, &items, &slow, None, deadline).await;
+    assert_eq!(&outcomes[1..], &[ItemOutcome::Delivered, ItemOutcome::Delivered, ItemOutcome::Delivered], "{outcomes:?}");
+    assert!(matches!(&outcomes[0], ItemOutcome::Failed(e) if e.code == throttled().code));
+}

@@ -3,8 +3,9 @@
 //! Limits (EventBridge API reference, PutEvents; User Guide, "Calculating
 //! PutEvents event entry size"): at most 10 entries per request, and the
 //! entries' total size "less than 1MB" (raised from 256 KB in 2026; fanout
-//! reads 1 MB as 1,000,000 bytes, the reading that never overfills a
-//! request). An entry's size is the UTF-8 bytes of its `Source`,
+//! reads it as under 1,000,000 bytes, the reading that never overfills a
+//! request). The detail is checked to be a JSON object nested at most 128
+//! levels deep (serde_json's limit; EventBridge takes more). An entry's size is the UTF-8 bytes of its `Source`,
 //! `DetailType`, `Detail` and each of its `Resources` (plus 14 when `Time`
 //! is set; fanout leaves `Time` to the service). `Detail` must be a JSON
 //! object; `DetailType` at most 128 characters; a `Source` starting with
@@ -27,8 +28,9 @@ use serde::Deserialize;
 
 /// Most entries in one `PutEvents` request.
 pub const MAX_ENTRIES_PER_REQUEST: usize = 10;
-/// Largest total entry size of a request, and so of one entry, in bytes ("less than 1MB").
-pub const MAX_REQUEST_BYTES: usize = 1_000_000;
+/// Largest total entry size of a request, and so of one entry, in bytes:
+/// "less than 1MB", read as under 1,000,000 bytes.
+pub const MAX_REQUEST_BYTES: usize = 999_999;
 /// Longest `DetailType`, in characters.
 pub const MAX_DETAIL_TYPE_CHARS: usize = 128;
 /// Longest `Source`, in characters.

@@ -4,14 +4,21 @@
 //! 128 characters, alphanumeric or punctuation `!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~`,
 //! that is ASCII `!` to `~`).
 //!
-//! On a FIFO queue or topic the group defaults to `$key` (the source's key:
-//! records of one Kinesis partition key or SQS message group stay one group)
-//! and the deduplication id to `$id` (the record's source identity, so a
-//! record Lambda replays within the 5-minute deduplication interval is
-//! accepted and not delivered twice); `deduplication_id: content` leaves it
-//! out for a queue or topic with content-based deduplication. On a standard
-//! queue or topic a `message_group_id`, if given, is sent (SQS fair queues)
-//! and a `deduplication_id` is a config error.
+//! On a FIFO queue or topic the group defaults to the source's key (records
+//! of one Kinesis partition key, SQS message group or DynamoDB item stay one
+//! group), or the record's identity for a record without a key (each its own
+//! group: there is no order to keep); a key that breaks the rules (longer
+//! than 128, or not ASCII `!`-`~`) is replaced by a stable hash of it, which
+//! keeps the grouping. The deduplication id defaults to `$id`, the record's
+//! source identity, so a record Lambda replays within the 5-minute
+//! deduplication interval is accepted and not delivered twice; a record
+//! whose id fanout assigned (an HTTP item without an `id`: unique within its
+//! request only) gets a random one instead, so two records are never taken
+//! for one. `deduplication_id: content` leaves it out for a queue or topic
+//! with content-based deduplication (which also drops a second record with
+//! the same body within 5 minutes). On a standard queue or topic a
+//! `message_group_id`, if given, is sent (SQS fair queues) and a
+//! `deduplication_id` is a config error.
 
 use crate::error::ItemError;
 use crate::projection::DataFields;
@@ -29,6 +36,8 @@ pub const CONTENT_BASED: &str = "content";
 #[derive(Debug, Clone, Default)]
 pub struct FifoIds {
     group: Option<ValueSource>,
+    /// The group is the default: the key, else the identity, hashed when it breaks the rules.
+    default_group: bool,
     dedup: Option<ValueSource>,
 }
 
@@ -38,6 +47,7 @@ impl FifoIds {
     /// defaults above. Unparseable values (reported by [`FifoIds::validate`]) are dropped.
     pub fn new(fifo: bool, group: Option<&str>, dedup: Option<&str>) -> Self {
         let parse = |t: &str| ValueSource::parse(t).ok();
+        let default_group = fifo && group.is_none();
         let group = match group {
             Some(t) => parse(t),
             None if fifo => Some(ValueSource::Key),
@@ -49,7 +59,7 @@ impl FifoIds {
             None if fifo => Some(ValueSource::Id),
             None => None,
         };
-        Self { group, dedup }
+        Self { group, default_group, dedup }
     }
 
     /// Whether records carry a group id (and so an order to keep, on FIFO).
@@ -81,6 +91,7 @@ impl FifoIds {
     pub fn ids(&self, record: &Record) -> Result<(Option<String>, Option<String>), ItemError> {
         let group = match &self.group {
             None => None,
+            Some(_) if self.default_group => Some(stable_id(record.key.as_deref().map_or_else(|| record.id.to_string(), str::to_owned).as_str())),
             Some(source) => {
                 let g = source.value(record, "message_group_id", "InvalidMessageGroupId")?;
                 check_fifo_id(&g, "message_group_id", "InvalidMessageGroupId")?;
@@ -89,6 +100,7 @@ impl FifoIds {
         };
         let dedup = match &self.dedup {
             None => None,
+            Some(ValueSource::Id) if record.id.is_assigned() => Some(format!("fanout-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))),
             Some(ValueSource::Id) => Some(stable_id(&record.id.to_string())),
             Some(source) => {
                 let d = source.value(record, "deduplication_id", "InvalidDeduplicationId")?;
@@ -161,6 +173,17 @@ mod tests {
     }
 
     #[test]
+    fn records_whose_id_fanout_assigned_get_distinct_deduplication_ids() {
+        let http = |id: &str| Record::new(RecordId::new(id), "http", Bytes::from_static(b"{}")).with_key("k");
+        let ids = FifoIds::new(true, None, None);
+        let (_, a) = ids.ids(&http("auto-0")).expect("ids");
+        let (_, b) = ids.ids(&http("auto-0")).expect("ids");
+        assert_ne!(a, b, "auto-0 of two requests are two records");
+        let (_, given) = ids.ids(&http("order-17")).expect("ids");
+        assert_eq!(given.as_deref(), Some("order-17"), "a caller's own id is its identity");
+    }
+
+    #[test]
     fn content_based_deduplication_leaves_the_id_out() {
         let ids = FifoIds::new(true, Some("all"), Some("content"));
         assert_eq!(ids.ids(&record(None, "x")).expect("ids"), (Some("all".into()), None));
@@ -175,8 +198,15 @@ mod tests {
         let (_, dedup) = FifoIds::new(true, None, None).ids(&long).expect("ids");
         let dedup = dedup.expect("a dedup id");
         assert!(dedup.starts_with('h') && dedup.len() == 17, "{dedup}");
-        let missing = FifoIds::new(true, None, None).ids(&record(None, "{}")).unwrap_err();
-        assert!(missing.message.contains("no source key"), "{missing}");
+        let (group, _) = FifoIds::new(true, None, None).ids(&record(None, "{}")).expect("ids");
+        assert_eq!(group.as_deref(), Some("49590338271490256608559692538361571095921575989136588898"), "no key: the record is its own group");
+        let missing = FifoIds::new(true, Some("$key"), None).ids(&record(None, "{}")).unwrap_err();
+        assert!(missing.message.contains("no source key"), "an explicit $key stays strict: {missing}");
+        let long_key = "k".repeat(200);
+        let (g1, _) = FifoIds::new(true, None, None).ids(&record(Some(&long_key), "{}")).expect("ids");
+        let (g2, _) = FifoIds::new(true, None, None).ids(&record(Some(&long_key), "{}")).expect("ids");
+        assert_eq!(g1, g2, "a key too long for a group id is hashed, stably");
+        assert!(g1.is_some_and(|g| g.len() == 17));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! 256 KiB (262,144 bytes), raised up to 1 MiB (1,048,576 bytes) by the
 //! topic's `MaximumMessageSize` attribute (raise `max_record_bytes` and
 //! `max_request_bytes` to match). Entry ids are 1-80 of `[A-Za-z0-9_-]`,
-//! unique in the request. A subject is ASCII text without line breaks, at
-//! most 100 characters. FIFO topics (names ending in `.fifo`) take a
+//! unique in the request. A subject is text without line breaks or control
+//! characters, under 100 characters. FIFO topics (names ending in `.fifo`) take a
 //! `MessageGroupId` and a `MessageDeduplicationId` ([`super::fifo`]),
 //! publish a batch in request order per group and deduplicate for 5
 //! minutes; the engine keeps order per group ([`crate::deliver::ordered`]).
@@ -37,7 +37,7 @@ pub const DEFAULT_MAX_BYTES: usize = 256 * 1024;
 pub const MAX_BYTES: usize = 1024 * 1024;
 /// Longest entry id.
 pub const MAX_ENTRY_ID_LEN: usize = 80;
-/// Longest subject, in characters.
+/// A subject has fewer characters than this.
 pub const MAX_SUBJECT_CHARS: usize = 100;
 
 /// `type: sns` in the config file.
@@ -164,12 +164,15 @@ fn is_topic_arn(arn: &str) -> bool {
         && base.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A subject: ASCII, no line breaks or control characters, 1-100 characters.
+/// A subject (SNS API reference, Publish): UTF-8 text with no line breaks or
+/// control characters, less than 100 characters.
 fn check_subject(text: &str) -> Result<(), String> {
-    if text.is_empty() || text.len() > MAX_SUBJECT_CHARS || !text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+    let chars = text.chars().count();
+    if chars == 0 || chars >= MAX_SUBJECT_CHARS || text.chars().any(char::is_control) {
         return Err(format!(
-            "the subject `{}` is not 1 to {MAX_SUBJECT_CHARS} printable ASCII characters",
-            text.chars().take(120).collect::<String>()
+            "the subject `{}` is not 1 to {} characters without line breaks or control characters",
+            text.chars().take(120).collect::<String>(),
+            MAX_SUBJECT_CHARS - 1
         ));
     }
     Ok(())
@@ -423,8 +426,7 @@ mod tests {
     #[test]
     fn payloads_sns_cannot_take_are_refused_before_sending() {
         let d = dest(&format!("{ARN}max_record_bytes: 16\nsubject: /s\n"));
-        for (payload, why) in [(&b"\xff"[..], "not UTF-8"), (b"", "empty"), (b"12345678901234567", "above"), (br#"{"s":"a\nb"}"#, "printable ASCII")]
-        {
+        for (payload, why) in [(&b"\xff"[..], "not UTF-8"), (b"", "empty"), (b"12345678901234567", "above"), (br#"{"s":"a\nb"}"#, "line breaks")] {
             let err = d.prepare_one(&record("1", payload)).unwrap_err();
             assert!(!err.is_transient() && err.message.contains(why), "{payload:?}: {err}");
         }

@@ -242,6 +242,9 @@ impl Sqs {
     /// The one entry a record becomes: its payload as the body (no copy), if it is message text.
     pub fn prepare_one(&self, record: &Record) -> Result<Prepared<SqsEntry>, ItemError> {
         let (attributes, attributes_size) = self.attributes.values(record)?;
+        if let Some((name, _)) = attributes.iter().find(|(_, v)| !is_message_text(v)) {
+            return Err(ItemError::permanent("InvalidAttributeValue", format!("attribute {name} holds characters SQS refuses (as in a body)")));
+        }
         let size = record.data.len() + attributes_size;
         check_size(size, &self.limits, "SendMessageBatch", "the message with its attributes")?;
         let text = std::str::from_utf8(&record.data)

@@ -31,7 +31,7 @@ pub use message::{HttpRequest, HttpResponse};
 use crate::detectors::endpoints as detectors;
 use crate::error::{ErrorClass, ItemError};
 use crate::fanout::Fanout;
-use crate::record::{Record, RecordId};
+use crate::record::{Record, RecordId, ASSIGNED_ID_PREFIX};
 use crate::report::{DestinationOutcome, RecordStatus, Report};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -125,9 +125,14 @@ fn parse_items(body: &[u8], kind: BodyKind) -> Result<Vec<Result<&RawValue, Stri
 fn item_record(index: usize, raw: &RawValue, seen: &mut HashSet<String>) -> (String, Result<Record, String>) {
     let item: Item = match serde_json::from_str(raw.get()) {
         Ok(item) => item,
-        Err(e) => return (format!("auto-{index}"), Err(format!("record {index}: {e} (expected {{\"id\", \"key\", \"data\" or \"data_base64\"}})"))),
+        Err(e) => {
+            return (
+                format!("{ASSIGNED_ID_PREFIX}{index}"),
+                Err(format!("record {index}: {e} (expected {{\"id\", \"key\", \"data\" or \"data_base64\"}})")),
+            )
+        }
     };
-    let id = item.id.clone().unwrap_or_else(|| format!("auto-{index}"));
+    let id = item.id.clone().unwrap_or_else(|| format!("{ASSIGNED_ID_PREFIX}{index}"));
     if id.is_empty() {
         return (id, Err(format!("record {index}: id must not be empty")));
     }
@@ -166,7 +171,7 @@ async fn post_records(fanout: &Fanout, request: &HttpRequest, lambda_deadline: S
     for (i, raw) in raws.iter().enumerate() {
         let (id, parsed) = match raw {
             Ok(raw) => item_record(i, raw, &mut seen),
-            Err(why) => (format!("auto-{i}"), Err(format!("record {i}: {why}"))),
+            Err(why) => (format!("{ASSIGNED_ID_PREFIX}{i}"), Err(format!("record {i}: {why}"))),
         };
         ids.push(id);
         match parsed {
