@@ -107,7 +107,7 @@ impl InvokeResult {
             .iter()
             .map(|d| {
                 let c = &d.counts;
-                (d.name.clone(), json!({"requests": c.requests, "records": c.routed, "bytes": c.bytes, "retries": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered}))
+                (d.name.clone(), json!({"requests": c.requests, "records": c.routed, "bytes": c.bytes, "retries": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered, "filtered": c.filtered}))
             })
             .collect();
         json!({"response": self.response, "destinations": destinations})

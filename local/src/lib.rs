@@ -13,4 +13,5 @@ pub mod measure;
 pub mod render;
 pub mod restamp;
 pub mod sdk;
+pub mod transform;
 pub mod validate;

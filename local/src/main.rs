@@ -77,6 +77,19 @@ enum Command {
         #[arg(long)]
         no_auto_create: bool,
     },
+    /// Print what each record of an event becomes for one destination's transform, sending nothing.
+    Transform {
+        /// The source: kinesis, dynamodb or sqs.
+        source: String,
+        /// The event file (as in events/).
+        event: PathBuf,
+        /// The destination whose transform to run.
+        #[arg(long)]
+        destination: String,
+        /// The config file.
+        #[arg(long, default_value = "fanout.yaml")]
+        config: PathBuf,
+    },
     /// Measure fanout on generated workloads: requests against the API lower bound, wall and CPU time, peak RSS.
     Bench {
         /// One workload (small, large, fanout5, messaging); default: all, each in a process of its own.
@@ -220,6 +233,12 @@ async fn run(command: Command) -> Result<(), String> {
                     .ok_or_else(|| format!("workload {}: unreadable figures: {}", w.name(), String::from_utf8_lossy(&out.stdout)))?;
                 print_figures(&figures, json);
             }
+            Ok(())
+        }
+        Command::Transform { source, event, destination, config } => {
+            let config = fanout::Config::load(&config).map_err(|e| e.to_string())?;
+            let records = fanout_local::transform::records(&source, &event, &config)?;
+            print!("{}", fanout_local::transform::render(&config, &destination, &records)?);
             Ok(())
         }
         Command::Validate { config, event } => {

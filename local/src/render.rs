@@ -45,6 +45,9 @@ pub fn report(result: &InvokeResult) -> String {
             d.name, d.kind, c.routed, c.requests, c.bytes, c.retried, c.failed, c.dead_lettered
         );
     }
+    for d in result.destinations.iter().filter(|d| d.counts.filtered > 0) {
+        let _ = writeln!(out, "{}: {} record(s) filtered by its transform (nothing sent for them)", d.name, d.counts.filtered);
+    }
     if !result.sandbox_items.is_empty() {
         let _ = writeln!(out, "\nThe sandbox now holds:");
         for (api, target, n) in &result.sandbox_items {

@@ -169,7 +169,7 @@ fn validate_shows_routes_and_where_each_record_would_go() {
     let dir = std::env::temp_dir().join(format!("fanout-local-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, "destinations: { a: { type: kinesis, stream: s, partition_key: deviceId } }\n").expect("write");
+    std::fs::write(&bad, "destinations: { a: { type: kinesis, stream: s, partition_key: $deviceId } }\n").expect("write");
     let out = fanout_local(&["validate", bad.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("destinations.a.partition_key"), "{}", String::from_utf8_lossy(&out.stderr));

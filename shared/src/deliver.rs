@@ -79,6 +79,9 @@ pub struct SendStats {
     /// Item sends the service refused with a throttling code
     /// ([`crate::error::is_throttle_code`]); a throttled request counts each of its items.
     pub throttled: u64,
+    /// Records that became no entry at all (a transform with no output):
+    /// nothing was sent for them, and they count as delivered, not failed.
+    pub filtered: u64,
 }
 
 impl std::ops::AddAssign<&SendStats> for SendStats {
@@ -89,6 +92,7 @@ impl std::ops::AddAssign<&SendStats> for SendStats {
         self.retried += other.retried;
         self.requests_lower_bound += other.requests_lower_bound;
         self.throttled += other.throttled;
+        self.filtered += other.filtered;
     }
 }
 

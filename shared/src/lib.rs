@@ -35,6 +35,7 @@ pub mod record;
 pub mod report;
 pub mod router;
 pub mod sources;
+pub mod transform;
 pub mod validation;
 pub mod value;
 #[cfg(feature = "workloads")]

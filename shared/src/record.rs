@@ -88,6 +88,21 @@ impl Record {
         self
     }
 
+    /// The same record (identity, source, key, arrival, attributes) with
+    /// another payload: what a transform's output becomes for its destination.
+    pub fn with_data(&self, data: Bytes) -> Self {
+        Self {
+            id: self.id.clone(),
+            source: self.source,
+            key: self.key.clone(),
+            arrival_ms: self.arrival_ms,
+            attributes: Arc::clone(&self.attributes),
+            data,
+            json: OnceLock::new(),
+            fields: OnceLock::new(),
+        }
+    }
+
     /// Set the attributes.
     pub fn with_attributes(mut self, attributes: Arc<Map<String, Value>>) -> Self {
         self.attributes = attributes;

@@ -96,6 +96,8 @@ pub struct DestinationCounts {
     pub requests_lower_bound: u64,
     /// Item sends refused with a throttling code.
     pub throttles: u64,
+    /// Records a transform turned into nothing (counted in `delivered` too).
+    pub filtered: u64,
 }
 
 impl DestinationReport {
@@ -121,6 +123,7 @@ impl DestinationReport {
             retried: self.stats.retried + self.dead_letter_stats.retried,
             requests_lower_bound: self.stats.requests_lower_bound + self.dead_letter_stats.requests_lower_bound,
             throttles: self.stats.throttled + self.dead_letter_stats.throttled,
+            filtered: self.stats.filtered,
             delivered: tally.delivered,
             failed: tally.failed,
             dead_lettered: tally.dead_lettered,

@@ -7,17 +7,21 @@
 //! | `/deviceId`      | a JSON Pointer into the payload (a string, number or boolean there) |
 //! | `$key`           | the record's source key (Kinesis partition key, SQS message group id, ...) |
 //! | `$id`            | the record's source identity (sequence number or message id, with a KPL sub-sequence) |
+//! | `= <jq>`         | a jq expression on the record's view ([`crate::transform`]); its first output, a string, number or boolean |
 //! | anything else    | the text itself, a constant                              |
 //!
-//! A constant cannot start with `/` or `$`; `$` followed by anything other
-//! than `key` or `id` is a config error.
+//! A constant cannot start with `/`, `$` or `=`; `$` followed by anything
+//! other than `key` or `id` is a config error, and so is an expression that
+//! does not compile.
 
 use crate::error::ItemError;
 use crate::projection::DataFields;
 use crate::record::Record;
+use crate::transform::{output_text, Program};
 use crate::validation::{problem, Problem};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Where one per-record text value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub enum ValueSource {
     Id,
     /// The same text for every record.
     Constant(String),
+    /// A jq expression, compiled.
+    Jq(Arc<Program>),
 }
 
 impl ValueSource {
@@ -39,7 +45,10 @@ impl ValueSource {
             "$key" => Ok(ValueSource::Key),
             "$id" => Ok(ValueSource::Id),
             t if t.starts_with('/') => Ok(ValueSource::Pointer(t.to_owned())),
-            t if t.starts_with('$') => Err(format!("`{t}` is not a value source: write $key, $id, a JSON Pointer like /deviceId, or a constant")),
+            t if t.starts_with('=') => Program::compile(t[1..].trim()).map(|p| ValueSource::Jq(Arc::new(p))),
+            t if t.starts_with('$') => Err(format!(
+                "`{t}` is not a value source: write $key, $id, a JSON Pointer like /deviceId, a jq expression like `= .data.id`, or a constant"
+            )),
             t => Ok(ValueSource::Constant(t.to_owned())),
         }
     }
@@ -55,6 +64,8 @@ impl ValueSource {
     pub fn data_fields(&self) -> DataFields {
         match self {
             ValueSource::Pointer(p) => DataFields::pointer(p),
+            // An expression may read anything.
+            ValueSource::Jq(_) => DataFields::Whole,
             _ => DataFields::Unused,
         }
     }
@@ -71,6 +82,17 @@ impl ValueSource {
                 .map(Cow::Borrowed)
                 .ok_or_else(|| ItemError::permanent(code, format!("{field} is $key, and the record has no source key"))),
             ValueSource::Id => Ok(Cow::Owned(record.id.to_string())),
+            ValueSource::Jq(program) => {
+                let outputs =
+                    program.run_on(record).map_err(|why| ItemError::permanent(code, format!("{field} `= {}` failed: {why}", program.code())))?;
+                let first = outputs.first().ok_or_else(|| ItemError::permanent(code, format!("{field} `= {}` produced nothing", program.code())))?;
+                output_text(first).map(Cow::Owned).ok_or_else(|| {
+                    ItemError::permanent(
+                        code,
+                        format!("{field} `= {}` produced {}, not a string, number or boolean", program.code(), crate::transform::kind(first)),
+                    )
+                })
+            }
             ValueSource::Pointer(pointer) => {
                 let value = record.json().and_then(|v| crate::pointer::get(v, pointer)).ok_or_else(|| {
                     let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
@@ -134,6 +156,20 @@ mod tests {
         assert!(err.message.contains("an object"), "{err}");
         let err = v("/absent").unwrap_err();
         assert_eq!((err.code.as_str(), err.is_transient()), ("Missing", false));
+    }
+
+    #[test]
+    fn jq_expressions_build_values_from_the_whole_view() {
+        let r = record(r#"{"site":"plant-a","deviceId":"d-1","n":3,"tags":["x"]}"#);
+        let v = |s: &str| ValueSource::parse(s).expect("parses").value(&r, "f", "Bad").map(Cow::into_owned);
+        assert_eq!(v(r#"= .data.site + "/" + .data.deviceId"#).as_deref(), Ok("plant-a/d-1"));
+        assert_eq!(v("= .data.n * 2").as_deref(), Ok("6"));
+        assert_eq!(v("= .key").as_deref(), Ok("pk-9"));
+        assert!(v("= .data.tags").unwrap_err().message.contains("an array"));
+        assert!(v("= empty").unwrap_err().message.contains("produced nothing"));
+        assert!(v("= .data.site + 1").unwrap_err().message.contains("failed"));
+        assert!(ValueSource::parse("= .data |").unwrap_err().contains("does not parse"));
+        assert_eq!(ValueSource::parse("= .data.x").map(|s| s.data_fields()), Ok(DataFields::Whole));
     }
 
     #[test]

@@ -59,8 +59,9 @@ async fn the_sample_event_lands_in_every_destination_type_with_the_right_content
         payloads.iter().filter_map(|p| serde_json::from_slice::<Value>(p).ok()).filter(|v| v["temperature"].is_number()).collect();
     assert_eq!(readings.len(), 5);
 
-    // Firehose: every record, byte for byte.
-    assert_eq!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive"), payloads);
+    // Firehose: every record, byte for byte, each followed by the newline delimiter.
+    let lines: Vec<Vec<u8>> = payloads.iter().map(|p| [p.as_slice(), b"\n"].concat()).collect();
+    assert_eq!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive"), lines);
     // Kinesis: the hot readings, keyed by device.
     {
         let world = sandbox.state.world();
@@ -101,9 +102,11 @@ async fn the_sample_event_lands_in_every_destination_type_with_the_right_content
         let alerts = world.store.items(Api::Sns, "hot-readings");
         assert_eq!(alerts.iter().map(|a| serde_json::from_slice::<Value>(&b64(a, "data")).unwrap_or_default()).collect::<Vec<_>>(), hot_readings);
         assert!(alerts.iter().all(|a| a["subject"] == "Hot reading"));
-        // EventBridge: the readings as event details, with the configured source and detail type.
+        // EventBridge: the transform's pick of each reading as the event detail, with the configured source and detail type.
         let events = world.store.items(Api::EventBridge, "telemetry");
-        assert_eq!(events.iter().map(|e| serde_json::from_slice::<Value>(&b64(e, "data")).unwrap_or_default()).collect::<Vec<_>>(), readings);
+        let picked: Vec<Value> =
+            readings.iter().map(|r| serde_json::json!({"deviceId": r["deviceId"], "site": r["site"], "temperature": r["temperature"]})).collect();
+        assert_eq!(events.iter().map(|e| serde_json::from_slice::<Value>(&b64(e, "data")).unwrap_or_default()).collect::<Vec<_>>(), picked);
         assert!(events.iter().all(|e| e["source"] == "com.example.telemetry" && e["detail_type"] == "Reading"));
         // SQS FIFO: the alarm, grouped by its device.
         let alarms = world.store.items(Api::Sqs, "device-alarms.fifo");

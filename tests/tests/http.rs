@@ -45,7 +45,7 @@ async fn all_records_delivered_answers_200_with_a_result_each() {
     assert_eq!(r.body["records"][0]["id"], "a");
     assert_eq!(r.body["records"][0]["destinations"]["archive"], "delivered");
     assert_eq!((r.body["records"][1]["id"].as_str(), r.body["records"][1]["status"].as_str()), (Some("auto-1"), Some("delivered")));
-    assert!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive").contains(&b"hello".to_vec()));
+    assert!(accepted_payloads(&sandbox, Api::Firehose, "telemetry-archive").contains(&b"hello\n".to_vec()), "with the archive's newline delimiter");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

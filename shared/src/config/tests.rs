@@ -163,10 +163,13 @@ fn kinesis_needs_exactly_one_of_stream_and_stream_arn() {
 }
 
 #[test]
-fn partition_key_must_be_a_json_pointer() {
-    let p = problems("destinations:\n  k: { type: kinesis, stream: s, partition_key: deviceId }\n");
+fn partition_key_must_be_a_value_source() {
+    let p = problems("destinations:\n  k: { type: kinesis, stream: s, partition_key: $deviceId }\n");
     assert_eq!(p[0].place, "destinations.k.partition_key");
-    assert!(p[0].message.contains("/deviceId"));
+    assert!(p[0].message.contains("/deviceId"), "the message shows how to write a pointer: {}", p[0].message);
+    let p = problems("destinations:\n  k: { type: kinesis, stream: s, partition_key: '= .data |' }\n");
+    assert_eq!(p[0].place, "destinations.k.partition_key");
+    assert!(p[0].message.contains("does not parse"), "{}", p[0].message);
 }
 
 #[test]

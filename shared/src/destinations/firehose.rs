@@ -23,6 +23,8 @@ use serde::Deserialize;
 pub const MAX_RECORDS_PER_REQUEST: usize = 500;
 /// Largest record's data, in bytes (1,000 KiB).
 pub const MAX_RECORD_BYTES: usize = 1_024_000;
+/// Longest `delimiter` fanout takes, in bytes.
+pub const MAX_DELIMITER_BYTES: usize = 16;
 /// Largest request, summing record data, in bytes (4 MiB).
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// Longest delivery stream name.
@@ -34,6 +36,9 @@ pub const MAX_STREAM_NAME_LEN: usize = 64;
 pub struct FirehoseConfig {
     /// `DeliveryStreamName`.
     pub delivery_stream: String,
+    /// Bytes appended to every record sent (after the transform), such as
+    /// `"\n"` for newline-delimited objects in S3; counted in the record's size.
+    pub delimiter: Option<String>,
     /// Per-destination endpoint (a compatible service or an emulator).
     pub endpoint_url: Option<String>,
     /// Per-destination region.
@@ -42,6 +47,8 @@ pub struct FirehoseConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Lower the 500-records-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the 1,024,000-byte record limit.
@@ -84,6 +91,12 @@ impl DestinationType for FirehoseConfig {
         } else {
             check_not_empty(problems, &format!("{place}.delivery_stream"), &self.delivery_stream);
         }
+        if self.delimiter.as_ref().is_some_and(|d| d.is_empty() || d.len() > MAX_DELIMITER_BYTES) {
+            problems.push(crate::validation::problem(
+                &format!("{place}.delimiter"),
+                &format!("a delimiter is 1 to {MAX_DELIMITER_BYTES} bytes (write \"\\n\" in double quotes for a newline)"),
+            ));
+        }
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecordBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_RECORD_BYTES, "PutRecordBatch");
         check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "PutRecordBatch");
@@ -108,18 +121,25 @@ pub struct Firehose {
     client: aws_sdk_firehose::Client,
     stream: String,
     limits: Limits,
+    delimiter: Bytes,
 }
 
 impl Firehose {
     /// A destination sending to `config.delivery_stream` through `client`.
     pub fn new(client: aws_sdk_firehose::Client, config: &FirehoseConfig) -> Self {
-        Self { client, stream: config.delivery_stream.clone(), limits: DestinationType::limits(config) }
+        Self {
+            client,
+            stream: config.delivery_stream.clone(),
+            limits: DestinationType::limits(config),
+            delimiter: Bytes::from(config.delimiter.clone().unwrap_or_default()),
+        }
     }
 
-    /// The one entry a record becomes: its payload, unchanged (no copy).
+    /// The one entry a record becomes: its payload, unchanged (no copy); its
+    /// size counts the delimiter, which `encode` appends.
     pub fn prepare_one(&self, record: &Record, _purpose: Purpose) -> Result<Prepared<Bytes>, ItemError> {
-        let size = record.data.len();
-        check_size(size, &self.limits, "PutRecordBatch", "the record")?;
+        let size = record.data.len() + self.delimiter.len();
+        check_size(size, &self.limits, "PutRecordBatch", if self.delimiter.is_empty() { "the record" } else { "the record with its delimiter" })?;
         Ok(Prepared { entry: record.data.clone(), size })
     }
 }
@@ -154,11 +174,18 @@ impl BatchApi for Firehose {
         Ok(())
     }
 
-    /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
+    /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is
+    /// copied, once per send, and where the delimiter is appended (no copy
+    /// of its own).
     fn encode(&self, batch: &[&Bytes]) -> Result<Vec<FirehoseRecord>, ItemError> {
         batch
             .iter()
-            .map(|data| FirehoseRecord::builder().data(Blob::new(data.to_vec())).build())
+            .map(|data| {
+                let mut bytes = Vec::with_capacity(data.len() + self.delimiter.len());
+                bytes.extend_from_slice(data);
+                bytes.extend_from_slice(&self.delimiter);
+                FirehoseRecord::builder().data(Blob::new(bytes)).build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ItemError::construction)
     }
@@ -219,10 +246,12 @@ mod tests {
     fn oversize_records_are_rejected_before_sending_naming_the_limit() {
         let config = FirehoseConfig {
             delivery_stream: "s".into(),
+            delimiter: None,
             endpoint_url: None,
             region: None,
             role_arn: None,
             external_id: None,
+            transform: None,
             max_records: None,
             max_record_bytes: Some(10),
             max_request_bytes: None,
@@ -237,5 +266,18 @@ mod tests {
         assert!(err.message.contains("11 bytes") && err.message.contains("limit of 10"), "{err}");
         let fits = Record::new(RecordId::new("8"), "kinesis", Bytes::from_static(b"0123456789"));
         assert_eq!(dest.prepare_one(&fits, Purpose::Route).expect("fits").size, 10);
+    }
+
+    #[test]
+    fn the_delimiter_is_appended_on_encode_and_counted_in_the_size() {
+        let client = aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::Config::builder().behavior_version_latest().build());
+        let config: FirehoseConfig = serde_saphyr::from_str("delivery_stream: s\ndelimiter: \"\\n\"\nmax_record_bytes: 8\n").expect("config");
+        let d = Firehose::new(client, &config);
+        let p = d.prepare_one(&Record::new(RecordId::new("1"), "kinesis", Bytes::from_static(b"{\"a\":1}")), Purpose::Route).expect("fits");
+        assert_eq!(p.size, 8, "7 bytes and the newline");
+        let sdk = d.encode(&[&p.entry]).expect("encodes");
+        assert_eq!(sdk[0].data().as_ref(), b"{\"a\":1}\n");
+        let err = d.prepare_one(&Record::new(RecordId::new("2"), "kinesis", Bytes::from_static(b"{\"a\":12}")), Purpose::Route).unwrap_err();
+        assert!(err.message.contains("with its delimiter"), "{err}");
     }
 }

@@ -54,6 +54,8 @@ pub struct IotAnalyticsConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Lower the 100-messages-per-request limit.
     pub max_messages: Option<usize>,
     /// Lower the 128 KiB message limit.

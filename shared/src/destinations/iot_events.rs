@@ -51,6 +51,8 @@ pub struct IotEventsConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Lower the 10-messages-per-batch limit.
     pub max_messages: Option<usize>,
     /// Lower the 1 KiB payload-per-batch limit.
@@ -257,6 +259,7 @@ mod tests {
             region: None,
             role_arn: None,
             external_id: None,
+            transform: None,
             max_messages: None,
             max_request_bytes: None,
             max_in_flight: None,

@@ -70,6 +70,8 @@ pub struct DetectorConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Detectors per request (default 10).
     pub max_detectors: Option<usize>,
     /// Requests in flight at once to this destination.

@@ -17,7 +17,8 @@ use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_limit, check_name, check_pointer, Problem};
+use crate::validation::{check_limit, check_name, Problem};
+use crate::value::ValueSource;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_types::Blob;
 use bytes::Bytes;
@@ -45,7 +46,9 @@ pub struct KinesisConfig {
     pub stream: Option<String>,
     /// `StreamARN`, instead of `stream`.
     pub stream_arn: Option<String>,
-    /// JSON Pointer to the partition key in the payload; default: the source record's key.
+    /// The partition key: a value source ([`crate::value`]: a JSON Pointer
+    /// into the payload, `$key`, `$id`, `= <jq>` or a constant); default: the
+    /// source record's key, else its identity.
     pub partition_key: Option<String>,
     /// Per-destination endpoint (a compatible service or an emulator).
     pub endpoint_url: Option<String>,
@@ -55,6 +58,8 @@ pub struct KinesisConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Lower the 500-records-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the 1 MiB record limit (or raise it up to 10 MiB for opted-in streams).
@@ -80,7 +85,7 @@ impl DestinationType for KinesisConfig {
     }
 
     fn data_fields(&self) -> DataFields {
-        DataFields::all(self.partition_key.iter().map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
+        DataFields::all(self.partition_key.iter().filter_map(|p| ValueSource::parse(p).ok()).map(|s| s.data_fields()).collect::<Vec<_>>())
     }
 
     fn byte_limit_overrides(&self) -> (Option<usize>, Option<usize>) {
@@ -111,8 +116,8 @@ impl DestinationType for KinesisConfig {
             }
             _ => problems.push(Problem { place: place.to_owned(), message: "set exactly one of `stream` and `stream_arn`".into() }),
         }
-        if let Some(pointer) = &self.partition_key {
-            check_pointer(problems, &format!("{place}.partition_key"), pointer);
+        if let Some(source) = &self.partition_key {
+            ValueSource::check(problems, &format!("{place}.partition_key"), source);
         }
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecords");
         check_limit(
@@ -177,7 +182,7 @@ pub struct KinesisEntry {
 pub struct Kinesis {
     client: aws_sdk_kinesis::Client,
     stream: StreamRef,
-    partition_key: Option<String>,
+    partition_key: Option<ValueSource>,
     limits: Limits,
 }
 
@@ -188,7 +193,12 @@ impl Kinesis {
             (Some(arn), _) => StreamRef::Arn(arn.clone()),
             (None, name) => StreamRef::Name(name.clone().unwrap_or_default()),
         };
-        Self { client, stream, partition_key: config.partition_key.clone(), limits: DestinationType::limits(config) }
+        Self {
+            client,
+            stream,
+            partition_key: config.partition_key.as_deref().and_then(|p| ValueSource::parse(p).ok()),
+            limits: DestinationType::limits(config),
+        }
     }
 
     /// The one entry a record becomes: its payload (no copy) and partition key.
@@ -201,7 +211,7 @@ impl Kinesis {
 
     fn partition_key(&self, record: &Record, purpose: Purpose) -> Result<String, ItemError> {
         let key = match (&self.partition_key, purpose) {
-            (Some(pointer), Purpose::Route) => {
+            (Some(ValueSource::Pointer(pointer)), Purpose::Route) => {
                 let value = record.json().and_then(|v| crate::pointer::get(v, pointer)).ok_or_else(|| {
                     let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
                     ItemError::permanent("PartitionKeyMissing", format!("partition_key {pointer} cannot be read: {why}"))
@@ -213,11 +223,12 @@ impl Kinesis {
                     other => {
                         return Err(ItemError::permanent(
                             "PartitionKeyInvalid",
-                            format!("partition_key {pointer} is {}, not a string or number", json_kind(other)),
+                            format!("partition_key {pointer} is {}, not a string or number", crate::value::json_kind(other)),
                         ))
                     }
                 }
             }
+            (Some(source), Purpose::Route) => source.value(record, "partition_key", "PartitionKeyInvalid")?.into_owned(),
             // The source's own key, else the record's identity (which spreads records over shards).
             _ => record.key.clone().unwrap_or_else(|| record.id.to_string()),
         };
@@ -229,17 +240,6 @@ impl Kinesis {
             ));
         }
         Ok(key)
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -312,6 +312,7 @@ mod tests {
             region: None,
             role_arn: None,
             external_id: None,
+            transform: None,
             max_records: None,
             max_record_bytes,
             max_request_bytes: None,
@@ -335,6 +336,10 @@ mod tests {
         assert_eq!(numeric.entry.partition_key, "42");
         let default = dest(None, None).prepare_one(&record("text"), Purpose::Route).expect("prepared");
         assert_eq!(default.entry.partition_key, "source-key");
+        let built = dest(Some(r#"= .data.site + "/" + .data.deviceId"#), None);
+        assert_eq!(built.prepare_one(&record(r#"{"site":"a","deviceId":"d-1"}"#), Purpose::Route).expect("prepared").entry.partition_key, "a/d-1");
+        let constant = dest(Some("all-in-one"), None).prepare_one(&record("text"), Purpose::Route).expect("prepared");
+        assert_eq!(constant.entry.partition_key, "all-in-one");
     }
 
     #[test]

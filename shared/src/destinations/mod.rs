@@ -25,6 +25,7 @@ pub mod sender;
 pub mod sitewise;
 pub mod sns;
 pub mod sqs;
+pub mod transformed;
 
 pub use dry_run::DryRun;
 pub use registry::{DestinationSpec, DestinationType};

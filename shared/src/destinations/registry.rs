@@ -5,7 +5,7 @@
 //! registry (`destinations/mod.rs`).
 //!
 //! The settings every destination shares (`endpoint_url`, `region`,
-//! `role_arn`, `external_id`, `max_in_flight`, `rate_limit`) are written out
+//! `role_arn`, `external_id`, `transform`, `max_in_flight`, `rate_limit`) are written out
 //! in each config struct and
 //! read through [`CommonFields`] (`common_fields!`) rather than gathered in
 //! a struct of their own with `#[serde(flatten)]` as Vector's sinks do:
@@ -15,12 +15,14 @@
 
 use super::dry_run::DryRun;
 use super::sender::Sender;
+use super::transformed::Transformed;
 pub use super::{DestinationConfig, Kind};
 use crate::clients::{Clients, Overrides};
 use crate::deliver::api::BatchApi;
 use crate::pace::RateLimit;
 use crate::pack::Limits;
 use crate::projection::DataFields;
+use crate::transform::Program;
 use crate::validation::{check_endpoint_url, check_range, check_record_fits_request, check_region, check_role, Problem};
 use std::sync::Arc;
 
@@ -43,6 +45,8 @@ pub trait CommonFields {
     fn role_arn(&self) -> Option<&str>;
     /// The external id to assume it with, if any.
     fn external_id(&self) -> Option<&str>;
+    /// The jq program that shapes what this destination sends, if any.
+    fn transform(&self) -> Option<&str>;
 
     /// What the destination changes about its SDK client.
     fn overrides(&self) -> Overrides<'_> {
@@ -51,8 +55,8 @@ pub trait CommonFields {
 }
 
 /// Implement [`CommonFields`] for a config struct with the fields
-/// `endpoint_url`, `region`, `role_arn`, `external_id`, `max_in_flight` and
-/// `rate_limit`.
+/// `endpoint_url`, `region`, `role_arn`, `external_id`, `transform`,
+/// `max_in_flight` and `rate_limit`.
 macro_rules! common_fields {
     ($config:ty) => {
         impl $crate::destinations::registry::CommonFields for $config {
@@ -76,6 +80,9 @@ macro_rules! common_fields {
             }
             fn external_id(&self) -> Option<&str> {
                 self.external_id.as_deref()
+            }
+            fn transform(&self) -> Option<&str> {
+                self.transform.as_deref()
             }
         }
     };
@@ -144,6 +151,10 @@ impl<T: DestinationType> DestinationSpec for T {
     }
 
     fn data_fields(&self) -> DataFields {
+        // A transform may read anything: the whole document is parsed for it.
+        if self.transform().is_some() {
+            return DataFields::Whole;
+        }
         DestinationType::data_fields(self)
     }
 
@@ -164,16 +175,27 @@ impl<T: DestinationType> DestinationSpec for T {
             check_region(problems, &format!("{place}.region"), region);
         }
         check_role(problems, place, self.role_arn(), self.external_id());
+        if let Some(code) = self.transform() {
+            if let Err(message) = Program::compile(code) {
+                problems.push(crate::validation::problem(&format!("{place}.transform"), &message));
+            }
+        }
         let (record, request) = self.byte_limit_overrides();
         check_record_fits_request(problems, place, record, request, &DestinationType::limits(self));
     }
 
     fn sender(&self, clients: &Clients) -> Arc<dyn Sender> {
-        Arc::new(self.api(clients))
+        match self.transform() {
+            Some(code) => Arc::new(Transformed::new(self.api(clients), code)),
+            None => Arc::new(self.api(clients)),
+        }
     }
 
     fn dry_run_sender(&self, clients: &Clients) -> Arc<dyn Sender> {
-        Arc::new(DryRun(self.api(clients)))
+        match self.transform() {
+            Some(code) => Arc::new(DryRun(Transformed::new(self.api(clients), code))),
+            None => Arc::new(DryRun(self.api(clients))),
+        }
     }
 }
 

@@ -21,7 +21,9 @@ pub trait Sender: Send + Sync + std::fmt::Debug {
     ///
     /// A record whose `prepare` fails is `Rejected` without being sent. A
     /// record that becomes several items is `Rejected` if any item was,
-    /// else `Failed` if any item failed, else `Delivered`.
+    /// else `Failed` if any item failed, else `Delivered`. A record that
+    /// becomes no item (a transform with no output) is `Delivered` and
+    /// counted in [`SendStats::filtered`].
     fn deliver<'a>(
         &'a self,
         records: &'a [&'a Record],
@@ -56,9 +58,11 @@ async fn prepare_and_deliver<D: BatchApi>(
     let mut outcomes = vec![ItemOutcome::Delivered; records.len()];
     let mut items = Vec::with_capacity(records.len());
     let mut owner: Vec<u32> = Vec::with_capacity(records.len());
+    let mut filtered = 0;
     for (index, record) in records.iter().enumerate() {
         let before = items.len();
         match dest.prepare(record, purpose, &mut items) {
+            Ok(()) if items.len() == before => filtered += 1,
             Ok(()) => owner.resize(items.len(), index as u32),
             Err(e) => {
                 items.truncate(before);
@@ -66,7 +70,8 @@ async fn prepare_and_deliver<D: BatchApi>(
             }
         }
     }
-    let (item_outcomes, stats) = crate::deliver::deliver(dest, &items, policy, pacer, deadline).await;
+    let (item_outcomes, mut stats) = crate::deliver::deliver(dest, &items, policy, pacer, deadline).await;
+    stats.filtered = filtered;
     for (item, outcome) in item_outcomes.into_iter().enumerate() {
         let slot = &mut outcomes[owner[item] as usize];
         *slot = match (&*slot, outcome) {

@@ -109,6 +109,8 @@ pub struct SitewiseConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
     /// Requests, records and bytes per second to this destination, per function instance.

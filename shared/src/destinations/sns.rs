@@ -63,6 +63,8 @@ pub struct SnsConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Lower the 10-entries-per-request limit.
     pub max_records: Option<usize>,
     /// The message limit: 256 KiB unless the topic's `MaximumMessageSize` is raised (up to 1 MiB).

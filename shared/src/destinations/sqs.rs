@@ -70,6 +70,8 @@ pub struct SqsConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy asks for.
     pub external_id: Option<String>,
+    /// A jq program: what this destination sends for each record ([`crate::transform`]).
+    pub transform: Option<String>,
     /// Lower the 10-entries-per-request limit.
     pub max_records: Option<usize>,
     /// Lower the 1 MiB message limit (to the queue's `MaximumMessageSize`).

@@ -12,6 +12,7 @@ fn dest(sanitize: bool) -> IotAnalytics {
         region: None,
         role_arn: None,
         external_id: None,
+        transform: None,
         max_messages: None,
         max_message_bytes: None,
         max_in_flight: None,
