@@ -73,6 +73,18 @@ impl MessageAttributes {
     }
 }
 
+/// The attributes as an SDK's map, each value built by `build` (SQS and SNS
+/// each have their own `MessageAttributeValue`); `None` when there are none.
+pub fn sdk_map<V>(
+    values: &AttributeValues,
+    build: impl Fn(&str) -> Result<V, ItemError>,
+) -> Result<Option<std::collections::HashMap<String, V>>, ItemError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values.iter().map(|(name, value)| Ok((name.clone(), build(value)?))).collect::<Result<_, _>>().map(Some)
+}
+
 fn check_name(name: &str) -> Result<(), String> {
     let lower = name.to_ascii_lowercase();
     let ok = !name.is_empty()

@@ -38,6 +38,12 @@ pub fn message_id(id: &crate::record::RecordId, max_len: usize) -> String {
     if !text.is_empty() && text.len() <= max_len && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return text;
     }
+    hashed_id(&text)
+}
+
+/// `h` and the 64-bit FNV-1a hash of `text` in hex: a stable stand-in for an
+/// identifier that breaks an API's id rules (17 characters of `[a-z0-9]`).
+pub fn hashed_id(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     format!("h{hash:016x}")
 }

@@ -88,8 +88,11 @@ impl DestinationType for EventBridgeConfig {
         self.event_bus.as_deref().map_or("default", |b| b.rsplit('/').next().unwrap_or(b)).to_owned()
     }
 
+    /// The fields its value sources read, and in any case a parse of the
+    /// payload (no field kept), which tells whether it is a JSON object.
     fn data_fields(&self) -> DataFields {
-        DataFields::all(self.sources().iter().map(ValueSource::data_fields))
+        let object_check = DataFields::Fields(std::collections::BTreeSet::new());
+        DataFields::all(self.sources().iter().map(ValueSource::data_fields).chain([object_check]))
     }
 
     fn limits(&self) -> Limits {
@@ -208,8 +211,10 @@ impl EventBridge {
 
     /// The one event a record becomes: its payload as the detail (no copy),
     /// if it is a JSON object, with its source, detail type and resources.
+    /// Whether it is an object comes from the record's JSON view, parsed at
+    /// most once per record whoever asks (routes, pointers, this check).
     pub fn prepare_one(&self, record: &Record) -> Result<Prepared<EventEntry>, ItemError> {
-        if !is_json_object(&record.data) {
+        if !record.json().is_some_and(serde_json::Value::is_object) {
             return Err(ItemError::permanent(
                 "MalformedDetail",
                 "the payload is not a JSON object: an EventBridge event's detail must be one (wrap other payloads with a transform)",
@@ -239,11 +244,6 @@ impl EventBridge {
             size,
         })
     }
-}
-
-/// Whether `data` is one JSON object (checked without building it).
-fn is_json_object(data: &[u8]) -> bool {
-    data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok()
 }
 
 /// Classify `Entries[i].ErrorCode`: internal failures and throttling are
@@ -365,6 +365,22 @@ mod tests {
         }
         let err = d.prepare_one(&record(r#"{"other":1}"#)).unwrap_err();
         assert!(err.message.contains("detail_type /kind"), "{err}");
+    }
+
+    #[test]
+    fn the_object_check_reads_the_records_shared_json_view_projected_or_not() {
+        assert_eq!(DestinationType::data_fields(&config(BASE)), DataFields::Fields(["kind".to_owned()].into()));
+        assert_eq!(
+            DestinationType::data_fields(&config("source: s\ndetail_type: t\n")),
+            DataFields::Fields(Default::default()),
+            "a parse, no field kept"
+        );
+        let d = dest("source: s\ndetail_type: t\n");
+        for (payload, object) in [(r#"{"a":[1,{"b":2}]}"#, true), ("[1]", false), (r#"{"a":1e400}"#, false)] {
+            let r = record(payload);
+            r.project_json(&std::sync::Arc::from(Vec::<String>::new()));
+            assert_eq!(d.prepare_one(&r).is_ok(), object, "{payload}");
+        }
     }
 
     #[test]

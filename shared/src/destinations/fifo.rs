@@ -129,13 +129,12 @@ fn check_fifo_id(text: &str, field: &str, code: &str) -> Result<(), ItemError> {
     ))
 }
 
-/// The identity itself when it is a valid id, else `h` and its 64-bit FNV-1a hash in hex.
+/// The text itself when it is a valid id, else its hash ([`super::entries::hashed_id`]).
 fn stable_id(text: &str) -> String {
     if is_fifo_id(text) {
         return text.to_owned();
     }
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!("h{hash:016x}")
+    super::entries::hashed_id(text)
 }
 
 #[cfg(test)]

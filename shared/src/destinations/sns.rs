@@ -12,7 +12,7 @@
 //! minutes; the engine keeps order per group ([`crate::deliver::ordered`]).
 //! Per-entry failures come back in `Failed[]`, matched by `Id`.
 
-use super::attributes::{AttributeValues, MessageAttributes};
+use super::attributes::{sdk_map, AttributeValues, MessageAttributes};
 use super::entries::{check_size, map_listed, message_id};
 use super::fifo::FifoIds;
 use super::registry::{common_fields, CommonFields, DestinationType};
@@ -286,23 +286,9 @@ pub fn map_response(output: &PublishBatchOutput, sent: &[&SnsEntry]) -> Vec<Item
     )
 }
 
-/// The SDK's attribute map, `None` when there are none.
-fn sdk_attributes(values: &AttributeValues) -> Result<Option<std::collections::HashMap<String, MessageAttributeValue>>, ItemError> {
-    if values.is_empty() {
-        return Ok(None);
-    }
-    values
-        .iter()
-        .map(|(name, value)| {
-            let v = MessageAttributeValue::builder()
-                .data_type(super::attributes::DATA_TYPE)
-                .string_value(value)
-                .build()
-                .map_err(ItemError::construction)?;
-            Ok((name.clone(), v))
-        })
-        .collect::<Result<_, _>>()
-        .map(Some)
+/// One `String` attribute value as the SDK takes it.
+fn sdk_attribute(value: &str) -> Result<MessageAttributeValue, ItemError> {
+    MessageAttributeValue::builder().data_type(super::attributes::DATA_TYPE).string_value(value).build().map_err(ItemError::construction)
 }
 
 impl BatchApi for Sns {
@@ -338,7 +324,7 @@ impl BatchApi for Sns {
                     .set_subject(e.subject.clone())
                     .set_message_group_id(e.group.clone())
                     .set_message_deduplication_id(e.dedup.clone())
-                    .set_message_attributes(sdk_attributes(&e.attributes)?)
+                    .set_message_attributes(sdk_map(&e.attributes, sdk_attribute)?)
                     .build()
                     .map_err(ItemError::construction)
             })

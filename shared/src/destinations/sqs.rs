@@ -15,7 +15,7 @@
 //! group, which the engine keeps too ([`crate::deliver::ordered`]); their
 //! messages take no `DelaySeconds` (a FIFO queue delays at the queue level).
 
-use super::attributes::{AttributeValues, MessageAttributes};
+use super::attributes::{sdk_map, AttributeValues, MessageAttributes};
 use super::entries::{check_size, map_listed, message_id};
 use super::fifo::FifoIds;
 use super::registry::{common_fields, CommonFields, DestinationType};
@@ -301,23 +301,9 @@ pub fn map_response(output: &SendMessageBatchOutput, sent: &[&SqsEntry]) -> Vec<
     )
 }
 
-/// The SDK's attribute map, `None` when there are none.
-fn sdk_attributes(values: &AttributeValues) -> Result<Option<std::collections::HashMap<String, MessageAttributeValue>>, ItemError> {
-    if values.is_empty() {
-        return Ok(None);
-    }
-    values
-        .iter()
-        .map(|(name, value)| {
-            let v = MessageAttributeValue::builder()
-                .data_type(super::attributes::DATA_TYPE)
-                .string_value(value)
-                .build()
-                .map_err(ItemError::construction)?;
-            Ok((name.clone(), v))
-        })
-        .collect::<Result<_, _>>()
-        .map(Some)
+/// One `String` attribute value as the SDK takes it.
+fn sdk_attribute(value: &str) -> Result<MessageAttributeValue, ItemError> {
+    MessageAttributeValue::builder().data_type(super::attributes::DATA_TYPE).string_value(value).build().map_err(ItemError::construction)
 }
 
 impl BatchApi for Sqs {
@@ -353,7 +339,7 @@ impl BatchApi for Sqs {
                     .set_delay_seconds(self.delay_seconds)
                     .set_message_group_id(e.group.clone())
                     .set_message_deduplication_id(e.dedup.clone())
-                    .set_message_attributes(sdk_attributes(&e.attributes)?)
+                    .set_message_attributes(sdk_map(&e.attributes, sdk_attribute)?)
                     .build()
                     .map_err(ItemError::construction)
             })
