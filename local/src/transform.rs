@@ -6,7 +6,7 @@
 
 use fanout::config::Config;
 use fanout::record::Record;
-use fanout::transform::{output_bytes, Program};
+use fanout::transform::{AttributesCache, Program};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -37,14 +37,16 @@ pub fn render(config: &Config, destination: &str, records: &[Record]) -> Result<
     let program = Program::compile(code)?;
     let routing = fanout::router::route(&config.routes, config.unmatched, config.destinations.len(), records);
     let routed: std::collections::HashSet<u32> = routing.per_destination.get(index).map(|v| v.iter().copied().collect()).unwrap_or_default();
-    let mut out = format!("transform of `{destination}`: {code}\n");
+    let attributes = AttributesCache::default();
+    let path = if program.is_pick() { "picks values only: the fast path" } else { "run by jaq" };
+    let mut out = format!("transform of `{destination}` ({path}): {code}\n");
     for (i, record) in records.iter().enumerate() {
         let _ = writeln!(out, "\n{}", record.id);
         if !routed.contains(&(i as u32)) {
             let _ = writeln!(out, "  (not routed to `{destination}`)");
             continue;
         }
-        match program.run_on(record) {
+        match program.outputs(record, &attributes) {
             Err(why) => {
                 let _ = writeln!(out, "  error (dead-lettered as TransformFailed): {why}");
             }
@@ -53,7 +55,7 @@ pub fn render(config: &Config, destination: &str, records: &[Record]) -> Result<
             }
             Ok(outputs) => {
                 for o in &outputs {
-                    let _ = writeln!(out, "  {}", String::from_utf8_lossy(&output_bytes(o)));
+                    let _ = writeln!(out, "  {}", String::from_utf8_lossy(o));
                 }
             }
         }

@@ -941,8 +941,10 @@ destinations:
   alarms: { type: iot_events_detector, detector_model: overheating, key: /deviceId, state: Alarm, variables: { temperature: /temperature, site: /site }, timers: { cool: 60, wait: /wait } }
   alarm-states: { type: iot_events_detector, detector_model: states, key: /deviceId, state: /state }
   plant: { type: sitewise, properties: [ { alias: '/plant/{/site}/{/deviceId}/temperature', value: /temperature, type: double }, { alias: '/plant/{/site}/{/deviceId}/pressure', value: /pressure, type: integer, timestamp: /ts, quality: /q }, { asset_id: '{/asset}', property_id: 'p-{/n}', value: /v } ] }
+  relay: { type: kinesis, stream: relay, partition_key: '= .data.deviceId // .key // "none"', transform: '{deviceId: .data.deviceId, t: .data.temperature, nested: .data.nested.level, key, id}' }
+  archive: { type: firehose, delivery_stream: archive, delimiter: "\n", transform: 'select((.data | type) == "object") | .data | {site, temperature, alarm}, (.n // empty)' }
 routes:
-  - { name: hot, match: { data: { temperature: [ { numeric: [">", 50] } ], $or: [ { site: [ { prefix: "a" } ] }, { deviceId: [ { wildcard: "s*-*" } ] } ] } }, to: [hot, keyed] }
+  - { name: hot, match: { data: { temperature: [ { numeric: [">", 50] } ], $or: [ { site: [ { prefix: "a" } ] }, { deviceId: [ { wildcard: "s*-*" } ] } ] } }, to: [hot, keyed, relay, archive] }
   - { name: readings, match: { data: { temperature: [ { exists: true } ], reading: [ { anything-but: [ null ] } ] } }, to: [events-mapped, plant] }
   - { name: plant, match: { data: { site: [ { exists: true } ] } }, to: [plant] }
   - { name: alarms, match: { $or: [ { data: { alarm: [ true ] } }, { key: [ { prefix: "alarm" } ] }, { data: { nested: { level: [ { numeric: [">=", 3] } ] } } } ] }, to: [alarms, alarm-states] }

@@ -23,6 +23,7 @@ pub mod error;
 pub mod fanout;
 /// Entry points of the fuzz targets and their corpus replay (docs/fuzzing.md); not an API.
 pub mod fuzzing;
+pub mod json_source;
 pub mod live;
 pub mod logging;
 pub mod metrics;

@@ -100,7 +100,7 @@ pub fn try_parse_projected(data: &[u8], fields: &[String]) -> Result<Value, serd
 /// only), then its text scanned for what a full parse would refuse beyond
 /// syntax: nesting past [`MAX_JSON_DEPTH`] (counting the
 /// enclosing object) and numbers beyond `f64`.
-struct Skipped;
+pub(crate) struct Skipped;
 
 impl<'de> serde::Deserialize<'de> for Skipped {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -116,7 +116,7 @@ impl<'de> serde::Deserialize<'de> for Skipped {
 /// `depth` levels of nesting: `None` when nothing. Numbers are judged by
 /// serde_json itself, and only those that could overflow (an exponent, or
 /// more than 300 characters), so the scan stays a byte loop.
-fn beyond_a_full_parse(text: &[u8], depth: usize) -> Option<&'static str> {
+pub(crate) fn beyond_a_full_parse(text: &[u8], depth: usize) -> Option<&'static str> {
     let mut level = depth;
     let mut i = 0;
     while i < text.len() {
@@ -183,7 +183,7 @@ impl<'de> Visitor<'de> for Projected<'_> {
 
 /// A map key, borrowed from the payload unless it holds escapes (serde's own
 /// `Cow<str>` always copies).
-struct Key<'de>(Cow<'de, str>);
+pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> serde::Deserialize<'de> for Key<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -10,11 +10,25 @@
 //! ```
 //!
 //! `data` is the payload parsed as JSON, or the payload as a string when it
-//! is not JSON; `key` and `arrival` are null when the source has none.
+//! is not JSON (by the rule patterns follow: [`Record::json`]); numbers keep
+//! the text they were written with. `key` and `arrival` are null when the
+//! source has none.
+//!
+//! Programs that only pick values (`{deviceId: .data.deviceId, key}`,
+//! `.data | {a, b}`, `.data.payload`) take a fast path that builds no view
+//! and runs no interpreter, with the same output byte for byte (module
+//! `pick`); everything else, and every record the fast path cannot be sure
+//! of, runs on jaq.
 //!
 //! jaq's core and standard library are available: `@format` strings
 //! (`@base64`, `@csv`, ...), math, regex and date filters (`arrival / 1000 |
 //! todate`).
+
+mod json_text;
+mod pick;
+mod raw;
+
+pub use json_text::{write_json, JsonKind};
 
 use crate::record::Record;
 use bytes::Bytes;
@@ -23,6 +37,7 @@ use jaq_core::data::JustLut;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{unwrap_valr, Compiler, Ctx, Native, Vars};
 use jaq_json::Val;
+use pick::Pick;
 use serde_json::Value;
 
 type Data = JustLut<Val>;
@@ -34,6 +49,8 @@ pub const MAX_OUTPUTS: usize = 100;
 pub struct Program {
     code: String,
     filter: Filter<Native<Data>>,
+    /// The fast path, when the program only picks values ([`pick`]).
+    pick: Option<Pick>,
 }
 
 impl std::fmt::Debug for Program {
@@ -75,7 +92,13 @@ impl Program {
                 .collect();
             format!("the jq program does not compile: {}", words.join("; "))
         })?;
-        Ok(Self { code: code.to_owned(), filter })
+        Ok(Self { code: code.to_owned(), filter, pick: Pick::recognize(code) })
+    }
+
+    /// Whether the program runs on the fast path of programs that only pick
+    /// values (`{deviceId: .data.deviceId, key}`), without the interpreter.
+    pub fn is_pick(&self) -> bool {
+        self.pick.is_some()
     }
 
     /// The program's text.
@@ -97,11 +120,84 @@ impl Program {
         Ok(outputs)
     }
 
-    /// Run on `record`'s view ([`view`]).
+    /// Run on `record`'s view ([`view`]), always with jaq.
     pub fn run_on(&self, record: &Record) -> Result<Vec<Val>, String> {
         self.run(view(record))
     }
+
+    /// What a transform sends for `record`: each output's bytes, in order
+    /// ([`output_bytes`]), or the runtime error. `attributes` converts the
+    /// batch's attributes once when jaq runs.
+    pub fn outputs(&self, record: &Record, attributes: &AttributesCache) -> Result<Vec<Bytes>, String> {
+        if let Some(pick) = &self.pick {
+            let mut out = Vec::with_capacity(record.data.len().min(4096) + 64);
+            if pick.write(record, true, &mut out).is_some() {
+                return Ok(vec![Bytes::from(out)]);
+            }
+        }
+        Ok(self.run(view_with_attributes(record, attributes.get(record)))?.iter().map(output_bytes).collect())
+    }
+
+    /// A value expression's value for `record`: its first output, which
+    /// must be a string (as it is), a number or a boolean (as JSON).
+    pub fn text(&self, record: &Record) -> Result<String, ExprError> {
+        if let Some(pick) = &self.pick {
+            let mut out = Vec::with_capacity(64);
+            if let Some(JsonKind::String | JsonKind::Number | JsonKind::Bool) = pick.write(record, true, &mut out) {
+                if let Ok(text) = String::from_utf8(out) {
+                    return Ok(text);
+                }
+            }
+        }
+        let outputs = self.run_on(record).map_err(ExprError::Failed)?;
+        let first = outputs.first().ok_or(ExprError::Nothing)?;
+        output_text(first).ok_or(ExprError::NotScalar(kind(first)))
+    }
 }
+
+impl Program {
+    /// A mapping expression's value for `record`: its first output as a
+    /// JSON value (numbers beyond `f64` become the nearest `f64`).
+    pub fn json(&self, record: &Record) -> Result<Value, ExprError> {
+        let mut out = Vec::with_capacity(64);
+        if let Some(pick) = &self.pick {
+            if pick.write(record, false, &mut out).is_some() {
+                if let Ok(value) = serde_json::from_slice(&out) {
+                    return Ok(value);
+                }
+            }
+            out.clear();
+        }
+        let outputs = self.run_on(record).map_err(ExprError::Failed)?;
+        write_json(outputs.first().ok_or(ExprError::Nothing)?, &mut out);
+        serde_json::from_slice(&out).map_err(|e| ExprError::Failed(format!("the output is not JSON: {e}")))
+    }
+}
+
+/// Why an expression has no value for a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExprError {
+    /// A runtime error, in jq's words.
+    Failed(String),
+    /// No output.
+    Nothing,
+    /// The first output is null, an array or an object ([`kind`]).
+    NotScalar(&'static str),
+}
+
+impl ExprError {
+    /// What went wrong, to follow the expression in a message: "failed:
+    /// ...", "produced nothing", "produced an array, not ...".
+    pub fn words(&self) -> String {
+        match self {
+            ExprError::Failed(why) => format!("failed: {why}"),
+            ExprError::Nothing => "produced nothing".to_owned(),
+            ExprError::NotScalar(kind) => format!("produced {kind}, not a string, number or boolean"),
+        }
+    }
+}
+
+impl Program {}
 
 /// "expected X at `...`", with the start of what was found.
 fn at_place(code: &str, expected: &str, at: &str) -> String {
@@ -124,8 +220,13 @@ pub fn view(record: &Record) -> Val {
 
 /// [`view`] with the record's attributes already converted (they are shared
 /// by a batch's records: [`AttributesCache`] converts them once).
+///
+/// `data` is JSON by the rule patterns follow ([`Record::json`]: what
+/// serde_json reads whole, nested at most 127 levels), read by jaq so that
+/// numbers keep the text they were written with.
 pub fn view_with_attributes(record: &Record, attributes: Val) -> Val {
-    let data = jaq_json::read::parse_single(&record.data).unwrap_or_else(|_| Val::from(String::from_utf8_lossy(&record.data).into_owned()));
+    let text = || Val::from(String::from_utf8_lossy(&record.data).into_owned());
+    let data = if record.json().is_some() { jaq_json::read::parse_single(&record.data).unwrap_or_else(|_| text()) } else { text() };
     let mut map = jaq_json::Map::default();
     map.insert(key("source"), key(record.source));
     map.insert(key("key"), record.key.as_deref().map_or(Val::Null, key));
@@ -186,81 +287,6 @@ pub fn output_bytes(v: &Val) -> Bytes {
             Bytes::from(out)
         }
     }
-}
-
-/// Compact JSON of `v` into `out`: strings escaped (invalid UTF-8 replaced
-/// by U+FFFD), non-finite numbers as `null`, non-string object keys as their
-/// JSON text. A direct writer: jaq's own goes through `io::Write` and its
-/// pretty-printer's styles, several times slower for small objects.
-pub fn write_json(v: &Val, out: &mut Vec<u8>) {
-    use jaq_json::Num;
-    use std::io::Write as _;
-    match v {
-        Val::Null => out.extend_from_slice(b"null"),
-        Val::Bool(true) => out.extend_from_slice(b"true"),
-        Val::Bool(false) => out.extend_from_slice(b"false"),
-        Val::Num(Num::Int(i)) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-        Val::Num(Num::Float(f)) if !f.is_finite() => out.extend_from_slice(b"null"),
-        Val::Num(Num::Dec(d)) => out.extend_from_slice(d.as_bytes()),
-        Val::Num(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Val::TStr(b) | Val::BStr(b) => write_str(b, out),
-        Val::Arr(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(item, out);
-            }
-            out.push(b']');
-        }
-        Val::Obj(map) => {
-            out.push(b'{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                match k {
-                    Val::TStr(b) | Val::BStr(b) => write_str(b, out),
-                    other => {
-                        let mut text = Vec::new();
-                        write_json(other, &mut text);
-                        write_str(&text, out);
-                    }
-                }
-                out.push(b':');
-                write_json(item, out);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
-fn write_str(bytes: &[u8], out: &mut Vec<u8>) {
-    let text = String::from_utf8_lossy(bytes);
-    out.push(b'"');
-    let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let escape: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0..=0x1f => None,
-            _ => continue,
-        };
-        out.extend_from_slice(&text.as_bytes()[start..i]);
-        match escape {
-            Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&text.as_bytes()[start..]);
-    out.push(b'"');
 }
 
 /// "a string", "an object", ...: how errors name a jq value's kind.

@@ -17,7 +17,7 @@
 use crate::error::ItemError;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::transform::{output_text, Program};
+use crate::transform::Program;
 use crate::validation::{problem, Problem};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -64,8 +64,9 @@ impl ValueSource {
     pub fn data_fields(&self) -> DataFields {
         match self {
             ValueSource::Pointer(p) => DataFields::pointer(p),
-            // An expression may read anything.
-            ValueSource::Jq(_) => DataFields::Whole,
+            // An expression reads the payload with its own parser
+            // ([`crate::transform`]), never the projected view.
+            ValueSource::Jq(_) => DataFields::Unused,
             _ => DataFields::Unused,
         }
     }
@@ -82,17 +83,10 @@ impl ValueSource {
                 .map(Cow::Borrowed)
                 .ok_or_else(|| ItemError::permanent(code, format!("{field} is $key, and the record has no source key"))),
             ValueSource::Id => Ok(Cow::Owned(record.id.to_string())),
-            ValueSource::Jq(program) => {
-                let outputs =
-                    program.run_on(record).map_err(|why| ItemError::permanent(code, format!("{field} `= {}` failed: {why}", program.code())))?;
-                let first = outputs.first().ok_or_else(|| ItemError::permanent(code, format!("{field} `= {}` produced nothing", program.code())))?;
-                output_text(first).map(Cow::Owned).ok_or_else(|| {
-                    ItemError::permanent(
-                        code,
-                        format!("{field} `= {}` produced {}, not a string, number or boolean", program.code(), crate::transform::kind(first)),
-                    )
-                })
-            }
+            ValueSource::Jq(program) => program
+                .text(record)
+                .map(Cow::Owned)
+                .map_err(|error| ItemError::permanent(code, format!("{field} `= {}` {}", program.code(), error.words()))),
             ValueSource::Pointer(pointer) => {
                 let value = record.json().and_then(|v| crate::pointer::get(v, pointer)).ok_or_else(|| {
                     let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
@@ -169,7 +163,7 @@ mod tests {
         assert!(v("= empty").unwrap_err().message.contains("produced nothing"));
         assert!(v("= .data.site + 1").unwrap_err().message.contains("failed"));
         assert!(ValueSource::parse("= .data |").unwrap_err().contains("does not parse"));
-        assert_eq!(ValueSource::parse("= .data.x").map(|s| s.data_fields()), Ok(DataFields::Whole));
+        assert_eq!(ValueSource::parse("= .data.x").map(|s| s.data_fields()), Ok(DataFields::Unused));
     }
 
     #[test]

@@ -126,3 +126,49 @@ fn a_pattern_on_data_itself_or_a_passthrough_mapping_needs_the_whole_document() 
     let example = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fanout.yaml")).expect("the example config");
     assert_eq!(example.data_fields(), DataFields::Whole, "the example sends to IoT Analytics");
 }
+
+/// Transforms and `=` expressions read the payload with their own parser:
+/// they add nothing to the projection, and the projected view changes none
+/// of what they produce, on the fast path of picks and through jaq alike.
+const TRANSFORMS: &str = r#"
+destinations:
+  picked: { type: kinesis, stream: p, partition_key: /deviceId, transform: '{deviceId: .data.meta.device, note: .data.note, key}' }
+  jq: { type: firehose, delivery_stream: j, delimiter: "\n", transform: 'select((.data | type) == "object" and .data.level > 2) | {level: .data.level, n: (.data.readings | length)}' }
+  expr: { type: kinesis, stream: e, partition_key: '= .data.meta.site // "none"' }
+  s: { type: sitewise, properties: [ { alias: '= "/p/\(.data.meta.site)/t"', value: '= .data.readings[0]', timestamp: '= .data.ts' } ] }
+  d: { type: iot_events_detector, detector_model: m, key: '= .data.meta.device', state: '= .data.state', variables: { t: '= .data.readings[1] | tostring' } }
+routes:
+  - { name: a, match: { data: { level: [ { numeric: [">", 1] } ] } }, to: [picked, jq, expr] }
+  - { name: b, match: { data: { missing: [ { exists: false } ] } }, to: [s, d] }
+"#;
+
+#[tokio::test]
+async fn transforms_and_expressions_see_the_same_payload_with_and_without_the_projection() {
+    let now = now_ms();
+    let ts = now - 1_000;
+    let payloads: Vec<Vec<u8>> = (0..60)
+        .map(|i| {
+            let noise = format!(r#""noise{i}":{{"deep":[{i},"x\"y"]}},"note":"n{}\u00e9""#, i % 7);
+            match i % 5 {
+                0 => format!(
+                    r#"{{"level":{},"meta":{{"device":"d-{i}","site":"s{}"}},"readings":[{i}.50,{i}],"ts":{ts},"state":"S{i}",{noise}}}"#,
+                    i % 9,
+                    i % 3
+                ),
+                1 => format!(r#"{{"meta":{{"device":"d-1{i}"}},"missing":1,{noise},"level":5}}"#),
+                2 => format!(r#"[{{"level":9}},{i}]"#),
+                3 => format!("not json {i}"),
+                _ => format!(r#"{{"level":{i},"meta":{{"device":"d-1"}},"readings":[],{noise},"note":tru}}"#),
+            }
+            .into_bytes()
+        })
+        .collect();
+    let (projection, summary) = same_with_and_without(TRANSFORMS, &payloads, now).await;
+    assert_eq!(projection.expect("a projection"), ["level", "missing"], "only the patterns' fields");
+    for d in ["picked", "jq", "expr", "s", "d"] {
+        let delivered = summary.iter().filter(|l| l.starts_with(&format!("{d} ")) && l.ends_with("Delivered")).count();
+        assert!(delivered > 0, "{d}: the comparison covers delivered records\n{summary:#?}");
+    }
+    let refused = summary.iter().filter(|l| l.contains("Failed(")).count();
+    assert!(refused > 0, "and refused ones");
+}

@@ -15,10 +15,11 @@ use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
+use crate::json_source::JsonSource;
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_limit, check_pointer, Problem};
+use crate::validation::{check_limit, Problem};
 use aws_sdk_ioteventsdata::types::{Message, TimestampValue};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::{Blob, DateTime};
@@ -39,9 +40,11 @@ pub const MAX_MESSAGE_ID_LEN: usize = 64;
 pub struct IotEventsConfig {
     /// `inputName`.
     pub input: String,
-    /// JSON Pointer to the message time (epoch milliseconds or RFC 3339); default: the record's arrival.
+    /// JSON Pointer to the message time (epoch milliseconds or RFC 3339), or a
+    /// jq expression ([`crate::json_source`]); default: the record's arrival.
     pub timestamp: Option<String>,
-    /// JSON Pointer to the part of the payload to send; default: the whole payload.
+    /// JSON Pointer to the part of the payload to send, or a jq expression;
+    /// default: the whole payload.
     pub payload: Option<String>,
     /// Per-destination endpoint.
     pub endpoint_url: Option<String>,
@@ -83,7 +86,13 @@ impl DestinationType for IotEventsConfig {
     }
 
     fn data_fields(&self) -> DataFields {
-        DataFields::all(self.payload.iter().chain(&self.timestamp).map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
+        DataFields::all(
+            self.payload
+                .iter()
+                .chain(&self.timestamp)
+                .map(|p| JsonSource::parse(p).map_or(DataFields::Whole, |s| s.data_fields()))
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn api(&self, clients: &Clients) -> IotEvents {
@@ -97,9 +106,9 @@ impl DestinationType for IotEventsConfig {
                 message: format!("`{}` does not match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (1-128 characters)", self.input),
             });
         }
-        for (field, pointer) in [("timestamp", &self.timestamp), ("payload", &self.payload)] {
-            if let Some(p) = pointer {
-                check_pointer(problems, &format!("{place}.{field}"), p);
+        for (field, source) in [("timestamp", &self.timestamp), ("payload", &self.payload)] {
+            if let Some(s) = source {
+                JsonSource::check(problems, &format!("{place}.{field}"), s);
             }
         }
         check_limit(problems, &format!("{place}.max_messages"), self.max_messages, MAX_MESSAGES_PER_REQUEST, "BatchPutMessage");
@@ -144,8 +153,8 @@ pub struct EventsMessage {
 pub struct IotEvents {
     client: aws_sdk_ioteventsdata::Client,
     input: String,
-    timestamp: Option<String>,
-    payload: Option<String>,
+    timestamp: Option<JsonSource>,
+    payload: Option<JsonSource>,
     limits: Limits,
 }
 
@@ -155,8 +164,8 @@ impl IotEvents {
         Self {
             client,
             input: config.input.clone(),
-            timestamp: config.timestamp.clone(),
-            payload: config.payload.clone(),
+            timestamp: config.timestamp.as_deref().and_then(|s| JsonSource::parse(s).ok()),
+            payload: config.payload.as_deref().and_then(|s| JsonSource::parse(s).ok()),
             limits: DestinationType::limits(config),
         }
     }
@@ -165,23 +174,23 @@ impl IotEvents {
     pub fn prepare_one(&self, record: &Record, purpose: Purpose) -> Result<Prepared<EventsMessage>, ItemError> {
         let mapped = purpose == Purpose::Route;
         let payload = match (&self.payload, mapped) {
-            (Some(pointer), true) => {
-                let part = record
-                    .json()
-                    .and_then(|v| crate::pointer::get(v, pointer))
-                    .ok_or_else(|| ItemError::permanent("PayloadMissing", format!("payload {pointer} cannot be read from the record")))?;
-                Bytes::from(serde_json::to_vec(part).map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?)
+            (Some(source), true) => {
+                let part = source
+                    .get(record)
+                    .map_err(|why| ItemError::permanent("PayloadMissing", format!("payload {why}")))?
+                    .ok_or_else(|| ItemError::permanent("PayloadMissing", format!("payload {source} cannot be read from the record")))?;
+                Bytes::from(serde_json::to_vec(&*part).map_err(|e| ItemError::permanent("InvalidPayload", e.to_string()))?)
             }
             _ => record.data.clone(),
         };
         let time_in_millis = match (&self.timestamp, mapped) {
-            (Some(pointer), true) => {
-                let v = record
-                    .json()
-                    .and_then(|v| crate::pointer::get(v, pointer))
-                    .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("timestamp {pointer} cannot be read from the record")))?;
-                Some(epoch_millis(v).ok_or_else(|| {
-                    ItemError::permanent("TimestampInvalid", format!("timestamp {pointer} is {v}, not epoch milliseconds or RFC 3339"))
+            (Some(source), true) => {
+                let v = source
+                    .get(record)
+                    .map_err(|why| ItemError::permanent("TimestampMissing", format!("timestamp {why}")))?
+                    .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("timestamp {source} cannot be read from the record")))?;
+                Some(epoch_millis(&v).ok_or_else(|| {
+                    ItemError::permanent("TimestampInvalid", format!("timestamp {source} is {v}, not epoch milliseconds or RFC 3339"))
                 })?)
             }
             _ => record.arrival_ms,
@@ -294,6 +303,21 @@ mod tests {
         assert_eq!(&p.entry.payload[..], br#"{"t":5}"#);
         let err = dest(None, Some("/reading")).prepare_one(&record("{}"), Purpose::Route).unwrap_err();
         assert_eq!((err.code.as_str(), err.class), ("PayloadMissing", ErrorClass::Permanent));
+    }
+
+    #[test]
+    fn timestamp_and_payload_take_jq_expressions() {
+        let d = dest(Some("= .data.seconds * 1000"), Some("= {t: .data.reading.t, key}"));
+        let p = d.prepare_one(&record(r#"{"seconds": 1700000001, "reading": {"t": 5}}"#), Purpose::Route).unwrap();
+        let payload: serde_json::Value = serde_json::from_slice(&p.entry.payload).expect("JSON");
+        assert_eq!((p.entry.time_in_millis, payload), (Some(1_700_000_001_000), serde_json::json!({"t": 5, "key": null})));
+        let err = d.prepare_one(&record(r#"{"seconds": {"at": "soon"}}"#), Purpose::Route).unwrap_err();
+        assert_eq!((err.code.as_str(), err.class), ("TimestampMissing", ErrorClass::Permanent));
+        assert!(err.message.contains("= .data.seconds * 1000") && err.message.contains("failed"), "{err}");
+        let mut problems = Vec::new();
+        let config: IotEventsConfig = serde_saphyr::from_str("input: telemetry\ntimestamp: ts\npayload: '= .data |'\n").expect("parses");
+        DestinationType::validate(&config, "d", &mut problems);
+        assert_eq!(problems.iter().map(|p| p.place.as_str()).collect::<Vec<_>>(), ["d.timestamp", "d.payload"]);
     }
 
     #[test]

@@ -15,13 +15,15 @@ use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{from_sdk_error, ErrorClass, ItemError};
+use crate::json_source::JsonSource;
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_pointer, check_range, Problem};
+use crate::validation::{check_range, Problem};
 use aws_sdk_ioteventsdata::types::{DetectorStateDefinition, TimerDefinition, UpdateDetectorRequest, VariableDefinition};
 use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Detectors per request unless `max_detectors` says otherwise.
@@ -33,7 +35,8 @@ pub const MAX_VARIABLE_VALUE_CHARS: usize = 1024;
 /// Longest message id.
 pub const MAX_MESSAGE_ID_LEN: usize = 64;
 
-/// A timer's seconds: a constant or a JSON Pointer into the payload.
+/// A timer's seconds: a constant, or a JSON Pointer into the payload or a jq
+/// expression ([`crate::json_source`]).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum TimerSource {
@@ -49,11 +52,12 @@ pub enum TimerSource {
 pub struct DetectorConfig {
     /// `detectorModelName`.
     pub detector_model: String,
-    /// JSON Pointer to the detector's key value.
+    /// JSON Pointer to the detector's key value, or a jq expression ([`crate::json_source`]).
     pub key: Option<String>,
-    /// The state to set: a constant name, or a JSON Pointer (starting with `/`).
+    /// The state to set: a constant name, a JSON Pointer (starting with `/`)
+    /// or a jq expression (starting with `=`).
     pub state: Option<String>,
-    /// Variable name to JSON Pointer; values are sent as text.
+    /// Variable name to JSON Pointer or jq expression; values are sent as text.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     /// Timer name to seconds (constant) or a JSON Pointer to them.
@@ -112,8 +116,9 @@ impl DestinationType for DetectorConfig {
             TimerSource::Pointer(p) => Some(p),
             TimerSource::Seconds(_) => None,
         });
-        let state = self.state.iter().filter(|s| s.starts_with('/'));
-        DataFields::all(self.key.iter().chain(state).chain(self.variables.values()).chain(timers).map(|p| DataFields::pointer(p)).collect::<Vec<_>>())
+        let state = self.state.iter().filter(|s| JsonSource::is_source(s));
+        let sources = self.key.iter().chain(state).chain(self.variables.values()).chain(timers);
+        DataFields::all(sources.map(|p| JsonSource::parse(p).map_or(DataFields::Whole, |s| s.data_fields())).collect::<Vec<_>>())
     }
 
     fn api(&self, clients: &Clients) -> IotEventsDetector {
@@ -127,10 +132,10 @@ impl DestinationType for DetectorConfig {
         }
         if !self.passthrough {
             if self.key.is_none() {
-                bad("key", "a JSON Pointer to the detector key is required (or passthrough: true)".into());
+                bad("key", "a JSON Pointer or jq expression giving the detector key is required (or passthrough: true)".into());
             }
             if self.state.is_none() {
-                bad("state", "a state name or a JSON Pointer to it is required (or passthrough: true)".into());
+                bad("state", "a state name, or a JSON Pointer or jq expression giving it, is required (or passthrough: true)".into());
             }
         }
         for name in self.variables.keys() {
@@ -149,14 +154,17 @@ impl DestinationType for DetectorConfig {
             }
         }
         if let Some(k) = &self.key {
-            check_pointer(problems, &format!("{place}.key"), k);
+            JsonSource::check(problems, &format!("{place}.key"), k);
         }
-        for (name, pointer) in &self.variables {
-            check_pointer(problems, &format!("{place}.variables.{name}"), pointer);
+        if let Some(s) = self.state.as_deref().filter(|s| JsonSource::is_source(s)) {
+            JsonSource::check(problems, &format!("{place}.state"), s);
+        }
+        for (name, source) in &self.variables {
+            JsonSource::check(problems, &format!("{place}.variables.{name}"), source);
         }
         for (name, source) in &self.timers {
             if let TimerSource::Pointer(p) = source {
-                check_pointer(problems, &format!("{place}.timers.{name}"), p);
+                JsonSource::check(problems, &format!("{place}.timers.{name}"), p);
             }
         }
         if let Some(n) = self.max_detectors {
@@ -195,7 +203,44 @@ pub struct DetectorUpdate {
 pub struct IotEventsDetector {
     client: aws_sdk_ioteventsdata::Client,
     config: DetectorConfig,
+    sources: Sources,
     limits: Limits,
+}
+
+/// The config's key, state, variable and timer sources, parsed (config
+/// validation reports those that do not parse; they read as absent here).
+#[derive(Debug, Clone)]
+struct Sources {
+    key: Option<JsonSource>,
+    /// `None` for a constant state.
+    state: Option<JsonSource>,
+    variables: Vec<(String, Option<JsonSource>)>,
+    /// A source, or constant seconds.
+    timers: Vec<(String, Result<Option<JsonSource>, i64>)>,
+}
+
+impl Sources {
+    fn new(c: &DetectorConfig) -> Self {
+        let parse = |s: &str| JsonSource::parse(s).ok();
+        Sources {
+            key: c.key.as_deref().and_then(parse),
+            state: c.state.as_deref().filter(|s| JsonSource::is_source(s)).and_then(parse),
+            variables: c.variables.iter().map(|(name, s)| (name.clone(), parse(s))).collect(),
+            timers: c
+                .timers
+                .iter()
+                .map(|(name, t)| {
+                    (
+                        name.clone(),
+                        match t {
+                            TimerSource::Seconds(s) => Err(*s),
+                            TimerSource::Pointer(p) => Ok(parse(p)),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 fn text_of(v: &Value) -> String {
@@ -205,11 +250,12 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-fn read<'a>(record: &'a Record, pointer: &str, what: &str) -> Result<&'a Value, ItemError> {
-    record
-        .json()
-        .and_then(|v| crate::pointer::get(v, pointer))
-        .ok_or_else(|| ItemError::permanent("FieldMissing", format!("{what} {pointer} cannot be read from the record")))
+fn read<'a>(record: &'a Record, source: Option<&JsonSource>, what: &str) -> Result<Cow<'a, Value>, ItemError> {
+    let source = source.ok_or_else(|| ItemError::permanent("FieldMissing", format!("{what} is not a JSON Pointer or jq expression")))?;
+    source
+        .get(record)
+        .map_err(|why| ItemError::permanent("FieldMissing", format!("{what} {why}")))?
+        .ok_or_else(|| ItemError::permanent("FieldMissing", format!("{what} {source} cannot be read from the record")))
 }
 
 /// Check an update against the API's rules; the error names the field.
@@ -250,7 +296,7 @@ fn seconds(v: &Value, name: &str) -> Result<i32, ItemError> {
 impl IotEventsDetector {
     /// A destination updating detectors of `config.detector_model` through `client`.
     pub fn new(client: aws_sdk_ioteventsdata::Client, config: &DetectorConfig) -> Self {
-        Self { client, limits: DestinationType::limits(config), config: config.clone() }
+        Self { client, limits: DestinationType::limits(config), sources: Sources::new(config), config: config.clone() }
     }
 
     /// The update a record becomes, validated.
@@ -263,22 +309,23 @@ impl IotEventsDetector {
                 .ok_or_else(|| ItemError::permanent("InvalidDetectorUpdate", "passthrough needs a JSON detectors[] item; the payload is not JSON"))?;
             update_from_item(v, &c.detector_model, message_id)?
         } else {
-            let key = text_of(read(record, c.key.as_deref().unwrap_or_default(), "key")?);
-            let state = match c.state.as_deref().unwrap_or_default() {
-                p if p.starts_with('/') => text_of(read(record, p, "state")?),
-                constant => constant.to_owned(),
+            let s = &self.sources;
+            let key = text_of(&*read(record, s.key.as_ref(), "key")?);
+            let state = match (&s.state, c.state.as_deref()) {
+                (Some(source), _) => text_of(&*read(record, Some(source), "state")?),
+                (None, constant) => constant.unwrap_or_default().to_owned(),
             };
-            let variables = c
+            let variables = s
                 .variables
                 .iter()
-                .map(|(name, p)| Ok((name.clone(), text_of(read(record, p, &format!("variable `{name}`"))?))))
+                .map(|(name, source)| Ok((name.clone(), text_of(&*read(record, source.as_ref(), &format!("variable `{name}`"))?))))
                 .collect::<Result<_, ItemError>>()?;
-            let timers = c
+            let timers = s
                 .timers
                 .iter()
                 .map(|(name, source)| match source {
-                    TimerSource::Seconds(s) => Ok((name.clone(), *s as i32)),
-                    TimerSource::Pointer(p) => Ok((name.clone(), seconds(read(record, p, &format!("timer `{name}`"))?, name)?)),
+                    Err(seconds) => Ok((name.clone(), *seconds as i32)),
+                    Ok(source) => Ok((name.clone(), seconds(&*read(record, source.as_ref(), &format!("timer `{name}`"))?, name)?)),
                 })
                 .collect::<Result<_, ItemError>>()?;
             let mapped = DetectorUpdate { message_id, model: c.detector_model.clone(), key, state, variables, timers };

@@ -151,9 +151,12 @@ impl<T: DestinationType> DestinationSpec for T {
     }
 
     fn data_fields(&self) -> DataFields {
-        // A transform may read anything: the whole document is parsed for it.
+        // A transform reads the payload with its own parser
+        // ([`crate::transform`]), never the projected view, and the
+        // destination's own fields then read the transform's output, a
+        // record of its own ([`Transformed`] projects that one).
         if self.transform().is_some() {
-            return DataFields::Whole;
+            return DataFields::Unused;
         }
         DestinationType::data_fields(self)
     }
@@ -186,14 +189,14 @@ impl<T: DestinationType> DestinationSpec for T {
 
     fn sender(&self, clients: &Clients) -> Arc<dyn Sender> {
         match self.transform() {
-            Some(code) => Arc::new(Transformed::new(self.api(clients), code)),
+            Some(code) => Arc::new(Transformed::new(self.api(clients), code, DestinationType::data_fields(self))),
             None => Arc::new(self.api(clients)),
         }
     }
 
     fn dry_run_sender(&self, clients: &Clients) -> Arc<dyn Sender> {
         match self.transform() {
-            Some(code) => Arc::new(DryRun(Transformed::new(self.api(clients), code))),
+            Some(code) => Arc::new(DryRun(Transformed::new(self.api(clients), code, DestinationType::data_fields(self)))),
             None => Arc::new(DryRun(self.api(clients))),
         }
     }

@@ -26,13 +26,14 @@ use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{from_sdk_error, ItemError};
+use crate::json_source::JsonSource;
 use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
-use crate::validation::{check_pointer, Problem};
+use crate::validation::Problem;
 use aws_sdk_iotsitewise::types::PutAssetPropertyValueEntry;
 use serde::Deserialize;
-use values::parse_template;
+use values::parse_name;
 
 /// Most entries per request.
 pub const MAX_ENTRIES_PER_REQUEST: usize = 10;
@@ -67,20 +68,22 @@ pub enum ValueType {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PropertyMapping {
-    /// Property alias template, e.g. `/plant/{/site}/{/deviceId}/temperature`.
+    /// Property alias template, e.g. `/plant/{/site}/{/deviceId}/temperature`,
+    /// or a jq expression (`= "/plant/\(.data.site)/temperature"`).
     pub alias: Option<String>,
-    /// Asset id (template), with `property_id`, instead of `alias`.
+    /// Asset id (template or expression), with `property_id`, instead of `alias`.
     pub asset_id: Option<String>,
-    /// Property id (template), with `asset_id`.
+    /// Property id (template or expression), with `asset_id`.
     pub property_id: Option<String>,
-    /// JSON Pointer to the value.
+    /// JSON Pointer to the value, or a jq expression ([`crate::json_source`]).
     pub value: String,
     /// The value type; default inferred (numbers: double).
     #[serde(rename = "type")]
     pub value_type: Option<ValueType>,
-    /// JSON Pointer to the timestamp (epoch s/ms/µs/ns or RFC 3339); default: arrival time.
+    /// JSON Pointer to the timestamp (epoch s/ms/µs/ns or RFC 3339), or a jq
+    /// expression; default: arrival time.
     pub timestamp: Option<String>,
-    /// `GOOD`, `BAD`, `UNCERTAIN`, or a JSON Pointer to one; default `GOOD`.
+    /// `GOOD`, `BAD`, `UNCERTAIN`, or a JSON Pointer or jq expression giving one; default `GOOD`.
     pub quality: Option<String>,
 }
 
@@ -150,22 +153,26 @@ impl DestinationType for SitewiseConfig {
                 _ => bad(here.clone(), "name the property by `alias`, or by `asset_id` and `property_id`".into()),
             }
             for (field, t) in [("alias", &p.alias), ("asset_id", &p.asset_id), ("property_id", &p.property_id)] {
-                if let Some(Err(m)) = t.as_deref().map(parse_template) {
+                if let Some(Err(m)) = t.as_deref().map(parse_name) {
                     bad(format!("{here}.{field}"), m);
                 }
             }
-            if !p.value.starts_with('/') {
-                bad(format!("{here}.value"), format!("`{}` is not a JSON Pointer (like /temperature)", p.value));
+            if let Err(m) = JsonSource::parse(&p.value) {
+                bad(format!("{here}.value"), m);
             }
             if let Some(q) = &p.quality {
-                if !q.starts_with('/') && !matches!(q.as_str(), "GOOD" | "BAD" | "UNCERTAIN") {
-                    bad(format!("{here}.quality"), format!("`{q}` is not GOOD, BAD, UNCERTAIN or a JSON Pointer"));
+                if JsonSource::is_source(q) {
+                    if let Err(m) = JsonSource::parse(q) {
+                        bad(format!("{here}.quality"), m);
+                    }
+                } else if !matches!(q.as_str(), "GOOD" | "BAD" | "UNCERTAIN") {
+                    bad(format!("{here}.quality"), format!("`{q}` is not GOOD, BAD, UNCERTAIN, a JSON Pointer or a jq expression"));
                 }
             }
         }
         for (i, p) in self.properties.iter().enumerate() {
             if let Some(t) = &p.timestamp {
-                check_pointer(problems, &format!("{place}.properties[{i}].timestamp"), t);
+                JsonSource::check(problems, &format!("{place}.properties[{i}].timestamp"), t);
             }
         }
     }

@@ -23,8 +23,10 @@
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::ItemError;
 use crate::pack::Limits;
+use crate::projection::DataFields;
 use crate::record::Record;
-use crate::transform::{output_bytes, view_with_attributes, AttributesCache, Program};
+use crate::transform::{AttributesCache, Program};
+use std::sync::Arc;
 
 /// `D`, with each record's payload replaced by a program's outputs.
 #[derive(Debug)]
@@ -36,12 +38,21 @@ pub struct Transformed<D> {
     program: Result<Program, String>,
     /// The batch's attributes, converted once.
     attributes: AttributesCache,
+    /// The only top-level fields of an output that `inner` reads (its
+    /// partition key, group id, ...), so an output's JSON view keeps only
+    /// those ([`crate::projection`]); `None` when it reads all or none.
+    output_fields: Option<Arc<[String]>>,
 }
 
 impl<D> Transformed<D> {
-    /// `inner` with the program `code`.
-    pub fn new(inner: D, code: &str) -> Self {
-        Self { inner, program: Program::compile(code), attributes: AttributesCache::default() }
+    /// `inner` with the program `code`; `reads` is what `inner` reads of a
+    /// record's payload ([`crate::destinations::DestinationSpec::data_fields`]).
+    pub fn new(inner: D, code: &str, reads: DataFields) -> Self {
+        let output_fields = match reads {
+            DataFields::Fields(names) => Some(names.into_iter().collect::<Vec<_>>().into()),
+            DataFields::Unused | DataFields::Whole => None,
+        };
+        Self { inner, program: Program::compile(code), attributes: AttributesCache::default(), output_fields }
     }
 }
 
@@ -59,10 +70,14 @@ impl<D: BatchApi> BatchApi for Transformed<D> {
         }
         let program = self.program.as_ref().map_err(|why| ItemError::permanent("TransformFailed", why.clone()))?;
         let outputs = program
-            .run(view_with_attributes(record, self.attributes.get(record)))
+            .outputs(record, &self.attributes)
             .map_err(|why| ItemError::permanent("TransformFailed", format!("the transform failed: {why}")))?;
-        for output in &outputs {
-            self.inner.prepare(&record.with_data(output_bytes(output)), purpose, out)?;
+        for output in outputs {
+            let output = record.with_data(output);
+            if let Some(fields) = &self.output_fields {
+                output.project_json(fields);
+            }
+            self.inner.prepare(&output, purpose, out)?;
         }
         Ok(())
     }

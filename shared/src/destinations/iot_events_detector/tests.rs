@@ -69,3 +69,24 @@ fn config_validation_names_bad_names_and_missing_fields() {
         ["destinations.d.detector_model", "destinations.d.key", "destinations.d.state", "destinations.d.variables.1x", "destinations.d.timers.t"]
     );
 }
+
+#[test]
+fn key_state_variables_and_timers_take_jq_expressions() {
+    let yaml = r#"detector_model: pump
+key: '= .data.site + ":" + .data.deviceId'
+state: '= if .data.t > 90 then "Hot" else "Normal" end'
+variables: { fahrenheit: '= .data.t * 1.8 + 32', source: '= .source' }
+timers: { recheck: '= .data.every * 60' }
+"#;
+    let u = dest(yaml).prepare_one(&record(r#"{"site":"a","deviceId":"p-1","t":100,"every":2}"#)).expect("mapped").entry;
+    assert_eq!((u.key.as_str(), u.state.as_str()), ("a:p-1", "Hot"));
+    assert_eq!(u.variables, vec![("fahrenheit".into(), "212.0".into()), ("source".into(), "kinesis".into())]);
+    assert_eq!(u.timers, vec![("recheck".into(), 120)]);
+    let err = dest(yaml).prepare_one(&record(r#"{"site":"a","deviceId":"p-1","t":"hot","every":2}"#)).unwrap_err();
+    assert_eq!((err.code.as_str(), err.is_transient()), ("FieldMissing", false));
+    assert!(err.message.contains("variable `fahrenheit` `= .data.t * 1.8 + 32` failed"), "{err}");
+    let mut problems = Vec::new();
+    config("detector_model: pump\nkey: '= .data |'\nstate: '= nosuch'\nvariables: { v: 'plain' }\n").validate("d", &mut problems);
+    let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
+    assert_eq!(places, ["d.key", "d.state", "d.variables.v"]);
+}

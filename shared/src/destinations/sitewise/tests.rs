@@ -235,3 +235,59 @@ async fn only_the_throttled_values_are_resent() {
     assert_eq!(*sent.lock().unwrap(), vec![vec![NOW, NOW - 1, NOW - 2, NOW - 3], vec![NOW - 2]]);
     assert_eq!(stats.requests, 2);
 }
+
+#[test]
+fn every_field_takes_a_jq_expression() {
+    let yaml = r#"properties:
+  - alias: '= "/plant/\(.data.site)/\(.data.deviceId | ascii_downcase)/temperature"'
+    value: '= (.data.tempF - 32) / 1.8'
+    timestamp: '= .data.ts * 1000'
+    quality: '= if .data.ok then "GOOD" else "BAD" end'
+  - asset_id: '= .data.asset'
+    property_id: '= "p-" + (.data.n | tostring)'
+    value: '= .data.n'
+    type: integer
+"#;
+    let values = dest(yaml)
+        .values(&record(r#"{"site":"a","deviceId":"D-1","tempF":212,"ts":1799999990,"ok":false,"asset":"as-1","n":7}"#), NOW)
+        .expect("valid");
+    assert_eq!(values[0].property, PropertyRef::Alias("/plant/a/d-1/temperature".into()));
+    assert_eq!((values[0].value.clone(), values[0].seconds, values[0].quality), (SitewiseVariant::Double(100.0), 1_799_999_990, "BAD"));
+    assert_eq!(values[1].property, PropertyRef::Ids { asset: "as-1".into(), property: "p-7".into() });
+    assert_eq!(values[1].value, SitewiseVariant::Integer(7));
+}
+
+#[test]
+fn a_failing_or_empty_expression_is_a_permanent_error_naming_the_property() {
+    let d = dest("properties:\n  - { alias: /p/x, value: '= .data.v + 1' }\n  - { alias: '= .data.missing.deeper', value: /v }\n");
+    let err = d.values(&record(r#"{"v":"text"}"#), NOW).unwrap_err();
+    assert_eq!((err.code.as_str(), err.is_transient()), ("MissingValue", false));
+    assert!(err.message.contains("property `/p/x`") && err.message.contains("failed"), "{err}");
+    let d = dest("properties:\n  - { alias: '= .data.name', value: /v }\n");
+    let err = d.values(&record(r#"{"v":1}"#), NOW).unwrap_err();
+    assert_eq!(err.code, "PropertyUnresolved");
+    assert!(err.message.contains("alias: `= .data.name` produced null"), "{err}");
+    let d = dest("properties:\n  - { alias: /p/x, value: '= empty' }\n");
+    assert!(d.values(&record(r#"{"v":1}"#), NOW).unwrap_err().message.contains("is missing"));
+}
+
+#[test]
+fn expressions_that_do_not_compile_are_config_problems_by_place() {
+    let config: SitewiseConfig = serde_saphyr::from_str(
+        "properties:\n  - { alias: '= .data |', value: '= nosuch(1)', timestamp: 'ts', quality: '= .q |' }\n  - { alias: /p, value: temperature }\n",
+    )
+    .expect("parses");
+    let mut problems = Vec::new();
+    DestinationType::validate(&config, "destinations.sw", &mut problems);
+    let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
+    assert_eq!(
+        places,
+        [
+            "destinations.sw.properties[0].alias",
+            "destinations.sw.properties[0].value",
+            "destinations.sw.properties[0].quality",
+            "destinations.sw.properties[1].value",
+            "destinations.sw.properties[0].timestamp",
+        ]
+    );
+}

@@ -5,11 +5,14 @@
 
 use super::{PropertyMapping, SitewiseConfig, ValueType, MAX_ALIAS_CHARS, MAX_DOUBLE, MAX_FUTURE_SECS, MAX_PAST_SECS, MAX_STRING_CHARS};
 use crate::error::ItemError;
+use crate::json_source::JsonSource;
 use crate::projection::DataFields;
 use crate::record::Record;
+use crate::transform::Program;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A template: literal text and `{/pointer}` parts.
@@ -19,23 +22,48 @@ pub(super) enum Part {
     Ptr(String),
 }
 
+/// A property name as written: a template, or `= <jq>` (its first output,
+/// a string, number or boolean).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Template {
+    Parts(Vec<Part>),
+    Jq(Arc<Program>),
+}
+
+/// Read a name field: `= <jq>`, or a template.
+pub(super) fn parse_name(t: &str) -> Result<Template, String> {
+    match t.strip_prefix('=') {
+        Some(code) => Program::compile(code.trim()).map(|p| Template::Jq(Arc::new(p))),
+        None => parse_template(t).map(Template::Parts),
+    }
+}
+
+/// A quality: a constant, or read per record.
+#[derive(Debug, Clone)]
+enum Quality {
+    Constant(&'static str),
+    Read(JsonSource),
+}
+
 impl PropertyMapping {
     /// The payload fields this mapping reads: template pointers, value,
     /// timestamp and quality pointers.
     pub fn data_fields(&self) -> DataFields {
-        let templates = [&self.alias, &self.asset_id, &self.property_id].into_iter().flatten().map(|t| match parse_template(t) {
-            Ok(parts) => DataFields::all(parts.into_iter().filter_map(|p| match p {
+        let templates = [&self.alias, &self.asset_id, &self.property_id].into_iter().flatten().map(|t| match parse_name(t) {
+            Ok(Template::Parts(parts)) => DataFields::all(parts.into_iter().filter_map(|p| match p {
                 Part::Ptr(p) => Some(DataFields::pointer(&p)),
                 Part::Lit(_) => None,
             })),
+            // An expression reads the payload with its own parser.
+            Ok(Template::Jq(_)) => DataFields::Unused,
             // An invalid template fails validation; read everything meanwhile.
             Err(_) => DataFields::Whole,
         });
-        let pointers = [Some(&self.value), self.timestamp.as_ref(), self.quality.as_ref().filter(|q| q.starts_with('/'))]
+        let sources = [Some(&self.value), self.timestamp.as_ref(), self.quality.as_ref().filter(|q| JsonSource::is_source(q))]
             .into_iter()
             .flatten()
-            .map(|p| DataFields::pointer(p));
-        DataFields::all(templates.chain(pointers).collect::<Vec<_>>())
+            .map(|p| JsonSource::parse(p).map_or(DataFields::Whole, |s| s.data_fields()));
+        DataFields::all(templates.chain(sources).collect::<Vec<_>>())
     }
 }
 
@@ -229,21 +257,41 @@ fn variant_from(value: &Value, ty: Option<ValueType>, label: &PropertyRef) -> Re
 /// A config's property mappings, compiled: the values each record yields.
 #[derive(Debug, Clone)]
 pub struct ValueMapping {
-    properties: Vec<PropertyMapping>,
+    properties: Vec<Compiled>,
     passthrough: bool,
-    /// Per mapping, the parsed alias, asset id and property id templates.
-    templates: Vec<[Option<Vec<Part>>; 3]>,
+}
+
+/// One property mapping, its fields parsed (config validation reports the
+/// ones that do not parse; they read as absent here).
+#[derive(Debug, Clone)]
+struct Compiled {
+    /// Alias, asset id and property id.
+    names: [Option<Template>; 3],
+    value: Option<JsonSource>,
+    value_type: Option<ValueType>,
+    timestamp: Option<JsonSource>,
+    quality: Quality,
 }
 
 impl ValueMapping {
-    /// The mappings of `config`, with their templates parsed.
+    /// The mappings of `config`, with their templates and sources parsed.
     pub fn new(config: &SitewiseConfig) -> Self {
-        let templates = config
+        let properties = config
             .properties
             .iter()
-            .map(|p| [&p.alias, &p.asset_id, &p.property_id].map(|t| t.as_deref().and_then(|t| parse_template(t).ok())))
+            .map(|p| Compiled {
+                names: [&p.alias, &p.asset_id, &p.property_id].map(|t| t.as_deref().and_then(|t| parse_name(t).ok())),
+                value: JsonSource::parse(&p.value).ok(),
+                value_type: p.value_type,
+                timestamp: p.timestamp.as_deref().and_then(|t| JsonSource::parse(t).ok()),
+                quality: match p.quality.as_deref() {
+                    None => Quality::Constant("GOOD"),
+                    Some(q) if JsonSource::is_source(q) => JsonSource::parse(q).map_or(Quality::Constant("GOOD"), Quality::Read),
+                    Some(constant) => Quality::Constant(quality(constant).unwrap_or("GOOD")),
+                },
+            })
             .collect();
-        Self { properties: config.properties.clone(), passthrough: config.passthrough, templates }
+        Self { properties, passthrough: config.passthrough }
     }
 
     /// The values a record yields, validated; all or nothing.
@@ -253,38 +301,39 @@ impl ValueMapping {
         }
         let default_time = record.arrival_ms.map_or((now, 0), |ms| (ms.div_euclid(1000), (ms.rem_euclid(1000) * 1_000_000) as i32));
         let mut out = Vec::with_capacity(self.properties.len());
-        for (mapping, [alias, asset, prop]) in self.properties.iter().zip(&self.templates) {
+        for mapping in &self.properties {
+            let [alias, asset, prop] = &mapping.names;
             let property = match (alias, asset, prop) {
                 (Some(a), _, _) => PropertyRef::Alias(render(a, record, "alias")?),
                 (None, Some(a), Some(p)) => PropertyRef::Ids { asset: render(a, record, "asset_id")?, property: render(p, record, "property_id")? },
                 _ => return Err(ItemError::permanent("InvalidProperty", "the property mapping has no alias or ids")),
             };
             let label = &property;
-            let raw = record.json().and_then(|v| crate::pointer::get(v, &mapping.value)).filter(|v| !v.is_null()).ok_or_else(|| {
-                ItemError::permanent("MissingValue", format!("property `{label}`: value {} is missing from the record", mapping.value))
-            })?;
-            let value = variant_from(raw, mapping.value_type, label)?;
+            let source = mapping.value.as_ref().ok_or_else(|| ItemError::permanent("MissingValue", "the property mapping's value does not parse"))?;
+            let failed = |code: &str, why: String| ItemError::permanent(code, format!("property `{label}`: {why}"));
+            let raw = source
+                .get(record)
+                .map_err(|why| failed("MissingValue", format!("value {why}")))?
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| failed("MissingValue", format!("value {source} is missing from the record")))?;
+            let value = variant_from(&raw, mapping.value_type, label)?;
             let (seconds, nanos) = match &mapping.timestamp {
                 None => default_time,
                 Some(p) => {
-                    let v = record
-                        .json()
-                        .and_then(|v| crate::pointer::get(v, p))
-                        .ok_or_else(|| ItemError::permanent("TimestampMissing", format!("property `{label}`: timestamp {p} is missing")))?;
-                    parse_timestamp(v).ok_or_else(|| {
-                        ItemError::permanent("TimestampInvalid", format!("property `{label}`: timestamp {p} is {v}, not epoch time or RFC 3339"))
-                    })?
+                    let v = p
+                        .get(record)
+                        .map_err(|why| failed("TimestampMissing", format!("timestamp {why}")))?
+                        .ok_or_else(|| failed("TimestampMissing", format!("timestamp {p} is missing")))?;
+                    parse_timestamp(&v).ok_or_else(|| failed("TimestampInvalid", format!("timestamp {p} is {v}, not epoch time or RFC 3339")))?
                 }
             };
-            let quality = match mapping.quality.as_deref() {
-                None => "GOOD",
-                Some(p) if p.starts_with('/') => {
-                    let q = record.json().and_then(|v| crate::pointer::get(v, p)).and_then(Value::as_str).unwrap_or_default();
-                    quality(q).ok_or_else(|| {
-                        ItemError::permanent("InvalidQuality", format!("property `{label}`: quality {p} is `{q}`, not GOOD, BAD or UNCERTAIN"))
-                    })?
+            let quality = match &mapping.quality {
+                Quality::Constant(q) => q,
+                Quality::Read(p) => {
+                    let v = p.get(record).map_err(|why| failed("InvalidQuality", format!("quality {why}")))?;
+                    let q = v.as_deref().and_then(Value::as_str).unwrap_or_default();
+                    quality(q).ok_or_else(|| failed("InvalidQuality", format!("quality {p} is `{q}`, not GOOD, BAD or UNCERTAIN")))?
                 }
-                Some(constant) => quality(constant).unwrap_or("GOOD"),
             };
             let v = SitewiseValue { property, value, seconds, nanos, quality };
             check_value(&v, now)?;
@@ -346,8 +395,17 @@ fn passthrough_values(record: &Record, now: i64) -> Result<Vec<SitewiseValue>, I
     Ok(out)
 }
 
-/// A template's text for one record: literals, and each pointer's value as text.
-fn render(parts: &[Part], record: &Record, what: &str) -> Result<String, ItemError> {
+/// A name's text for one record: a template's literals and each pointer's
+/// value as text, or an expression's first output.
+fn render(template: &Template, record: &Record, what: &str) -> Result<String, ItemError> {
+    let parts = match template {
+        Template::Parts(parts) => parts,
+        Template::Jq(program) => {
+            return program
+                .text(record)
+                .map_err(|e| ItemError::permanent("PropertyUnresolved", format!("{what}: `= {}` {}", program.code(), e.words())))
+        }
+    };
     use std::fmt::Write as _;
     // One allocation for the usual alias: the literal text plus room for the values.
     let literal: usize = parts.iter().map(|p| if let Part::Lit(s) = p { s.len() } else { 24 }).sum();
