@@ -92,7 +92,7 @@ enum Command {
     },
     /// Measure fanout on generated workloads: requests against the API lower bound, wall and CPU time, peak RSS.
     Bench {
-        /// One workload (small, large, fanout5, messaging); default: all, each in a process of its own.
+        /// One workload (small, large, fanout5, messaging, keyed, ordered); default: all, each in a process of its own.
         #[arg(long, value_parser = parse_workload)]
         workload: Option<Workload>,
         /// Measured runs per workload, after one warm-up run.

@@ -195,8 +195,8 @@ fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     let names: Vec<&str> = lines.iter().filter_map(|l| l["workload"].as_str()).collect();
-    assert_eq!(names, ["small", "large", "fanout5", "messaging"]);
-    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4)]) {
+    assert_eq!(names, ["small", "large", "fanout5", "messaging", "keyed", "ordered"]);
+    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4), (10_000, 1), (10_000, 1)]) {
         assert_eq!(line["records"], records, "{line}");
         let requests = line["requests"].as_object().expect("requests");
         assert_eq!(requests.len(), destinations, "{line}");

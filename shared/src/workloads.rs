@@ -11,6 +11,8 @@
 //! | `large`   | 1,500   | ~3 KiB    | Firehose, Kinesis                                              |
 //! | `fanout5` | 2,000   | ~500 B    | the five IoT and streaming destination types                   |
 //! | `messaging` | 2,000 | ~500 B    | SQS standard and FIFO (grouped by device), SNS, EventBridge    |
+//! | `keyed`   | 10,000  | ~200 B    | one Kinesis stream, key `/deviceId`                            |
+//! | `ordered` | 10,000  | ~200 B    | the same stream with `ordering: per_key` (what order costs)    |
 
 use base64::Engine as _;
 use std::fmt::Write as _;
@@ -33,11 +35,15 @@ pub enum Workload {
     Fanout5,
     /// 2,000 records of ~500 bytes to SQS (standard and FIFO), SNS and EventBridge.
     Messaging,
+    /// `small`'s records to one Kinesis stream keyed by device.
+    Keyed,
+    /// `keyed` with order per key.
+    Ordered,
 }
 
 impl Workload {
     /// Every workload, in the order the bench runs them.
-    pub const ALL: [Workload; 4] = [Workload::Small, Workload::Large, Workload::Fanout5, Workload::Messaging];
+    pub const ALL: [Workload; 6] = [Workload::Small, Workload::Large, Workload::Fanout5, Workload::Messaging, Workload::Keyed, Workload::Ordered];
 
     /// The name used on the command line and in the output.
     pub fn name(self) -> &'static str {
@@ -46,6 +52,8 @@ impl Workload {
             Workload::Large => "large",
             Workload::Fanout5 => "fanout5",
             Workload::Messaging => "messaging",
+            Workload::Keyed => "keyed",
+            Workload::Ordered => "ordered",
         }
     }
 
@@ -57,7 +65,7 @@ impl Workload {
     /// Records in the event.
     pub fn records(self) -> usize {
         match self {
-            Workload::Small => 10_000,
+            Workload::Small | Workload::Keyed | Workload::Ordered => 10_000,
             Workload::Large => 1_500,
             Workload::Fanout5 | Workload::Messaging => 2_000,
         }
@@ -66,7 +74,7 @@ impl Workload {
     /// The target payload size in bytes (each payload is within a few bytes of it).
     pub fn payload_bytes(self) -> usize {
         match self {
-            Workload::Small => 200,
+            Workload::Small | Workload::Keyed | Workload::Ordered => 200,
             Workload::Large => 3 * 1024,
             Workload::Fanout5 | Workload::Messaging => 500,
         }
@@ -79,6 +87,8 @@ impl Workload {
             Workload::Large => LARGE_CONFIG,
             Workload::Fanout5 => FANOUT5_CONFIG,
             Workload::Messaging => MESSAGING_CONFIG,
+            Workload::Keyed => KEYED_CONFIG,
+            Workload::Ordered => ORDERED_CONFIG,
         }
     }
 
@@ -205,6 +215,20 @@ routes:
   - { name: all, to: [queue, ordered, topic, bus] }
 "#;
 
+const KEYED_CONFIG: &str = r#"
+destinations:
+  stream: { type: kinesis, stream: bench-stream, partition_key: /deviceId }
+routes:
+  - { name: all, to: [stream] }
+"#;
+
+const ORDERED_CONFIG: &str = r#"
+destinations:
+  stream: { type: kinesis, stream: bench-stream, partition_key: /deviceId, ordering: per_key }
+routes:
+  - { name: all, to: [stream] }
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +305,23 @@ mod tests {
             let d = report.destinations.iter().find(|d| d.name == name).expect("destination");
             let c = d.counts();
             assert_eq!((c.requests, c.requests_lower_bound), (200, 200), "{name}: 2,000 records, 10 per request");
+        }
+    }
+
+    /// Order per device costs requests: 200 devices of 50 readings each take
+    /// 50 rounds of one reading per device (200 a request), where the same
+    /// stream unordered takes 20 requests of 500.
+    #[tokio::test]
+    async fn ordering_per_key_takes_one_round_per_reading_of_a_device() {
+        for (w, requests) in [(Workload::Keyed, 20), (Workload::Ordered, 50)] {
+            let config = Config::parse(w.config_yaml(), Path::new(w.name())).expect("valid");
+            let fanout = crate::Fanout::dry_run(config, &crate::Clients::offline());
+            let event = serde_json::from_slice(&w.event_json(NOW_MS)).expect("event");
+            let records = crate::sources::kinesis::decode(event).records;
+            let report = fanout.process(&records, tokio::time::Instant::now() + std::time::Duration::from_secs(3600)).await;
+            assert_eq!(report.count(crate::report::RecordStatus::Delivered), 10_000);
+            let c = report.destinations[0].counts();
+            assert_eq!((c.requests, c.requests_lower_bound), (requests, requests), "{}", w.name());
         }
     }
 

@@ -78,6 +78,9 @@ pub struct DetectorConfig {
     pub transform: Option<String>,
     /// Detectors per request (default 10).
     pub max_detectors: Option<usize>,
+    /// `per_key`: updates of one detector key reach IoT Events in source
+    /// order ([`super::ordering`]).
+    pub ordering: Option<super::ordering::Ordering>,
     /// Requests in flight at once to this destination.
     pub max_in_flight: Option<usize>,
     /// Requests, records and bytes per second to this destination, per function instance.
@@ -416,6 +419,12 @@ impl BatchApi for IotEventsDetector {
     fn prepare(&self, record: &Record, _purpose: Purpose, out: &mut Vec<Prepared<DetectorUpdate>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record)?);
         Ok(())
+    }
+
+    /// With `ordering: per_key`, the detector key: a detector's updates go
+    /// one per request, each after the one before it was answered.
+    fn order_key<'e>(&self, entry: &'e DetectorUpdate) -> Option<&'e str> {
+        super::ordering::per_key(self.config.ordering).then_some(entry.key.as_str())
     }
 
     fn encode(&self, batch: &[&DetectorUpdate]) -> Result<Vec<UpdateDetectorRequest>, ItemError> {

@@ -10,6 +10,7 @@
 //! `Records`.
 
 use super::entries::{check_size, map_positional};
+use super::ordering::Ordering;
 use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
@@ -71,6 +72,9 @@ pub struct KinesisConfig {
     /// Requests, records and bytes per second to this destination, per function instance.
     #[serde(default)]
     pub rate_limit: crate::pace::RateLimit,
+    /// `per_key`: records of one partition key reach the stream in source
+    /// order ([`super::ordering`]).
+    pub ordering: Option<Ordering>,
 }
 
 common_fields!(KinesisConfig);
@@ -183,6 +187,8 @@ pub struct Kinesis {
     client: aws_sdk_kinesis::Client,
     stream: StreamRef,
     partition_key: Option<ValueSource>,
+    /// Keep order per partition key.
+    ordered: bool,
     limits: Limits,
 }
 
@@ -197,6 +203,7 @@ impl Kinesis {
             client,
             stream,
             partition_key: config.partition_key.as_deref().and_then(|p| ValueSource::parse(p).ok()),
+            ordered: super::ordering::per_key(config.ordering),
             limits: DestinationType::limits(config),
         }
     }
@@ -275,6 +282,12 @@ impl BatchApi for Kinesis {
         Ok(())
     }
 
+    /// With `ordering: per_key`, the partition key: PutRecords keeps no
+    /// order inside a request, so records of one key go one per request.
+    fn order_key<'e>(&self, entry: &'e KinesisEntry) -> Option<&'e str> {
+        self.ordered.then_some(entry.partition_key.as_str())
+    }
+
     /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
     fn encode(&self, batch: &[&KinesisEntry]) -> Result<Vec<PutRecordsRequestEntry>, ItemError> {
         batch
@@ -318,6 +331,7 @@ mod tests {
             max_request_bytes: None,
             max_in_flight: None,
             rate_limit: Default::default(),
+            ordering: None,
         };
         let client = aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::Config::builder().behavior_version_latest().build());
         Kinesis::new(client, &config)
@@ -325,6 +339,18 @@ mod tests {
 
     fn record(data: &'static str) -> Record {
         Record::new(RecordId::new("49590"), "kinesis", Bytes::from_static(data.as_bytes())).with_key("source-key")
+    }
+
+    #[test]
+    fn ordering_per_key_orders_by_partition_key() {
+        let config = |extra: &str| -> KinesisConfig { serde_saphyr::from_str(&format!("stream: s\npartition_key: /d\n{extra}")).expect("config") };
+        let client = aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::Config::builder().behavior_version_latest().build());
+        let ordered = Kinesis::new(client.clone(), &config("ordering: per_key\n"));
+        let unordered = Kinesis::new(client, &config(""));
+        let p = ordered.prepare_one(&record(r#"{"d":"dev-1"}"#), Purpose::Route).expect("prepared");
+        assert_eq!((ordered.order_key(&p.entry), unordered.order_key(&p.entry)), (Some("dev-1"), None));
+        let bad: Result<KinesisConfig, _> = serde_saphyr::from_str("stream: s\nordering: by_shard\n");
+        assert!(bad.is_err(), "only per_key is an ordering");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod iot_analytics;
 pub mod iot_events;
 pub mod iot_events_detector;
 pub mod kinesis;
+pub mod ordering;
 pub mod registry;
 pub mod sender;
 pub mod sitewise;

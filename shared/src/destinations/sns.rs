@@ -76,6 +76,9 @@ pub struct SnsConfig {
     /// Requests, records and bytes per second to this destination, per function instance.
     #[serde(default)]
     pub rate_limit: crate::pace::RateLimit,
+    /// `per_key` is what a FIFO topic always does (order per message group);
+    /// a standard topic keeps no order, and saying `per_key` there is an error.
+    pub ordering: Option<super::ordering::Ordering>,
 }
 
 common_fields!(SnsConfig);
@@ -135,6 +138,7 @@ impl DestinationType for SnsConfig {
             }
         }
         FifoIds::validate(self.is_fifo(), self.message_group_id.as_deref(), self.deduplication_id.as_deref(), place, problems);
+        super::ordering::check_fifo_only(problems, place, self.ordering, self.is_fifo(), "topic");
         MessageAttributes::validate(&self.attributes, place, problems);
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_ENTRIES_PER_REQUEST, "PublishBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_BYTES, "PublishBatch");

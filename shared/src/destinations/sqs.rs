@@ -83,6 +83,9 @@ pub struct SqsConfig {
     /// Requests, records and bytes per second to this destination, per function instance.
     #[serde(default)]
     pub rate_limit: crate::pace::RateLimit,
+    /// `per_key` is what a FIFO queue always does (order per message group);
+    /// a standard queue keeps no order, and saying `per_key` there is an error.
+    pub ordering: Option<super::ordering::Ordering>,
 }
 
 common_fields!(SqsConfig);
@@ -141,6 +144,7 @@ impl DestinationType for SqsConfig {
             }
         }
         FifoIds::validate(self.is_fifo(), self.message_group_id.as_deref(), self.deduplication_id.as_deref(), place, problems);
+        super::ordering::check_fifo_only(problems, place, self.ordering, self.is_fifo(), "queue");
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_ENTRIES_PER_REQUEST, "SendMessageBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_MESSAGE_BYTES, "SendMessageBatch");
         check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "SendMessageBatch");
@@ -434,6 +438,8 @@ mod tests {
             "FIFO queues delay at the queue level"
         );
         assert_eq!(places(problems(&format!("{URL}deduplication_id: $id\n"))), ["destinations.q.deduplication_id"]);
+        assert_eq!(places(problems(&format!("{URL}ordering: per_key\n"))), ["destinations.q.ordering"], "a standard queue keeps no order");
+        assert!(problems(&format!("{FIFO}ordering: per_key\n")).is_empty(), "a FIFO queue keeps it per group anyway");
         assert_eq!(
             places(problems(&format!("{URL}delay_seconds: 901\nmax_records: 11\nmax_record_bytes: 0\n"))),
             ["destinations.q.delay_seconds", "destinations.q.max_records", "destinations.q.max_record_bytes"]

@@ -90,3 +90,11 @@ timers: { recheck: '= .data.every * 60' }
     let places: Vec<&str> = problems.iter().map(|p| p.place.as_str()).collect();
     assert_eq!(places, ["d.key", "d.state", "d.variables.v"]);
 }
+
+#[test]
+fn ordering_per_key_orders_by_detector_key() {
+    let unordered = dest("detector_model: pump\nkey: /deviceId\nstate: On\n");
+    let ordered = dest("detector_model: pump\nkey: /deviceId\nstate: On\nordering: per_key\n");
+    let p = ordered.prepare_one(&record(r#"{"deviceId":"p-1"}"#)).expect("mapped");
+    assert_eq!((ordered.order_key(&p.entry), unordered.order_key(&p.entry)), (Some("p-1"), None));
+}
