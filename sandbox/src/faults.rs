@@ -12,7 +12,8 @@
 //! seed=42
 //! ```
 //!
-//! APIs: `firehose`, `kinesis`, `iotanalytics`, `iotevents`, `sitewise`, `all`.
+//! APIs: `firehose`, `kinesis`, `iotanalytics`, `iotevents`, `sitewise`,
+//! `sqs`, `sns`, `eventbridge`, `sts`, `dynamodb`, `all`.
 //! Keys: `rate` (0-1), `code` (per-item error code; default the API's usual
 //! transient code), `match` (repeatable; payload or id substring: fails every
 //! time), `status` (429, 500 or 503 for whole calls), `count` (calls that get
@@ -44,12 +45,24 @@ pub enum Api {
     EventBridge,
     /// STS (AssumeRole), for destinations with a `role_arn`.
     Sts,
+    /// DynamoDB (the delivery ledger's items).
+    DynamoDb,
 }
 
 impl Api {
     /// Every API.
-    pub const ALL: [Api; 9] =
-        [Api::Firehose, Api::Kinesis, Api::IotAnalytics, Api::IotEvents, Api::Sitewise, Api::Sqs, Api::Sns, Api::EventBridge, Api::Sts];
+    pub const ALL: [Api; 10] = [
+        Api::Firehose,
+        Api::Kinesis,
+        Api::IotAnalytics,
+        Api::IotEvents,
+        Api::Sitewise,
+        Api::Sqs,
+        Api::Sns,
+        Api::EventBridge,
+        Api::Sts,
+        Api::DynamoDb,
+    ];
 
     /// The name used in specs, paths and files.
     pub fn name(self) -> &'static str {
@@ -63,6 +76,7 @@ impl Api {
             Api::Sns => "sns",
             Api::EventBridge => "eventbridge",
             Api::Sts => "sts",
+            Api::DynamoDb => "dynamodb",
         }
     }
 
@@ -83,6 +97,7 @@ impl Api {
             Api::Sns => "InternalError",
             Api::EventBridge => "InternalFailure",
             Api::Sts => "Throttling",
+            Api::DynamoDb => "ProvisionedThroughputExceededException",
         }
     }
 }
@@ -292,7 +307,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs_with_the_part_named() {
-        for bad in ["kinesis", "dynamodb:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
+        for bad in ["kinesis", "cloudwatch:rate=1", "kinesis:rate=2", "kinesis:status=200", "kinesis:colour=red", "seed=x"] {
             let e = FaultSpec::parse(bad).unwrap_err();
             assert_eq!(e.part, bad, "{e}");
         }

@@ -61,6 +61,8 @@ pub struct ConfigFile {
     /// The CloudWatch metrics each invocation emits.
     #[serde(default)]
     pub metrics: crate::metrics::config::MetricsConfig,
+    /// The delivery ledger's table ([`crate::ledger`]); none: at-least-once.
+    pub ledger: Option<crate::ledger::config::LedgerConfig>,
 }
 
 /// One route as written.
@@ -158,6 +160,8 @@ pub struct Config {
     pub http: crate::sources::http::config::HttpSourceConfig,
     /// The CloudWatch metrics each invocation emits.
     pub metrics: crate::metrics::config::MetricsConfig,
+    /// The delivery ledger's table ([`crate::ledger`]); none: at-least-once.
+    pub ledger: Option<crate::ledger::config::LedgerConfig>,
 }
 
 /// Why a config file could not be used.
@@ -382,6 +386,9 @@ impl Config {
             ));
         }
         raw.metrics.validate(&mut problems);
+        if let Some(ledger) = &raw.ledger {
+            ledger.validate(&mut problems);
+        }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid { file: file.to_owned(), problems });
         }
@@ -396,6 +403,7 @@ impl Config {
             iot: raw.iot,
             http: raw.http,
             metrics: raw.metrics,
+            ledger: raw.ledger,
         })
     }
 }

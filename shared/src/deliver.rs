@@ -82,6 +82,9 @@ pub struct SendStats {
     /// Records that became no entry at all (a transform with no output):
     /// nothing was sent for them, and they count as delivered, not failed.
     pub filtered: u64,
+    /// Records the source delivered again that this destination had already
+    /// settled (the delivery ledger, [`crate::ledger`]): not sent again.
+    pub already_settled: u64,
 }
 
 impl std::ops::AddAssign<&SendStats> for SendStats {
@@ -93,6 +96,7 @@ impl std::ops::AddAssign<&SendStats> for SendStats {
         self.requests_lower_bound += other.requests_lower_bound;
         self.throttled += other.throttled;
         self.filtered += other.filtered;
+        self.already_settled += other.already_settled;
     }
 }
 

@@ -8,11 +8,13 @@ use crate::deliver::api::Purpose;
 use crate::deliver::{ItemOutcome, RetryPolicy, SendStats};
 use crate::destinations::{DestinationSpec, Kind, Sender};
 use crate::error::ItemError;
+use crate::ledger::{Ledger, Prior};
 use crate::metrics::output::Telemetry;
 use crate::record::Record;
 use crate::report::{DestinationOutcome, DestinationReport, RecordStatus, Report, Tally, SOURCE_REJECTS};
 use crate::router::route;
 use futures_util::future::join_all;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -48,12 +50,23 @@ pub struct Fanout {
     projection: Option<std::sync::Arc<[String]>>,
     /// Where the summary line and the metrics go.
     telemetry: Telemetry,
+    /// What destinations settled which records, across the source's
+    /// deliveries ([`crate::ledger`]); `None`: at-least-once.
+    ledger: Option<Arc<Ledger>>,
 }
 
 impl Fanout {
     /// Build every destination's sender from the config and the clients.
     pub fn new(config: Config, clients: &Clients) -> Self {
-        Self::build(config, clients, |dest, clients| dest.sender(clients))
+        let ledger = config.ledger.as_ref().map(|l| {
+            let store = crate::ledger::dynamodb::DynamoDbStore::new(clients.dynamodb.clone(), &l.table, l.ttl_secs());
+            Arc::new(Ledger::new(Arc::new(store)))
+        });
+        let fanout = Self::build(config, clients, |dest, clients| dest.sender(clients));
+        match ledger {
+            Some(ledger) => fanout.with_ledger(ledger),
+            None => fanout,
+        }
     }
 
     /// A router that routes, prepares, packs and encodes every request
@@ -92,7 +105,7 @@ impl Fanout {
             crate::projection::DataFields::Fields(fields) => Some(fields.into_iter().collect::<Vec<_>>().into()),
             crate::projection::DataFields::Unused | crate::projection::DataFields::Whole => None,
         };
-        Self { config, destinations, clients: clients.clone(), projection, telemetry: Telemetry::discard() }
+        Self { config, destinations, clients: clients.clone(), projection, telemetry: Telemetry::discard(), ledger: None }
     }
 
     /// Write the summary line and metrics of each invocation through
@@ -180,6 +193,26 @@ impl Fanout {
             }
         }
         let mut routing = route(&self.config.routes, self.config.unmatched, self.destinations.len(), records);
+        let prior = match &self.ledger {
+            Some(ledger) => ledger.before(records).await,
+            None => Prior::default(),
+        };
+        if let Some(e) = &prior.unavailable {
+            tracing::warn!(reason = %e, "the delivery ledger is unavailable: this invocation delivers at least once (replayed records may be sent again)");
+        }
+        // Pairs the ledger says are settled: not sent again, reported delivered.
+        let mut skipped: Vec<Vec<u32>> = vec![Vec::new(); self.destinations.len()];
+        if !prior.settled.is_empty() {
+            for ((dest, list), skip) in self.destinations.iter().zip(routing.per_destination.iter_mut()).zip(skipped.iter_mut()) {
+                list.retain(|&i| {
+                    let settled = prior.settled.get(&(i as usize)).is_some_and(|s| s.contains(&dest.name));
+                    if settled {
+                        skip.push(i);
+                    }
+                    !settled
+                });
+            }
+        }
         if !rejects.is_empty() {
             let mut rejected = vec![false; records.len()];
             for (i, _) in &rejects {
@@ -219,6 +252,10 @@ impl Fanout {
                     }
                 };
                 report.outcomes.push((record, outcome));
+            }
+            if let Some(skip) = skipped.get(d) {
+                report.stats.already_settled = skip.len() as u64;
+                report.outcomes.extend(skip.iter().map(|&i| (i, DestinationOutcome::Delivered)));
             }
             destinations.push(report);
         }
@@ -269,7 +306,27 @@ impl Fanout {
             }
             report.tally = Some(tally);
         }
+        if let Some(ledger) = &self.ledger {
+            let mut settled_now: Vec<BTreeSet<String>> = vec![BTreeSet::new(); records.len()];
+            for report in destinations.iter().filter(|r| r.kind.is_some()) {
+                for (i, outcome) in &report.outcomes {
+                    if matches!(outcome, DestinationOutcome::Delivered | DestinationOutcome::DeadLettered(_)) {
+                        settled_now[*i as usize].insert(report.name.clone());
+                    }
+                }
+            }
+            let failed: Vec<bool> = status.iter().map(|s| *s == RecordStatus::Failed).collect();
+            if let Err(e) = ledger.after(records, &prior, &settled_now, &failed).await {
+                tracing::warn!(reason = %e, "the delivery ledger was not updated: records of this invocation may be sent again when replayed");
+            }
+        }
         Report { status, destinations }
+    }
+
+    /// This fanout with a delivery ledger ([`crate::ledger`]).
+    pub fn with_ledger(mut self, ledger: Arc<Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     /// Send envelopes of refused records to the dead-letter destination and

@@ -24,6 +24,7 @@ pub mod fanout;
 /// Entry points of the fuzz targets and their corpus replay (docs/fuzzing.md); not an API.
 pub mod fuzzing;
 pub mod json_source;
+pub mod ledger;
 pub mod live;
 pub mod logging;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! The batch APIs. Each module validates a request as AWS does, applies
 //! per-item faults, keeps what it accepts and answers in the API's shape.
 
+pub mod dynamodb;
 pub mod eventbridge;
 pub mod firehose;
 pub mod iot_analytics;
@@ -44,6 +45,8 @@ pub struct World {
     pub dedup_ids: BTreeSet<(Api, String, String)>,
     /// How long STS credentials last, if not as asked.
     pub session_seconds: Option<u64>,
+    /// DynamoDB tables (the ledger's), with their items; kept across resets.
+    pub tables: BTreeMap<String, dynamodb::Table>,
 }
 
 impl World {
@@ -71,6 +74,7 @@ impl World {
             properties: BTreeMap::new(),
             dedup_ids: BTreeSet::new(),
             session_seconds: options.session_seconds,
+            tables: BTreeMap::new(),
         };
         for (api, name) in &options.resources {
             world.create(*api, name);
@@ -109,6 +113,7 @@ pub async fn aws_json(AxState(state): AxState<Arc<State>>, headers: HeaderMap, b
         "Kinesis_20131202" => kinesis::handle(&state, operation, &body).await,
         "AmazonSQS" => sqs::handle(&state, operation, &body).await,
         "AWSEvents" => eventbridge::handle(&state, operation, &body).await,
+        "DynamoDB_20120810" => dynamodb::handle(&state, operation, &body).await,
         "" if target.is_empty() => query(&state, &body).await,
         _ => {
             ApiError::bad("UnknownOperationException", format!("the sandbox does not serve X-Amz-Target `{target}`")).into_response(Protocol::AwsJson)

@@ -15,6 +15,11 @@ pub mod host_prefix;
 
 use aws_config::{Region, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+/// How long one call to the delivery ledger's table may take before the
+/// invocation goes on without the ledger (at least once).
+pub const LEDGER_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 use host_prefix::CustomEndpointHostPrefix;
 
 /// What a destination changes about its client.
@@ -72,6 +77,8 @@ pub struct Clients {
     pub eventbridge: aws_sdk_eventbridge::Client,
     /// STS `AssumeRole`, for destinations with a `role_arn`.
     pub sts: aws_sdk_sts::Client,
+    /// DynamoDB, for the delivery ledger ([`crate::ledger`]).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Clients {
@@ -95,6 +102,12 @@ impl Clients {
             sns: aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(sdk).retry_config(no_retries()).build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(aws_sdk_eventbridge::config::Builder::from(sdk).retry_config(no_retries()).build()),
             sts: aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(sdk).retry_config(no_retries()).build()),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .retry_config(no_retries())
+                    .timeout_config(TimeoutConfig::builder().operation_timeout(LEDGER_CALL_TIMEOUT).build())
+                    .build(),
+            ),
         }
     }
 
