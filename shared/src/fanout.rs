@@ -306,7 +306,8 @@ impl Fanout {
             }
             report.tally = Some(tally);
         }
-        if let Some(ledger) = &self.ledger {
+        let any_failed = status.contains(&RecordStatus::Failed);
+        if let Some(ledger) = self.ledger.as_ref().filter(|_| Ledger::needs_after(&prior, any_failed)) {
             let mut settled_now: Vec<BTreeSet<String>> = vec![BTreeSet::new(); records.len()];
             for report in destinations.iter().filter(|r| r.kind.is_some()) {
                 for (i, outcome) in &report.outcomes {

@@ -68,6 +68,34 @@ pub fn identity(record: &Record) -> Option<String> {
     }
 }
 
+/// Whether a record has an identity ([`identity`]), without building it.
+fn has_identity(record: &Record) -> bool {
+    matches!(record.source, "kinesis" | "dynamodb" | "sqs") || (record.source == "http" && !record.id.is_assigned())
+}
+
+/// Each record's partition (`None` without an identity), built once per
+/// attributes map the records share (a batch's records share one).
+fn partitions(records: &[Record]) -> Vec<Option<Arc<str>>> {
+    let mut last: Option<(*const serde_json::Map<String, serde_json::Value>, &'static str, Arc<str>)> = None;
+    records
+        .iter()
+        .map(|r| {
+            if !has_identity(r) {
+                return None;
+            }
+            let key = (Arc::as_ptr(&r.attributes), r.source);
+            match &last {
+                Some((ptr, source, p)) if (*ptr, *source) == key => Some(Arc::clone(p)),
+                _ => {
+                    let p: Arc<str> = partition(r).into();
+                    last = Some((key.0, key.1, Arc::clone(&p)));
+                    Some(p)
+                }
+            }
+        })
+        .collect()
+}
+
 /// The partition a record with an identity belongs to.
 pub fn partition(record: &Record) -> String {
     let attr = |name: &str| record.attributes.get(name).and_then(|v| v.as_str()).unwrap_or_default();
@@ -123,36 +151,35 @@ impl Ledger {
     /// partitions this instance does not know clear, then, for pending
     /// partitions only, their records.
     pub async fn before(&self, records: &[Record]) -> Prior {
-        let identities: Vec<Option<String>> = records.iter().map(identity).collect();
-        let mut partitions: Vec<String> = Vec::new();
-        for (r, id) in records.iter().zip(&identities) {
-            if id.is_some() {
-                let p = partition(r);
-                if !partitions.contains(&p) && !self.known_clear(&p) {
-                    partitions.push(p);
-                }
+        let of = partitions(records);
+        let mut asked: Vec<String> = Vec::new();
+        for p in of.iter().flatten() {
+            if !asked.iter().any(|a| **a == **p) && !self.known_clear(p) {
+                asked.push(p.to_string());
             }
         }
         let mut prior = Prior::default();
-        if partitions.is_empty() {
+        if asked.is_empty() {
             return prior;
         }
-        let pending = match self.store.pending(&partitions).await {
+        let pending = match self.store.pending(&asked).await {
             Ok(p) => p,
             Err(e) => {
                 prior.unavailable = Some(e);
                 return prior;
             }
         };
-        self.set_clear(partitions.iter().filter(|p| !pending.contains(*p)).cloned(), true);
+        self.set_clear(asked.iter().filter(|p| !pending.contains(*p)).cloned(), true);
         if pending.is_empty() {
             return prior;
         }
+        // Identities are built only for the records of pending partitions.
         let wanted: Vec<(usize, String)> = records
             .iter()
-            .zip(identities)
+            .zip(&of)
             .enumerate()
-            .filter_map(|(i, (r, id))| id.filter(|_| pending.contains(&partition(r))).map(|id| (i, id)))
+            .filter(|(_, (_, p))| p.as_deref().is_some_and(|p| pending.contains(p)))
+            .filter_map(|(i, (r, _))| identity(r).map(|id| (i, id)))
             .collect();
         let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
         match self.store.settled(&ids).await {
@@ -169,6 +196,13 @@ impl Ledger {
         prior
     }
 
+    /// Whether [`Ledger::after`] has anything to do: something failed, or a
+    /// pending partition may be cleared. When not, the caller can skip
+    /// gathering what each record settled.
+    pub fn needs_after(prior: &Prior, any_failed: bool) -> bool {
+        prior.unavailable.is_none() && (any_failed || !prior.pending.is_empty())
+    }
+
     /// After delivering: `settled_now[i]` are the destinations that settled
     /// record `i` in this invocation, `failed[i]` whether the record is
     /// reported failed (it, and in a stream the records after it, come back).
@@ -178,30 +212,32 @@ impl Ledger {
         if prior.unavailable.is_some() {
             return Ok(());
         }
-        let mut first_failure: HashMap<String, usize> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            if failed.get(i).copied().unwrap_or(false) && identity(r).is_some() {
-                first_failure.entry(partition(r)).or_insert(i);
+        let of = partitions(records);
+        let mut first_failure: HashMap<Arc<str>, usize> = HashMap::new();
+        for (i, p) in of.iter().enumerate() {
+            if let (true, Some(p)) = (failed.get(i).copied().unwrap_or(false), p) {
+                first_failure.entry(Arc::clone(p)).or_insert(i);
             }
         }
         let mut remember: Vec<(String, BTreeSet<String>)> = Vec::new();
-        for (i, r) in records.iter().enumerate() {
-            let (Some(id), Some(&from)) = (identity(r), first_failure.get(&partition(r))) else { continue };
-            if i < from {
+        for (i, (r, p)) in records.iter().zip(&of).enumerate() {
+            // Only records from their partition's first failure on come back.
+            if p.as_ref().and_then(|p| first_failure.get(p)).is_none_or(|&from| i < from) {
                 continue;
             }
+            let Some(id) = identity(r) else { continue };
             let mut all: BTreeSet<String> = prior.settled.get(&i).cloned().unwrap_or_default();
             all.extend(settled_now.get(i).into_iter().flatten().cloned());
             if !all.is_empty() {
                 remember.push((id, all));
             }
         }
-        let failing: Vec<String> = first_failure.keys().cloned().collect();
+        let failing: Vec<String> = first_failure.keys().map(|p| p.to_string()).collect();
         if !failing.is_empty() {
             self.set_clear(failing.iter().cloned(), false);
             self.store.remember(&remember, &failing).await?;
         }
-        let cleared: Vec<String> = prior.pending.iter().filter(|p| !first_failure.contains_key(*p)).cloned().collect();
+        let cleared: Vec<String> = prior.pending.iter().filter(|p| !first_failure.contains_key(p.as_str())).cloned().collect();
         if !cleared.is_empty() {
             self.store.clear(&cleared).await?;
             self.set_clear(cleared, true);

@@ -9,7 +9,6 @@ use fanout_sandbox::faults::{Api, FaultSpec};
 use fanout_sandbox::SandboxOptions;
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 /// Run the scenario against `destination` (the YAML of one FIFO destination
 /// named `out`, grouping by `/device`) whose sandbox target is
@@ -26,18 +25,7 @@ pub async fn order_holds_under_failures_and_replays(destination: &str, api: Api,
     let records: Vec<(String, Vec<u8>)> =
         (0..48).map(|i| (format!("{:05}", 1000 + i), format!(r#"{{"device":"d-{}","n":{i}}}"#, i % 4).into_bytes())).collect();
 
-    let mut from = 0;
-    let mut invocations = 0;
-    while from < records.len() {
-        invocations += 1;
-        assert!(invocations <= 40, "the replays never ended");
-        let event = crate::kinesis_event(records[from..].iter().map(|(seq, payload)| (seq.as_str(), "pk", payload.as_slice())));
-        let response = fanout::sources::kinesis::handle(&fanout, event, SystemTime::now() + Duration::from_secs(30)).await.expect("a response");
-        from = match response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
-            None => records.len(),
-            Some(seq) => records.iter().position(|(s, _)| *s == seq).expect("a sequence number of the batch"),
-        };
-    }
+    let invocations = crate::replay::until_clean(&fanout, &records, 40, |_| {}).await;
     assert!(invocations > 1, "records gave up, so Lambda replayed at least once");
 
     let items: Vec<serde_json::Value> = sandbox.state.world().store.items(api, target).to_vec();

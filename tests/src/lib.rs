@@ -8,6 +8,7 @@ pub mod fifo;
 pub mod function;
 pub mod invariant;
 pub mod moto;
+pub mod replay;
 
 pub use fanout_sandbox::runtime_api;
 

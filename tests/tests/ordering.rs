@@ -10,7 +10,6 @@ use fanout_sandbox::faults::{Api, FaultSpec};
 use fanout_sandbox::SandboxOptions;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 const RECORDS: usize = 60;
 const KEYS: usize = 5;
@@ -42,18 +41,7 @@ async fn run(ordering: &str) -> Seen {
     let records: Vec<(String, Vec<u8>)> =
         (0..RECORDS).map(|i| (format!("{:05}", 1000 + i), format!(r#"{{"device":"d-{}","n":{i}}}"#, i % KEYS).into_bytes())).collect();
 
-    let mut seen = Seen::default();
-    let mut from = 0;
-    while from < records.len() {
-        seen.invocations += 1;
-        assert!(seen.invocations <= 60, "the replays never ended");
-        let event = fanout_tests::kinesis_event(records[from..].iter().map(|(seq, payload)| (seq.as_str(), "pk", payload.as_slice())));
-        let response = fanout::sources::kinesis::handle(&fanout, event, SystemTime::now() + Duration::from_secs(30)).await.expect("a response");
-        from = match response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
-            None => records.len(),
-            Some(seq) => records.iter().position(|(s, _)| *s == seq).expect("a sequence number of the batch"),
-        };
-    }
+    let mut seen = Seen { invocations: fanout_tests::replay::until_clean(&fanout, &records, 60, |_| {}).await, ..Seen::default() };
 
     let world = sandbox.state.world();
     seen.calls = world.store.calls().iter().filter(|c| c.api == Api::Kinesis && c.operation == "PutRecords").count();

@@ -57,23 +57,14 @@ async fn run(ledger: Ledger) -> (usize, HashMap<&'static str, Counts>, usize, us
     let records: Vec<(String, Vec<u8>)> =
         (0..RECORDS).map(|i| (format!("{:05}", 1000 + i), format!(r#"{{"device":"d-{}","n":{i}}}"#, i % 7).into_bytes())).collect();
 
-    let mut from = 0;
-    let mut invocations = 0;
-    while from < records.len() {
-        invocations += 1;
-        assert!(invocations <= 40, "the replays never ended");
-        let mut faults = if invocations <= FAILING_INVOCATIONS { format!("kinesis:rate=0.1;seed={invocations}") } else { String::new() };
+    let invocations = fanout_tests::replay::until_clean(&fanout, &records, 40, |n| {
+        let mut faults = if n <= FAILING_INVOCATIONS { format!("kinesis:rate=0.1;seed={n}") } else { String::new() };
         if ledger == Ledger::SandboxDown {
             faults.push_str(";dynamodb:status=503,count=all");
         }
         sandbox.state.faults().set(&FaultSpec::parse(&faults).expect("spec"));
-        let event = fanout_tests::kinesis_event(records[from..].iter().map(|(seq, payload)| (seq.as_str(), "pk", payload.as_slice())));
-        let response = fanout::sources::kinesis::handle(&fanout, event, SystemTime::now() + Duration::from_secs(30)).await.expect("a response");
-        from = match response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
-            None => records.len(),
-            Some(seq) => records.iter().position(|(s, _)| *s == seq).expect("a sequence number of the batch"),
-        };
-    }
+    })
+    .await;
 
     let world = sandbox.state.world();
     let mut counts: HashMap<&'static str, Counts> = HashMap::new();

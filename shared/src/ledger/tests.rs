@@ -89,3 +89,20 @@ fn identities_are_the_sources_own() {
     let http = Record::new(RecordId::new("auto-3"), "http", Bytes::new());
     assert_eq!(identity(&http), None, "assigned ids name an item within one request only");
 }
+
+#[tokio::test]
+async fn a_write_that_fails_after_delivery_is_an_error_the_caller_logs_and_nothing_is_marked() {
+    let store = Arc::new(MemoryStore::default());
+    let ledger = Ledger::new(store.clone());
+    let batch = records(0, 3);
+    let prior = ledger.before(&batch).await;
+    assert!(!Ledger::needs_after(&prior, false), "a clean invocation of a clear shard has nothing to write");
+    assert!(Ledger::needs_after(&prior, true));
+    store.down.store(true, Ordering::SeqCst);
+    let err = ledger.after(&batch, &prior, &vec![set(&["a"]); 3], &[true, false, false]).await.unwrap_err();
+    assert!(err.0.contains("down"), "{err}");
+    store.down.store(false, Ordering::SeqCst);
+    assert!(!store.is_pending("arn:aws:kinesis:us-east-1:1:stream/s|shardId-0"), "the replay will send again: a duplicate, not a loss");
+    let prior = ledger.before(&batch).await;
+    assert!(prior.settled.is_empty());
+}
