@@ -2,7 +2,8 @@
 
 use crate::sdk::{aws_sdk_config, endpoint_sdk_config};
 use fanout::config::ConfigError;
-use fanout::report::{DestinationCounts, DestinationOutcome, RecordStatus};
+use fanout::record::Record;
+use fanout::report::{DestinationCounts, DestinationOutcome, LedgerUse, RecordStatus, Report};
 use fanout::sources::ErrorType;
 use fanout::{Clients, Config, Fanout};
 use fanout_sandbox::faults::{FaultSpec, SpecError};
@@ -54,7 +55,18 @@ pub struct InvokeRequest {
     /// the current time, as if they had just arrived (sample events are old,
     /// and SiteWise takes only the last 7 days).
     pub keep_arrival: bool,
+    /// Turn the delivery ledger on (a config's `ledger:` is on anyway): the
+    /// config's table, or in the embedded sandbox [`LOCAL_LEDGER_TABLE`]
+    /// when the config has none. Implies `replay`.
+    pub ledger: bool,
+    /// When the invocation reports failures, deliver the event again as
+    /// Lambda would ([`crate::replay::replay_event`]), with the sandbox's
+    /// faults cleared (the destinations have recovered).
+    pub replay: bool,
 }
+
+/// The ledger table `--ledger` uses in the embedded sandbox when the config names none.
+pub const LOCAL_LEDGER_TABLE: &str = "fanout-local-ledger";
 
 /// What happened to one record.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -97,20 +109,41 @@ pub struct InvokeResult {
     /// invocation (the summary with the totals, then one per destination);
     /// empty when the config turns metrics off.
     pub metrics: Vec<Value>,
+    /// What the delivery ledger did.
+    pub ledger: LedgerUse,
+    /// The event delivered again after failures (`--replay`, `--ledger`):
+    /// how many of its records were sent again, and what came of it.
+    pub replay: Option<(usize, Box<InvokeResult>)>,
 }
 
 impl InvokeResult {
-    /// The `--json` object: `{"response": ..., "destinations": {name: {...}}}`.
+    /// The `--json` object: `{"response": ..., "destinations": {name: {...}}}`,
+    /// with a ledger also `"ledger"` and each destination's `already_settled`,
+    /// and after a replay `"replay": {"records": n, "response": ..., ...}`.
     pub fn to_json(&self) -> Value {
+        let ledger = self.ledger != LedgerUse::Off;
         let destinations: serde_json::Map<String, Value> = self
             .destinations
             .iter()
             .map(|d| {
                 let c = &d.counts;
-                (d.name.clone(), json!({"requests": c.requests, "records": c.routed, "bytes": c.bytes, "retries": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered, "filtered": c.filtered}))
+                let mut row = json!({"requests": c.requests, "records": c.routed, "bytes": c.bytes, "retries": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered, "filtered": c.filtered});
+                if ledger {
+                    row["already_settled"] = json!(c.already_settled);
+                }
+                (d.name.clone(), row)
             })
             .collect();
-        json!({"response": self.response, "destinations": destinations})
+        let mut out = json!({"response": self.response, "destinations": destinations});
+        if ledger {
+            out["ledger"] = json!(self.ledger);
+        }
+        if let Some((records, replay)) = &self.replay {
+            let mut again = replay.to_json();
+            again["records"] = json!(records);
+            out["replay"] = again;
+        }
+        out
     }
 }
 
@@ -134,9 +167,13 @@ pub enum LocalError {
     /// A bad fault spec.
     #[error(transparent)]
     Faults(#[from] SpecError),
+    /// `--ledger` away from the embedded sandbox, with no table to use.
+    #[error("--ledger with --endpoint or --aws needs the config's `ledger: {{ table: ... }}` (a table that exists there)")]
+    NoLedgerTable,
 }
 
-/// Run one event file through the handler of its source.
+/// Run one event file through the handler of its source (and, with
+/// `replay`, again as Lambda would after failures).
 pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> {
     let mut config = Config::load(&request.config)?;
     let mut text = std::fs::read_to_string(&request.event).map_err(|e| LocalError::Event { path: request.event.clone(), message: e.to_string() })?;
@@ -159,14 +196,63 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         SendTo::Endpoint(url) => (None, endpoint_sdk_config(url), format!("endpoint {url}")),
         SendTo::Aws => (None, aws_sdk_config().await, "AWS".to_owned()),
     };
+    if request.ledger {
+        match (&config.ledger, &sandbox) {
+            (Some(l), _) => notes.push(format!("delivery ledger: table {} ({sent_to})", l.table)),
+            (None, Some(_)) => {
+                fanout::ledger::config::use_table(&mut config, LOCAL_LEDGER_TABLE);
+                notes.push(format!("delivery ledger: table {LOCAL_LEDGER_TABLE} in the embedded sandbox"));
+            }
+            (None, None) => return Err(LocalError::NoLedgerTable),
+        }
+    } else if let Some(l) = &config.ledger {
+        notes.push(format!("delivery ledger (the config's): table {} ({sent_to})", l.table));
+    }
     let (telemetry, metrics) = fanout::metrics::Telemetry::capture("fanout-local");
     let fanout = Fanout::new(config, &Clients::from_sdk_config(&sdk)).with_telemetry(telemetry);
     let deadline = SystemTime::now() + request.deadline;
-    let (records, report, response) = match request.source {
+    let items = |sandbox: &Option<Sandbox>| -> Vec<(String, String, usize)> {
+        sandbox
+            .as_ref()
+            .map(|s| s.state.world().store.targets().into_iter().map(|(api, t, n)| (api.name().to_owned(), t, n)).collect())
+            .unwrap_or_default()
+    };
+    let (records, report, response) = run_event(&fanout, request.source, &text, &request.event, deadline).await?;
+    let mut result = result_of(&records, &report, response, &metrics, sent_to.clone());
+    result.notes = notes;
+    result.sandbox_items = items(&sandbox);
+    if request.replay || request.ledger {
+        if let Some(again) = crate::replay::replay_event(request.source, &text, &result.response) {
+            if let Some(sandbox) = &sandbox {
+                sandbox.state.faults().set(&FaultSpec::default());
+            }
+            let deadline = SystemTime::now() + request.deadline;
+            let (records, report, response) = run_event(&fanout, request.source, &again.text, &request.event, deadline).await?;
+            let mut replayed = result_of(&records, &report, response, &metrics, sent_to);
+            replayed.sandbox_items = items(&sandbox);
+            result.replay = Some((again.records, Box::new(replayed)));
+        }
+    }
+    Ok(result)
+}
+
+/// One invocation of the source's handler on the event `text`: its records,
+/// its report and what the function returns.
+async fn run_event(
+    fanout: &Fanout,
+    source: Source,
+    text: &str,
+    path: &std::path::Path,
+    deadline: SystemTime,
+) -> Result<(Vec<Record>, Report, Value), LocalError> {
+    let not = |what: &str| {
+        let what = what.to_owned();
+        move |e: serde_json::Error| LocalError::Event { path: path.to_path_buf(), message: format!("not {what} event: {e}") }
+    };
+    Ok(match source {
         Source::Kinesis => {
-            let not_kinesis = |e: serde_json::Error| LocalError::Event { path: request.event.clone(), message: format!("not a Kinesis event: {e}") };
-            let event: fanout::sources::kinesis::KinesisBatch = serde_json::from_str(&text).map_err(not_kinesis)?;
-            let run = fanout::sources::kinesis::invoke_batch(&fanout, event, deadline).await;
+            let event: fanout::sources::kinesis::KinesisBatch = serde_json::from_str(text).map_err(not("a Kinesis"))?;
+            let run = fanout::sources::kinesis::invoke_batch(fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => lambda_error(e),
@@ -174,9 +260,8 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             (run.records, run.report, response)
         }
         Source::Dynamodb => {
-            let event: fanout::sources::dynamodb::DynamoDbBatch = serde_json::from_str(&text)
-                .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not a DynamoDB Streams event: {e}") })?;
-            let run = fanout::sources::dynamodb::invoke_batch(&fanout, event, deadline).await;
+            let event: fanout::sources::dynamodb::DynamoDbBatch = serde_json::from_str(text).map_err(not("a DynamoDB Streams"))?;
+            let run = fanout::sources::dynamodb::invoke_batch(fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => lambda_error(e),
@@ -184,9 +269,8 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             (run.records, run.report, response)
         }
         Source::Sqs => {
-            let event: fanout::sources::sqs::SqsBatch = serde_json::from_str(&text)
-                .map_err(|e| LocalError::Event { path: request.event.clone(), message: format!("not an SQS event: {e}") })?;
-            let run = fanout::sources::sqs::invoke(&fanout, event, deadline).await;
+            let event: fanout::sources::sqs::SqsBatch = serde_json::from_str(text).map_err(not("an SQS"))?;
+            let run = fanout::sources::sqs::invoke(fanout, event, deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => lambda_error(e),
@@ -194,7 +278,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             (run.records, run.report, response)
         }
         Source::Iot => {
-            let run = fanout::sources::iot::invoke(&fanout, bytes::Bytes::from(text), "local", deadline).await;
+            let run = fanout::sources::iot::invoke(fanout, bytes::Bytes::from(text.to_owned()), "local", deadline).await;
             let response = match &run.response {
                 Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                 Err(e) => lambda_error(e),
@@ -202,12 +286,16 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
             (run.records, run.report, response)
         }
         Source::Http => {
-            let (answer, processed) = fanout::sources::http::invoke_event(&fanout, text.as_bytes(), deadline).await;
+            let (answer, processed) = fanout::sources::http::invoke_event(fanout, text.as_bytes(), deadline).await;
             let response = fanout::sources::http::apigw::response_to_event(&answer);
             let (records, report) = processed.unwrap_or_else(|| (Vec::new(), fanout::Report::empty(0)));
             (records, report, response)
         }
-    };
+    })
+}
+
+/// The rows of one invocation (notes and sandbox items left for the caller).
+fn result_of(records: &[Record], report: &Report, response: Value, metrics: &fanout::metrics::Captured, sent_to: String) -> InvokeResult {
     let rows = records
         .iter()
         .enumerate()
@@ -232,12 +320,18 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         })
         .collect();
     let destinations = report.destinations.iter().map(|d| DestinationRow { name: d.name.clone(), kind: d.kind_name(), counts: d.counts() }).collect();
-    let sandbox_items = sandbox
-        .as_ref()
-        .map(|s| s.state.world().store.targets().into_iter().map(|(api, t, n)| (api.name().to_owned(), t, n)).collect())
-        .unwrap_or_default();
     let metrics = metrics.take().iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|d| d.get("_aws").is_some()).collect();
-    Ok(InvokeResult { sent_to, response, records: rows, destinations, sandbox_items, notes, metrics })
+    InvokeResult {
+        sent_to,
+        response,
+        records: rows,
+        destinations,
+        sandbox_items: Vec::new(),
+        notes: Vec::new(),
+        metrics,
+        ledger: report.ledger,
+        replay: None,
+    }
 }
 
 /// A handler error as Lambda shows it: the `errorType` and `errorMessage`

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod invoke;
 pub mod measure;
 pub mod render;
+pub mod replay;
 pub mod restamp;
 pub mod sdk;
 pub mod transform;

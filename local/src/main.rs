@@ -55,6 +55,14 @@ enum Command {
         /// Also print the CloudWatch EMF documents the function would write (with --json: under "metrics").
         #[arg(long)]
         metrics: bool,
+        /// Use the delivery ledger (the config's table, or one in the embedded sandbox), and replay as --replay does:
+        /// the replay sends each record only where it is missing.
+        #[arg(long)]
+        ledger: bool,
+        /// When records fail, deliver the event again as Lambda would (streams: from the lowest failure on;
+        /// SQS: the failed messages; IoT, HTTP: the whole event), with the faults cleared, and print that too.
+        #[arg(long)]
+        replay: bool,
     },
     /// Print an event file with every record's arrival time set to now (Kinesis, DynamoDB, SQS), for
     /// `cargo lambda invoke --data-ascii` or `sam local invoke -e`.
@@ -150,7 +158,7 @@ async fn run(command: Command) -> Result<(), String> {
             let _ = writeln!(stdout, "{}", fanout_local::restamp::restamp_text(&text, std::time::SystemTime::now()));
             Ok(())
         }
-        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json, keep_arrival, metrics } => {
+        Command::Invoke { source, event, config, endpoint, aws, fail, deadline_ms, json, keep_arrival, metrics, ledger, replay } => {
             if fail.is_some() && (endpoint.is_some() || aws) {
                 return Err("--fail injects faults into the embedded sandbox; it cannot be used with --endpoint or --aws".into());
             }
@@ -159,9 +167,9 @@ async fn run(command: Command) -> Result<(), String> {
                 (None, true) => SendTo::Aws,
                 (None, false) => SendTo::Sandbox(faults(fail.as_deref())?),
             };
-            let result = invoke(InvokeRequest { source, event, config, send_to, deadline: Duration::from_millis(deadline_ms), keep_arrival })
-                .await
-                .map_err(|e| e.to_string())?;
+            let deadline = Duration::from_millis(deadline_ms);
+            let result =
+                invoke(InvokeRequest { source, event, config, send_to, deadline, keep_arrival, ledger, replay }).await.map_err(|e| e.to_string())?;
             if json {
                 let mut out = result.to_json();
                 if metrics {

@@ -1,7 +1,7 @@
 //! Human-readable output of `invoke`.
 
 use crate::invoke::InvokeResult;
-use fanout::report::RecordStatus;
+use fanout::report::{LedgerUse, RecordStatus};
 use std::fmt::Write;
 
 fn status(s: RecordStatus) -> &'static str {
@@ -32,21 +32,36 @@ pub fn report(result: &InvokeResult) -> String {
     }
     let name_width = result.destinations.iter().map(|d| d.name.len()).max().unwrap_or(11).max(11);
     let kind_width = result.destinations.iter().map(|d| d.kind.len()).max().unwrap_or(4).max(4);
-    let _ = writeln!(
+    let ledger = result.ledger != LedgerUse::Off;
+    let _ = write!(
         out,
         "\n{:<name_width$}  {:<kind_width$}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
         "DESTINATION", "TYPE", "RECORDS", "REQUESTS", "BYTES", "RETRIES", "FAILED", "DEAD-LETTERED"
     );
+    let _ = writeln!(out, "{}", if ledger { "  SKIPPED" } else { "" });
     for d in &result.destinations {
         let c = &d.counts;
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{:<name_width$}  {:<kind_width$}  {:>7}  {:>8}  {:>9}  {:>7}  {:>6}  {:>13}",
             d.name, d.kind, c.routed, c.requests, c.bytes, c.retried, c.failed, c.dead_lettered
         );
+        let _ = if ledger { writeln!(out, "  {:>7}", c.already_settled) } else { writeln!(out) };
     }
     for d in result.destinations.iter().filter(|d| d.counts.filtered > 0) {
         let _ = writeln!(out, "{}: {} record(s) filtered by its transform (nothing sent for them)", d.name, d.counts.filtered);
+    }
+    match result.ledger {
+        LedgerUse::Off => {}
+        LedgerUse::Used => {
+            let _ = writeln!(out, "delivery ledger: used (SKIPPED: records the destination accepted in an earlier delivery, not sent again)");
+        }
+        LedgerUse::NotUpdated => {
+            let _ = writeln!(out, "delivery ledger: NOT UPDATED after the failures (a replay may send these records again)");
+        }
+        LedgerUse::Unavailable => {
+            let _ = writeln!(out, "delivery ledger: UNAVAILABLE (this invocation delivered at least once)");
+        }
     }
     if !result.sandbox_items.is_empty() {
         let _ = writeln!(out, "\nThe sandbox now holds:");
@@ -55,6 +70,11 @@ pub fn report(result: &InvokeResult) -> String {
         }
     }
     let _ = writeln!(out, "\nResponse (what the Lambda function returns):\n{}", result.response);
+    if let Some((records, replay)) = &result.replay {
+        let _ =
+            writeln!(out, "\n=== Replay: the source delivers {records} record(s) again, as Lambda does after these failures (faults cleared) ===\n");
+        out.push_str(&report(replay));
+    }
     out
 }
 

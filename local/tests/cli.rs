@@ -295,3 +295,62 @@ fn invoke_dynamodb_prints_where_each_change_went() {
     let line = text.lines().find(|l| l.starts_with("1405400000000002063282803")).unwrap_or_default().to_owned();
     assert!(line.contains("delivered") && line.contains("archive, detector-input"), "{text}");
 }
+
+/// `--ledger` shows Lambda's replay after a failure sending each record only
+/// where it is missing; `--replay` without it shows the duplicates it saves.
+#[test]
+fn invoke_ledger_shows_a_replay_skipping_destinations_that_already_accepted() {
+    let fail = r#"firehose:target=telemetry-archive,match="sensor-004""#;
+    let run = |flag: &str| {
+        let out = fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--fail", fail, flag, "--json", "--deadline-ms", "20000"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON object")
+    };
+    let event = example_event();
+    let seqs = sequence_numbers(&event);
+    let failing =
+        event_payloads(&event).iter().position(|p| String::from_utf8_lossy(p).contains("\"sensor-004\"")).expect("sensor-004 in the sample");
+    let replayed = seqs.len() - failing;
+
+    let with = run("--ledger");
+    assert_eq!(with["ledger"], "used");
+    assert_eq!(with["response"]["batchItemFailures"], serde_json::json!([{"itemIdentifier": seqs[failing]}]));
+    let replay = &with["replay"];
+    assert_eq!(replay["records"], replayed, "Lambda replays from the failed record on: {replay}");
+    assert_eq!(replay["response"], serde_json::json!({"batchItemFailures": []}));
+    let destinations = replay["destinations"].as_object().expect("destinations");
+    for (name, d) in destinations {
+        if name == "archive" {
+            // Only the record the archive refused is sent again, to the archive alone.
+            assert_eq!(
+                (d["records"].as_u64(), d["already_settled"].as_u64(), d["requests"].as_u64()),
+                (Some(replayed as u64), Some(replayed as u64 - 1), Some(1)),
+                "{d}"
+            );
+        } else {
+            assert_eq!(d["already_settled"], d["records"], "{name} accepted all of these before: {d}");
+            assert_eq!(d["requests"], 0, "{name} is not sent anything again: {d}");
+        }
+    }
+
+    let without = run("--replay");
+    assert!(without.get("ledger").is_none());
+    let again: u64 = without["replay"]["destinations"].as_object().expect("destinations").values().filter_map(|d| d["requests"].as_u64()).sum();
+    assert!(again > 1, "without the ledger the replay sends everything again: {without}");
+
+    let text = stdout(&fanout_local(&["invoke", "kinesis", "events/kinesis.json", "--fail", fail, "--ledger", "--deadline-ms", "20000"]));
+    assert!(text.contains(&format!("=== Replay: the source delivers {replayed} record(s) again")), "{text}");
+    let replay_text = text.split("=== Replay").nth(1).expect("a replay section");
+    let archive: Vec<&str> = replay_text.lines().find(|l| l.starts_with("archive ")).expect("the archive's row").split_whitespace().collect();
+    let (records, skipped) = (replayed.to_string(), (replayed - 1).to_string());
+    assert_eq!(
+        (archive[2], archive[3], archive.last().copied()),
+        (records.as_str(), "1", Some(skipped.as_str())),
+        "RECORDS, REQUESTS, SKIPPED: {text}"
+    );
+    assert!(
+        replay_text.contains("delivery ledger: used (SKIPPED: records the destination accepted in an earlier delivery, not sent again)"),
+        "{text}"
+    );
+    assert!(text.contains("delivery ledger: table fanout-local-ledger in the embedded sandbox"), "{text}");
+}

@@ -11,7 +11,7 @@ use crate::error::ItemError;
 use crate::ledger::{Ledger, Prior};
 use crate::metrics::output::Telemetry;
 use crate::record::Record;
-use crate::report::{DestinationOutcome, DestinationReport, RecordStatus, Report, Tally, SOURCE_REJECTS};
+use crate::report::{DestinationOutcome, DestinationReport, LedgerUse, RecordStatus, Report, Tally, SOURCE_REJECTS};
 use crate::router::route;
 use futures_util::future::join_all;
 use std::collections::BTreeSet;
@@ -197,7 +197,9 @@ impl Fanout {
             Some(ledger) => ledger.before(records).await,
             None => Prior::default(),
         };
+        let mut ledger_use = if self.ledger.is_some() { LedgerUse::Used } else { LedgerUse::Off };
         if let Some(e) = &prior.unavailable {
+            ledger_use = LedgerUse::Unavailable;
             tracing::warn!(reason = %e, "the delivery ledger is unavailable: this invocation delivers at least once (replayed records may be sent again)");
         }
         // Pairs the ledger says are settled: not sent again, reported delivered.
@@ -318,10 +320,11 @@ impl Fanout {
             }
             let failed: Vec<bool> = status.iter().map(|s| *s == RecordStatus::Failed).collect();
             if let Err(e) = ledger.after(records, &prior, &settled_now, &failed).await {
+                ledger_use = ledger_use.max(LedgerUse::NotUpdated);
                 tracing::warn!(reason = %e, "the delivery ledger was not updated: records of this invocation may be sent again when replayed");
             }
         }
-        Report { status, destinations }
+        Report { status, destinations, ledger: ledger_use }
     }
 
     /// This fanout with a delivery ledger ([`crate::ledger`]).

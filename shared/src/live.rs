@@ -95,6 +95,8 @@ struct Refresher {
     clients: Clients,
     interval: Duration,
     clock: Arc<dyn Clock>,
+    /// The ledger table the environment names, over every config read.
+    ledger_table: Option<String>,
     /// When the source was last read and the digest of the running text;
     /// held (without waiting) by the one invocation refreshing.
     last: tokio::sync::Mutex<LastRead>,
@@ -119,18 +121,34 @@ impl LiveFanout {
     }
 
     /// [`LiveFanout::from_env`] with the variables read through `lookup` and a given `sdk`.
+    /// `FANOUT_LEDGER_TABLE` ([`crate::ledger::config::LEDGER_TABLE_ENV`]),
+    /// when set, turns the delivery ledger on at that table in every config
+    /// read.
     pub async fn from_vars(lookup: impl Fn(&str) -> Option<OsString>, sdk: SdkConfig) -> Result<Self, ConfigError> {
         let source = ConfigSource::from_vars(&lookup)?;
         let refresh = refresh_interval_from_vars(&lookup)?;
-        Self::load(source, sdk, refresh, Arc::new(SystemClock)).await
+        let ledger_table = crate::ledger::config::table_from_vars(&lookup)?;
+        Self::load_with(source, sdk, refresh, Arc::new(SystemClock), ledger_table).await
     }
 
     /// Read and validate the config from `source`, build the router, and
     /// re-read every `refresh` (`None`: never; also never for
     /// [`ConfigSource::Text`], which cannot change) by `clock`.
     pub async fn load(source: ConfigSource, sdk: SdkConfig, refresh: Option<Duration>, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
+        Self::load_with(source, sdk, refresh, clock, None).await
+    }
+
+    /// [`LiveFanout::load`], with the delivery ledger on at `ledger_table`
+    /// (when given) in this config and every one re-read.
+    async fn load_with(
+        source: ConfigSource,
+        sdk: SdkConfig,
+        refresh: Option<Duration>,
+        clock: Arc<dyn Clock>,
+        ledger_table: Option<String>,
+    ) -> Result<Self, ConfigError> {
         let text = source.read(&sdk).await?;
-        let config = source.parse(&text)?;
+        let config = overridden(source.parse(&text)?, ledger_table.as_deref());
         let clients = Clients::from_sdk_config(&sdk);
         let fanout = Fanout::new(config, &clients);
         let refresh = refresh.filter(|_| source.can_change()).map(|interval| Refresher {
@@ -140,6 +158,7 @@ impl LiveFanout {
             clients,
             interval,
             clock,
+            ledger_table,
         });
         Ok(Self { current: RwLock::new(Arc::new(fanout)), refresh, telemetry: crate::metrics::Telemetry::discard() })
     }
@@ -201,6 +220,7 @@ impl LiveFanout {
             Ok(text) => match refresher.source.parse(&text) {
                 Err(e) => Refreshed::Kept(e),
                 Ok(config) => {
+                    let config = overridden(config, refresher.ledger_table.as_deref());
                     let destinations = config.destinations.len();
                     let fanout = Arc::new(Fanout::new(config, &refresher.clients).with_telemetry(self.telemetry.clone()));
                     *self.current.write().unwrap_or_else(|p| p.into_inner()) = fanout;
@@ -215,6 +235,14 @@ impl LiveFanout {
         }
         outcome
     }
+}
+
+/// `config` with what the environment sets over it.
+fn overridden(mut config: crate::config::Config, ledger_table: Option<&str>) -> crate::config::Config {
+    if let Some(table) = ledger_table {
+        crate::ledger::config::use_table(&mut config, table);
+    }
+    config
 }
 
 fn digest(text: &str) -> [u8; 32] {

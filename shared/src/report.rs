@@ -98,6 +98,9 @@ pub struct DestinationCounts {
     pub throttles: u64,
     /// Records a transform turned into nothing (counted in `delivered` too).
     pub filtered: u64,
+    /// Records the delivery ledger said this destination had already
+    /// settled in an earlier delivery: not sent again (counted in `delivered` too).
+    pub already_settled: u64,
 }
 
 impl DestinationReport {
@@ -124,9 +127,45 @@ impl DestinationReport {
             requests_lower_bound: self.stats.requests_lower_bound + self.dead_letter_stats.requests_lower_bound,
             throttles: self.stats.throttled + self.dead_letter_stats.throttled,
             filtered: self.stats.filtered,
+            already_settled: self.stats.already_settled,
             delivered: tally.delivered,
             failed: tally.failed,
             dead_lettered: tally.dead_lettered,
+        }
+    }
+}
+
+/// What the delivery ledger ([`crate::ledger`]) did in one invocation,
+/// from the best case to the worst (a merged report keeps the worst).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerUse {
+    /// No ledger configured: at-least-once delivery.
+    #[default]
+    Off,
+    /// Read (or known clear) before sending, and written after failures.
+    Used,
+    /// Written after delivery failed: the records this invocation delivered
+    /// may be sent again when the source replays them (never lost).
+    NotUpdated,
+    /// Could not be read: this invocation delivered at least once.
+    Unavailable,
+}
+
+impl LedgerUse {
+    /// Whether the invocation fell back to at-least-once delivery (the
+    /// `LedgerUnavailable` metric).
+    pub fn fell_back(self) -> bool {
+        matches!(self, LedgerUse::NotUpdated | LedgerUse::Unavailable)
+    }
+
+    /// As the summary line writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerUse::Off => "off",
+            LedgerUse::Used => "used",
+            LedgerUse::NotUpdated => "not_updated",
+            LedgerUse::Unavailable => "unavailable",
         }
     }
 }
@@ -138,12 +177,14 @@ pub struct Report {
     pub status: Vec<RecordStatus>,
     /// Per destination, in config order.
     pub destinations: Vec<DestinationReport>,
+    /// What the delivery ledger did.
+    pub ledger: LedgerUse,
 }
 
 impl Report {
     /// A report for `n` records that nothing has happened to yet.
     pub fn empty(n: usize) -> Self {
-        Report { status: vec![RecordStatus::Delivered; n], destinations: Vec::new() }
+        Report { status: vec![RecordStatus::Delivered; n], destinations: Vec::new(), ledger: LedgerUse::Off }
     }
 
     /// Fold in the report of a sub-batch whose record `i` is record `map[i]` here.
@@ -151,6 +192,7 @@ impl Report {
         for (i, s) in part.status.into_iter().enumerate() {
             self.status[map[i]] = s;
         }
+        self.ledger = self.ledger.max(part.ledger);
         for d in part.destinations {
             let at = match self.destinations.iter().position(|x| x.name == d.name) {
                 Some(at) => at,

@@ -8,6 +8,7 @@
 use fanout::config::reading::{APPCONFIG_PORT_ENV, MAX_CONFIG_BYTES};
 use fanout::config::source::{CONFIG_APPCONFIG_ENV, CONFIG_REFRESH_ENV, CONFIG_S3_ENV};
 use fanout::config::{ConfigError, ConfigSource, CONFIG_FILE_ENV, CONFIG_TEXT_ENV};
+use fanout::ledger::config::{LedgerConfig, LEDGER_TABLE_ENV};
 use fanout::live::{Clock, LiveFanout, ManualClock, Refreshed};
 use fanout_sandbox::appconfig_extension::AppConfigExtension;
 use fanout_tests::configs::{assert_many_firehose, many_firehose, write};
@@ -23,10 +24,11 @@ const REFRESH: Duration = Duration::from_secs(60);
 
 /// The variables as the SAM template sets them: every one, blank unless given.
 fn template_vars(set: &[(&str, String)]) -> impl Fn(&str) -> Option<OsString> {
-    let mut vars: Vec<(String, String)> = [CONFIG_TEXT_ENV, CONFIG_FILE_ENV, CONFIG_S3_ENV, CONFIG_APPCONFIG_ENV, CONFIG_REFRESH_ENV]
-        .iter()
-        .map(|v| (v.to_string(), String::new()))
-        .collect();
+    let mut vars: Vec<(String, String)> =
+        [CONFIG_TEXT_ENV, CONFIG_FILE_ENV, CONFIG_S3_ENV, CONFIG_APPCONFIG_ENV, CONFIG_REFRESH_ENV, LEDGER_TABLE_ENV]
+            .iter()
+            .map(|v| (v.to_string(), String::new()))
+            .collect();
     for (name, value) in set {
         vars.retain(|(n, _)| n != name);
         vars.push((name.to_string(), value.clone()));
@@ -287,4 +289,28 @@ async fn an_appconfig_config_is_replaced_kept_and_replaced_again_and_unchanged_t
         Refreshed::Kept(e @ ConfigError::Fetch { .. }) => assert!(e.to_string().contains("cannot reach the AppConfig extension"), "{e}"),
         other => panic!("expected the running config to be kept, got {other:?}"),
     }
+}
+
+/// The template turns the ledger on with `FANOUT_LEDGER_TABLE` (the table it
+/// creates): over the config's table, in the first config and every re-read
+/// one, keeping the config's `ttl_hours`; a bad name stops the cold start.
+#[tokio::test]
+async fn the_ledger_table_variable_turns_the_ledger_on_in_every_config_read() {
+    let path = write("sources-ledger", &many_firehose(2, "one"));
+    let set = [(CONFIG_FILE_ENV, path.display().to_string()), (CONFIG_REFRESH_ENV, "60".to_owned()), (LEDGER_TABLE_ENV, "stack-ledger".to_owned())];
+    let live = LiveFanout::from_vars(template_vars(&set), offline_sdk()).await.expect("loads");
+    assert_eq!(live.current().await.config().ledger, Some(LedgerConfig { table: "stack-ledger".into(), ttl_hours: None }));
+
+    std::fs::write(&path, format!("{}ledger: {{ table: from-config, ttl_hours: 48 }}\n", many_firehose(3, "two"))).expect("rewrite");
+    assert!(matches!(live.refresh_now().await, Refreshed::Replaced));
+    let fanout = live.current().await;
+    assert_many_firehose(fanout.config(), 3, "two");
+    assert_eq!(fanout.config().ledger, Some(LedgerConfig { table: "stack-ledger".into(), ttl_hours: Some(48) }));
+
+    let without = [(CONFIG_FILE_ENV, path.display().to_string())];
+    let live = LiveFanout::from_vars(template_vars(&without), offline_sdk()).await.expect("loads");
+    assert_eq!(live.current().await.config().ledger.as_ref().map(|l| l.table.as_str()), Some("from-config"), "blank: the config decides");
+
+    let e = load_error(&[(CONFIG_FILE_ENV, path.display().to_string()), (LEDGER_TABLE_ENV, "a".to_owned())], offline_sdk()).await;
+    assert!(e.to_string().starts_with("FANOUT_LEDGER_TABLE is set but `a` is not a DynamoDB table name"), "{e}");
 }

@@ -52,6 +52,7 @@ fn the_functions_get_the_environment_variables_the_code_reads() {
         fanout::config::source::CONFIG_APPCONFIG_ENV,
         fanout::config::source::CONFIG_REFRESH_ENV,
         fanout::metrics::NAMESPACE_ENV,
+        fanout::ledger::config::LEDGER_TABLE_ENV,
     ] {
         assert!(text.contains(&format!("        {var}: ")), "template.yaml does not set {var}");
     }
@@ -130,4 +131,38 @@ fn dynamodb_fanout_reads_its_own_stream_and_no_other() {
         let body = resource(&text, line.trim_end_matches(':'));
         assert!(body.iter().any(|l| l.trim() == "Condition: HasDynamoDbStream"), "{line} exists only with a stream");
     }
+}
+
+/// The ledger's table is the one its store reads and writes (key, TTL), on
+/// demand; its policy grants exactly the calls the store makes, on that table
+/// only; every function that sends takes it; all of it only when enabled.
+#[test]
+fn the_delivery_ledger_table_and_policy_fit_the_store() {
+    use fanout::ledger::dynamodb::{ACTIONS, KEY_ATTRIBUTE, TTL_ATTRIBUTE};
+    let text = template();
+    let table = resource(&text, "DeliveryLedgerTable");
+    for line in [
+        "Type: AWS::DynamoDB::Table".to_owned(),
+        "Condition: HasLedger".to_owned(),
+        "BillingMode: PAY_PER_REQUEST".to_owned(),
+        format!("AttributeDefinitions: [{{ AttributeName: {KEY_ATTRIBUTE}, AttributeType: S }}]"),
+        format!("KeySchema: [{{ AttributeName: {KEY_ATTRIBUTE}, KeyType: HASH }}]"),
+        format!("TimeToLiveSpecification: {{ AttributeName: {TTL_ATTRIBUTE}, Enabled: true }}"),
+    ] {
+        assert!(table.iter().any(|l| l.trim() == line), "DeliveryLedgerTable lacks `{line}`");
+    }
+    let policy = resource(&text, "DeliveryLedgerPolicy");
+    assert!(policy.iter().any(|l| l.trim() == "Condition: HasLedger"));
+    let line = policy.iter().find(|l| l.trim_start().starts_with("Action:")).expect("the policy's Action line");
+    let granted: std::collections::BTreeSet<&str> =
+        line.split_once('[').and_then(|(_, rest)| rest.split_once(']')).map(|(list, _)| list.split(',').map(str::trim).collect()).unwrap_or_default();
+    assert_eq!(granted, ACTIONS.iter().copied().collect());
+    let resources: Vec<&str> = policy.iter().filter_map(|l| l.trim().strip_prefix("Resource: ")).collect();
+    assert_eq!(resources, ["!GetAtt DeliveryLedgerTable.Arn"]);
+
+    let senders = text.lines().filter(|l| l.trim() == "- !Ref DestinationSendPolicy").count();
+    let ledger = text.lines().filter(|l| l.trim() == "- !If [HasLedger, !Ref DeliveryLedgerPolicy, !Ref AWS::NoValue]").count();
+    assert_eq!((senders, ledger), (5, 5), "every function that sends may use the ledger");
+    assert!(text.lines().any(|l| l.trim() == "HasLedger: !Equals [!Ref DeliveryLedger, Enabled]"));
+    assert!(text.lines().any(|l| l.trim() == "FANOUT_LEDGER_TABLE: !If [HasLedger, !Ref DeliveryLedgerTable, !Ref AWS::NoValue]"));
 }

@@ -16,6 +16,13 @@ use futures_util::future::join_all;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The table's partition key (a string).
+pub const KEY_ATTRIBUTE: &str = "pk";
+/// The attribute DynamoDB's TTL reads (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "ttl";
+/// The IAM actions the store calls, and the only ones it needs on its table.
+pub const ACTIONS: &[&str] = &["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"];
+
 /// Most keys per `BatchGetItem`.
 pub const MAX_GET_KEYS: usize = 100;
 /// Most writes per `BatchWriteItem`.
@@ -34,7 +41,7 @@ pub struct DynamoDbStore {
 type Item = HashMap<String, AttributeValue>;
 
 fn key(pk: String) -> Item {
-    HashMap::from([("pk".to_owned(), AttributeValue::S(pk))])
+    HashMap::from([(KEY_ATTRIBUTE.to_owned(), AttributeValue::S(pk))])
 }
 
 fn failed(e: impl std::fmt::Display) -> StoreError {
@@ -100,7 +107,7 @@ impl DynamoDbStore {
     }
 
     fn put(&self, mut item: Item) -> Result<WriteRequest, StoreError> {
-        item.insert("ttl".to_owned(), self.ttl());
+        item.insert(TTL_ATTRIBUTE.to_owned(), self.ttl());
         Ok(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(failed)?).build())
     }
 }
@@ -109,7 +116,7 @@ impl LedgerStore for DynamoDbStore {
     fn pending<'a>(&'a self, partitions: &'a [String]) -> StoreFuture<'a, HashSet<String>> {
         Box::pin(async move {
             let items = self.get(partitions.iter().map(|p| key(format!("p#{p}"))).collect()).await?;
-            Ok(items.iter().filter_map(|i| i.get("pk")?.as_s().ok()?.strip_prefix("p#").map(str::to_owned)).collect())
+            Ok(items.iter().filter_map(|i| i.get(KEY_ATTRIBUTE)?.as_s().ok()?.strip_prefix("p#").map(str::to_owned)).collect())
         })
     }
 
@@ -119,7 +126,7 @@ impl LedgerStore for DynamoDbStore {
             Ok(items
                 .iter()
                 .filter_map(|i| {
-                    let id = i.get("pk")?.as_s().ok()?.strip_prefix("r#")?.to_owned();
+                    let id = i.get(KEY_ATTRIBUTE)?.as_s().ok()?.strip_prefix("r#")?.to_owned();
                     let destinations = i.get("d")?.as_ss().ok()?.iter().cloned().collect();
                     Some((id, destinations))
                 })

@@ -10,7 +10,7 @@
 //! document of its own.
 
 use super::config::{MetricsConfig, DESTINATION_DIMENSION, FUNCTION_DIMENSION};
-use crate::report::{DestinationReport, RecordStatus, Report};
+use crate::report::{DestinationReport, LedgerUse, RecordStatus, Report};
 use std::fmt::Write as _;
 
 /// What one invocation was, beyond its report.
@@ -45,8 +45,11 @@ pub struct Labels<'a> {
 
 /// The summary line: `level`, `message: "invocation summary"`, the counts
 /// (`records`, `delivered`, `failed`, `dead_lettered`, `unrouted`) and the
-/// nested `destinations` object; with metrics on, also the `_aws` block and
-/// the total metrics under the `[FunctionName]` dimension set. One JSON
+/// nested `destinations` object; with a delivery ledger, `ledger` (what it
+/// did: [`LedgerUse`]) and each destination's `already_settled`; with
+/// metrics on, also the `_aws` block and the total metrics under the
+/// `[FunctionName]` dimension set (with a ledger, `LedgerUnavailable`: 1 when
+/// the invocation fell back to at-least-once). One JSON
 /// object, as text (written directly: no JSON tree is built).
 pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>) -> String {
     let mut doc = Doc::new(512);
@@ -69,6 +72,10 @@ pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>
     for (field, _, n) in totals {
         doc.num(field, n);
     }
+    let ledger = report.ledger != LedgerUse::Off;
+    if ledger {
+        doc.str("ledger", report.ledger.as_str());
+    }
     doc.key("destinations");
     doc.open();
     for d in report.destinations.iter().filter(|d| active(d)) {
@@ -84,6 +91,9 @@ pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>
         doc.num("retried", c.retried);
         doc.num("requests_lower_bound", c.requests_lower_bound);
         doc.num("throttles", c.throttles);
+        if ledger {
+            doc.num("already_settled", c.already_settled);
+        }
         doc.close();
     }
     doc.close();
@@ -101,6 +111,10 @@ pub fn summary(report: &Report, facts: &InvocationFacts<'_>, labels: &Labels<'_>
         }
         doc.num("ColdStart", u64::from(facts.cold_start));
         metrics.push(("ColdStart", "Count"));
+        if ledger {
+            doc.num("LedgerUnavailable", u64::from(report.ledger.fell_back()));
+            metrics.push(("LedgerUnavailable", "Count"));
+        }
         add_directive(&mut doc, labels, &[FUNCTION_DIMENSION], &metrics, facts.now_ms);
     }
     doc.finish()
@@ -129,7 +143,11 @@ pub fn per_destination<'r>(report: &'r Report, labels: &'r Labels<'_>, now_ms: i
         for (name, _, n) in values {
             doc.num(name, n);
         }
-        let metrics: Vec<(&str, &str)> = values.iter().map(|(name, unit, _)| (*name, *unit)).collect();
+        let mut metrics: Vec<(&str, &str)> = values.iter().map(|(name, unit, _)| (*name, *unit)).collect();
+        if report.ledger != LedgerUse::Off {
+            doc.num("AlreadySettled", c.already_settled);
+            metrics.push(("AlreadySettled", "Count"));
+        }
         add_directive(&mut doc, labels, &[FUNCTION_DIMENSION, DESTINATION_DIMENSION], &metrics, now_ms);
         doc.finish()
     })
@@ -301,11 +319,44 @@ mod tests {
         assert_eq!(docs[0]["Destination"], "a \"quoted\" name");
         assert_eq!(docs[0]["Routed"], 2);
 
+        assert!(s.get("ledger").is_none() && s.get("LedgerUnavailable").is_none(), "no ledger, no ledger fields: {s}");
+        assert!(docs[0].get("AlreadySettled").is_none());
+
         let off = MetricsConfig { enabled: false, ..MetricsConfig::default() };
         let labels = Labels { config: &off, ..labels };
         let s: serde_json::Value = serde_json::from_str(&summary(&report, &facts, &labels)).expect("JSON");
         assert!(s.get("_aws").is_none() && s.get("Records").is_none());
         assert_eq!(s["records"], 3);
         assert_eq!(per_destination(&report, &labels, 42).count(), 0);
+    }
+
+    #[test]
+    fn with_a_ledger_the_documents_say_what_it_did_and_what_each_destination_skipped() {
+        let config = MetricsConfig::default();
+        let labels = Labels { config: &config, namespace: "ns", function_name: "fn" };
+        let facts = InvocationFacts {
+            source: "kinesis",
+            request_id: None,
+            duration_ms: 1.0,
+            batch_age_ms: None,
+            cold_start: false,
+            now_ms: 1,
+            timestamp: "t",
+        };
+        for (ledger, word, fell_back) in
+            [(LedgerUse::Used, "used", 0), (LedgerUse::NotUpdated, "not_updated", 1), (LedgerUse::Unavailable, "unavailable", 1)]
+        {
+            let mut report = report();
+            report.ledger = ledger;
+            report.destinations[0].stats.already_settled = 1;
+            let s: serde_json::Value = serde_json::from_str(&summary(&report, &facts, &labels)).expect("JSON");
+            assert_eq!(s["ledger"], word);
+            assert_eq!(s["LedgerUnavailable"], fell_back, "{s}");
+            assert!(s["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().is_some_and(|m| m.iter().any(|m| m["Name"] == "LedgerUnavailable")));
+            assert_eq!(s["destinations"]["a \"quoted\" name"]["already_settled"], 1);
+            let docs: Vec<serde_json::Value> = per_destination(&report, &labels, 1).map(|d| serde_json::from_str(&d).expect("JSON")).collect();
+            assert_eq!(docs[0]["AlreadySettled"], 1);
+            assert!(docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().is_some_and(|m| m.iter().any(|m| m["Name"] == "AlreadySettled")));
+        }
     }
 }

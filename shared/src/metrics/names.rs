@@ -10,9 +10,11 @@ pub const METRIC_NAMES: &[&str] = &[
     "Duration",
     "BatchAge",
     "ColdStart",
+    "LedgerUnavailable",
     "Routed",
     "Requests",
     "Resends",
     "Throttles",
     "Bytes",
+    "AlreadySettled",
 ];

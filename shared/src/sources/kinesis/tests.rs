@@ -39,6 +39,7 @@ fn report(status: Vec<RecordStatus>) -> Report {
             dead_letter_stats: Default::default(),
             tally: None,
         }],
+        ledger: Default::default(),
     }
 }
 
