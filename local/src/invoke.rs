@@ -200,7 +200,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeResult, LocalError> 
         match (&config.ledger, &sandbox) {
             (Some(l), _) => notes.push(format!("delivery ledger: table {} ({sent_to})", l.table)),
             (None, Some(_)) => {
-                fanout::ledger::config::use_table(&mut config, LOCAL_LEDGER_TABLE);
+                fanout::ledger::env::use_table(&mut config, LOCAL_LEDGER_TABLE);
                 notes.push(format!("delivery ledger: table {LOCAL_LEDGER_TABLE} in the embedded sandbox"));
             }
             (None, None) => return Err(LocalError::NoLedgerTable),

@@ -22,6 +22,7 @@
 
 pub mod config;
 pub mod dynamodb;
+pub mod env;
 pub mod memory;
 
 use crate::record::Record;

@@ -121,13 +121,13 @@ impl LiveFanout {
     }
 
     /// [`LiveFanout::from_env`] with the variables read through `lookup` and a given `sdk`.
-    /// `FANOUT_LEDGER_TABLE` ([`crate::ledger::config::LEDGER_TABLE_ENV`]),
+    /// `FANOUT_LEDGER_TABLE` ([`crate::ledger::env::LEDGER_TABLE_ENV`]),
     /// when set, turns the delivery ledger on at that table in every config
     /// read.
     pub async fn from_vars(lookup: impl Fn(&str) -> Option<OsString>, sdk: SdkConfig) -> Result<Self, ConfigError> {
         let source = ConfigSource::from_vars(&lookup)?;
         let refresh = refresh_interval_from_vars(&lookup)?;
-        let ledger_table = crate::ledger::config::table_from_vars(&lookup)?;
+        let ledger_table = crate::ledger::env::table_from_vars(&lookup)?;
         Self::load_with(source, sdk, refresh, Arc::new(SystemClock), ledger_table).await
     }
 
@@ -240,7 +240,7 @@ impl LiveFanout {
 /// `config` with what the environment sets over it.
 fn overridden(mut config: crate::config::Config, ledger_table: Option<&str>) -> crate::config::Config {
     if let Some(table) = ledger_table {
-        crate::ledger::config::use_table(&mut config, table);
+        crate::ledger::env::use_table(&mut config, table);
     }
     config
 }

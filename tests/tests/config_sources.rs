@@ -8,7 +8,8 @@
 use fanout::config::reading::{APPCONFIG_PORT_ENV, MAX_CONFIG_BYTES};
 use fanout::config::source::{CONFIG_APPCONFIG_ENV, CONFIG_REFRESH_ENV, CONFIG_S3_ENV};
 use fanout::config::{ConfigError, ConfigSource, CONFIG_FILE_ENV, CONFIG_TEXT_ENV};
-use fanout::ledger::config::{LedgerConfig, LEDGER_TABLE_ENV};
+use fanout::ledger::config::LedgerConfig;
+use fanout::ledger::env::LEDGER_TABLE_ENV;
 use fanout::live::{Clock, LiveFanout, ManualClock, Refreshed};
 use fanout_sandbox::appconfig_extension::AppConfigExtension;
 use fanout_tests::configs::{assert_many_firehose, many_firehose, write};

@@ -52,7 +52,7 @@ fn the_functions_get_the_environment_variables_the_code_reads() {
         fanout::config::source::CONFIG_APPCONFIG_ENV,
         fanout::config::source::CONFIG_REFRESH_ENV,
         fanout::metrics::NAMESPACE_ENV,
-        fanout::ledger::config::LEDGER_TABLE_ENV,
+        fanout::ledger::env::LEDGER_TABLE_ENV,
     ] {
         assert!(text.contains(&format!("        {var}: ")), "template.yaml does not set {var}");
     }
