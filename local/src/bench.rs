@@ -38,6 +38,19 @@ pub struct DestinationRequests {
     pub requests: u64,
     /// The fewest requests the API limits allow for what was sent.
     pub requests_lower_bound: u64,
+    /// Entries sent: records, or the aggregates and packed records they became.
+    pub entries_sent: u64,
+    /// What the service bills for them in its own unit (see [`billing_unit`]); 0 where not counted.
+    pub billed_units: u64,
+}
+
+/// The unit a destination type's bill counts, as the bench prints it.
+pub fn billing_unit(kind: Option<Kind>) -> Option<&'static str> {
+    match kind {
+        Some(Kind::Kinesis) => Some("PUT units (25 KiB)"),
+        Some(Kind::Firehose) => Some("5 KiB units"),
+        _ => None,
+    }
 }
 
 /// The figures of one workload.
@@ -78,6 +91,8 @@ impl WorkloadFigures {
     pub fn to_json(&self) -> Value {
         let requests: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.requests))).collect();
         let bounds: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.requests_lower_bound))).collect();
+        let entries: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.entries_sent))).collect();
+        let billed: serde_json::Map<String, Value> = self.destinations.iter().map(|d| (d.name.clone(), json!(d.billed_units))).collect();
         let types: serde_json::Map<String, Value> =
             self.destinations.iter().map(|d| (d.name.clone(), json!(d.kind.map_or("source", Kind::as_str)))).collect();
         let round = |x: f64| (x * 100.0).round() / 100.0;
@@ -91,6 +106,8 @@ impl WorkloadFigures {
             "peak_rss_mb": round(self.peak_rss_mb),
             "requests": requests,
             "requests_lower_bound": bounds,
+            "entries_sent": entries,
+            "billed_units": billed,
             "destination_types": types,
             "runs": self.wall_ms_runs.len(),
             "dry_run": self.dry_run,
@@ -111,6 +128,8 @@ impl WorkloadFigures {
                 kind: v["destination_types"][name].as_str().and_then(Kind::from_name),
                 requests: n.as_u64().unwrap_or(0),
                 requests_lower_bound: v["requests_lower_bound"][name].as_u64().unwrap_or(0),
+                entries_sent: v["entries_sent"][name].as_u64().unwrap_or(0),
+                billed_units: v["billed_units"][name].as_u64().unwrap_or(0),
             })
             .collect();
         Some(WorkloadFigures {
@@ -200,7 +219,14 @@ pub async fn run_workload(workload: Workload, runs: usize, dry_run: bool) -> Res
                 .iter()
                 .map(|d| {
                     let c = d.counts();
-                    DestinationRequests { name: d.name.clone(), kind: d.kind, requests: c.requests, requests_lower_bound: c.requests_lower_bound }
+                    DestinationRequests {
+                        name: d.name.clone(),
+                        kind: d.kind,
+                        requests: c.requests,
+                        requests_lower_bound: c.requests_lower_bound,
+                        entries_sent: c.entries_sent,
+                        billed_units: c.billed_units,
+                    }
                 })
                 .collect();
         }
@@ -259,11 +285,19 @@ pub fn render(f: &WorkloadFigures) -> String {
         f.payload_bytes,
         f.event_bytes as f64 / 1e6
     );
-    let _ = writeln!(out, "  {:<12} {:<20} {:>9} {:>12}", "destination", "type", "requests", "lower bound");
+    let _ = writeln!(out, "  {:<12} {:<20} {:>9} {:>12} {:>9} {:>9}", "destination", "type", "requests", "lower bound", "entries", "billed");
     for d in &f.destinations {
         let mark = if d.requests == d.requests_lower_bound { "" } else { "  (above the bound)" };
-        let _ =
-            writeln!(out, "  {:<12} {:<20} {:>9} {:>12}{mark}", d.name, d.kind.map_or("source", Kind::as_str), d.requests, d.requests_lower_bound);
+        let billed = billing_unit(d.kind).map_or_else(|| format!("{:>9}", "-"), |unit| format!("{:>9} {unit}", d.billed_units));
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<20} {:>9} {:>12} {:>9} {billed}{mark}",
+            d.name,
+            d.kind.map_or("source", Kind::as_str),
+            d.requests,
+            d.requests_lower_bound,
+            d.entries_sent
+        );
     }
     let _ = writeln!(
         out,

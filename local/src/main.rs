@@ -100,7 +100,7 @@ enum Command {
     },
     /// Measure fanout on generated workloads: requests against the API lower bound, wall and CPU time, peak RSS.
     Bench {
-        /// One workload (small, large, fanout5, messaging, keyed, ordered); default: all, each in a process of its own.
+        /// One workload (small, large, fanout5, messaging, keyed, ordered, packed); default: all, each in a process of its own.
         #[arg(long, value_parser = parse_workload)]
         workload: Option<Workload>,
         /// Measured runs per workload, after one warm-up run.
@@ -130,7 +130,7 @@ enum Command {
 }
 
 fn parse_workload(name: &str) -> Result<Workload, String> {
-    Workload::from_name(name).ok_or_else(|| format!("unknown workload `{name}` (small, large, fanout5)"))
+    Workload::from_name(name).ok_or_else(|| format!("unknown workload `{name}` ({})", Workload::ALL.map(Workload::name).join(", ")))
 }
 
 fn faults(spec: Option<&str>) -> Result<FaultSpec, String> {

@@ -14,7 +14,8 @@ pub fn summary(config: &Config) -> String {
     let kind_width = Kind::ALL.iter().map(|k| k.as_str().len()).max().unwrap_or(0);
     for (name, dest) in &config.destinations {
         let l = dest.spec().limits();
-        let _ = writeln!(out, "  {name:<20} {:<kind_width$} {:<28} ({})", dest.kind(), dest.spec().sends_to(), limits(&l));
+        let combining = dest.spec().combining().map(|c| format!("; {c}")).unwrap_or_default();
+        let _ = writeln!(out, "  {name:<20} {:<kind_width$} {:<28} ({}{combining})", dest.kind(), dest.spec().sends_to(), limits(&l));
     }
     let _ = writeln!(out, "\nRoutes (every matching route fires):");
     for r in &config.routes {

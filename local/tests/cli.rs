@@ -173,6 +173,17 @@ fn validate_shows_routes_and_where_each_record_would_go() {
     let out = fanout_local(&["validate", bad.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("destinations.a.partition_key"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let combined = dir.join("combined.yaml");
+    std::fs::write(
+        &combined,
+        "destinations:\n  r: { type: kinesis, stream: s, aggregate: kpl, aggregate_shards: 4, aggregate_max_bytes: 51200 }\n  \
+         a: { type: firehose, delivery_stream: a, delimiter: \"\\n\", pack: true }\nroutes:\n  - { name: all, to: [r, a] }\n",
+    )
+    .expect("write");
+    let text = stdout(&fanout_local(&["validate", combined.to_str().expect("utf8")]));
+    assert!(text.contains("; KPL aggregates of one of 4 even shards, up to 51200 B)"), "{text}");
+    assert!(text.contains("; packed: delimited records concatenated, up to 1024000 B)"), "{text}");
 }
 
 #[test]
@@ -195,8 +206,9 @@ fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     let names: Vec<&str> = lines.iter().filter_map(|l| l["workload"].as_str()).collect();
-    assert_eq!(names, ["small", "large", "fanout5", "messaging", "keyed", "ordered"]);
-    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4), (10_000, 1), (10_000, 1)]) {
+    assert_eq!(names, ["small", "large", "fanout5", "messaging", "keyed", "ordered", "packed"]);
+    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4), (10_000, 1), (10_000, 1), (10_000, 3)])
+    {
         assert_eq!(line["records"], records, "{line}");
         let requests = line["requests"].as_object().expect("requests");
         assert_eq!(requests.len(), destinations, "{line}");
@@ -207,6 +219,15 @@ fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
         for key in ["payload_bytes", "wall_ms", "cpu_ms", "peak_rss_mb"] {
             assert!(line[key].as_f64().unwrap_or(0.0) > 0.0, "{key}: {line}");
         }
+    }
+    // The bill, side by side in one run: the same records, aggregated and packed.
+    let (small, packed) = (&lines[0], &lines[6]);
+    for name in ["stream", "archive"] {
+        let units = |l: &serde_json::Value| l["billed_units"][name].as_u64().unwrap_or(0);
+        let entries = |l: &serde_json::Value| l["entries_sent"][name].as_u64().unwrap_or(0);
+        assert_eq!((entries(small), units(small)), (10_000, 10_000), "{name}: one record, one unit each: {small}");
+        assert!(units(packed) > 0 && units(packed) * 20 <= units(small), "{name}: {packed}");
+        assert!(entries(packed) * 20 <= entries(small), "{name}: {packed}");
     }
 }
 

@@ -234,6 +234,9 @@ pub(crate) struct RecordInput<'a> {
     /// `PartitionKey` (Kinesis).
     #[serde(rename = "PartitionKey", borrow, default)]
     pub partition_key: Option<std::borrow::Cow<'a, str>>,
+    /// `ExplicitHashKey` (Kinesis): a decimal hash key, over the partition key's.
+    #[serde(rename = "ExplicitHashKey", borrow, default)]
+    pub explicit_hash_key: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[cfg(test)]

@@ -85,6 +85,10 @@ pub struct SendStats {
     /// Records the source delivered again that this destination had already
     /// settled (the delivery ledger, [`crate::ledger`]): not sent again.
     pub already_settled: u64,
+    /// Entries as the service bills them, resends included
+    /// ([`api::BatchApi::billing_unit`]: each entry's size rounded up to
+    /// whole units); 0 for services not counted.
+    pub billed_units: u64,
 }
 
 impl std::ops::AddAssign<&SendStats> for SendStats {
@@ -97,6 +101,7 @@ impl std::ops::AddAssign<&SendStats> for SendStats {
         self.throttled += other.throttled;
         self.filtered += other.filtered;
         self.already_settled += other.already_settled;
+        self.billed_units += other.billed_units;
     }
 }
 
@@ -178,6 +183,9 @@ pub(crate) async fn send_round<D: BatchApi>(
     stats.requests += batches.len() as u64;
     stats.items_sent += indices.len() as u64;
     stats.bytes += round_items.iter().map(|i| i.size).sum::<usize>() as u64;
+    if let Some(unit) = dest.billing_unit().filter(|u| *u > 0) {
+        stats.billed_units += round_items.iter().map(|i| i.size.div_ceil(unit) as u64).sum::<u64>();
+    }
     let answers: Vec<BatchAnswer> = stream::iter(batches)
         .map(|batch| async move {
             let entries: Vec<&D::Entry> = batch.iter().map(|&i| &items[i].entry).collect();

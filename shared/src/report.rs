@@ -101,6 +101,12 @@ pub struct DestinationCounts {
     /// Records the delivery ledger said this destination had already
     /// settled in an earlier delivery: not sent again (counted in `delivered` too).
     pub already_settled: u64,
+    /// Entries sent, resends and envelopes included: records, or the KPL
+    /// aggregates and packed records they were combined into.
+    pub entries_sent: u64,
+    /// What the service bills for those entries, in its own unit (Kinesis:
+    /// 25 KiB PUT payload units; Firehose: 5 KiB of ingestion); 0 where not counted.
+    pub billed_units: u64,
 }
 
 impl DestinationReport {
@@ -128,6 +134,8 @@ impl DestinationReport {
             throttles: self.stats.throttled + self.dead_letter_stats.throttled,
             filtered: self.stats.filtered,
             already_settled: self.stats.already_settled,
+            entries_sent: self.stats.items_sent + self.dead_letter_stats.items_sent,
+            billed_units: self.stats.billed_units + self.dead_letter_stats.billed_units,
             delivered: tally.delivered,
             failed: tally.failed,
             dead_lettered: tally.dead_lettered,

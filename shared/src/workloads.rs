@@ -13,6 +13,7 @@
 //! | `messaging` | 2,000 | ~500 B    | SQS standard and FIFO (grouped by device), SNS, EventBridge    |
 //! | `keyed`   | 10,000  | ~200 B    | one Kinesis stream, key `/deviceId`                            |
 //! | `ordered` | 10,000  | ~200 B    | the same stream with `ordering: per_key` (what order costs)    |
+//! | `packed`  | 10,000  | ~200 B    | `small` with the stream's records KPL-aggregated and the archive's packed (what aggregation saves) |
 
 use base64::Engine as _;
 use std::fmt::Write as _;
@@ -39,11 +40,14 @@ pub enum Workload {
     Keyed,
     /// `keyed` with order per key.
     Ordered,
+    /// `small` with KPL aggregation on the stream and packing on the archive.
+    Packed,
 }
 
 impl Workload {
     /// Every workload, in the order the bench runs them.
-    pub const ALL: [Workload; 6] = [Workload::Small, Workload::Large, Workload::Fanout5, Workload::Messaging, Workload::Keyed, Workload::Ordered];
+    pub const ALL: [Workload; 7] =
+        [Workload::Small, Workload::Large, Workload::Fanout5, Workload::Messaging, Workload::Keyed, Workload::Ordered, Workload::Packed];
 
     /// The name used on the command line and in the output.
     pub fn name(self) -> &'static str {
@@ -54,6 +58,7 @@ impl Workload {
             Workload::Messaging => "messaging",
             Workload::Keyed => "keyed",
             Workload::Ordered => "ordered",
+            Workload::Packed => "packed",
         }
     }
 
@@ -65,7 +70,7 @@ impl Workload {
     /// Records in the event.
     pub fn records(self) -> usize {
         match self {
-            Workload::Small | Workload::Keyed | Workload::Ordered => 10_000,
+            Workload::Small | Workload::Keyed | Workload::Ordered | Workload::Packed => 10_000,
             Workload::Large => 1_500,
             Workload::Fanout5 | Workload::Messaging => 2_000,
         }
@@ -74,7 +79,7 @@ impl Workload {
     /// The target payload size in bytes (each payload is within a few bytes of it).
     pub fn payload_bytes(self) -> usize {
         match self {
-            Workload::Small | Workload::Keyed | Workload::Ordered => 200,
+            Workload::Small | Workload::Keyed | Workload::Ordered | Workload::Packed => 200,
             Workload::Large => 3 * 1024,
             Workload::Fanout5 | Workload::Messaging => 500,
         }
@@ -89,6 +94,7 @@ impl Workload {
             Workload::Messaging => MESSAGING_CONFIG,
             Workload::Keyed => KEYED_CONFIG,
             Workload::Ordered => ORDERED_CONFIG,
+            Workload::Packed => PACKED_CONFIG.as_str(),
         }
     }
 
@@ -172,6 +178,16 @@ routes:
   - { name: all, to: [archive, stream] }
   - { name: hot, match: { data: { temperature: [ { numeric: [">", 50] } ] } }, to: [plant] }
 "#;
+
+/// `small`, with the same records sent for a fraction of the bill: the
+/// stream's records in KPL aggregates (one device's readings per aggregate),
+/// the archive's newline-delimited and packed into Firehose records.
+/// Everything else is `small`'s, word for word.
+static PACKED_CONFIG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SMALL_CONFIG
+        .replace("delivery_stream: bench-archive }", "delivery_stream: bench-archive, delimiter: \"\\n\", pack: true }")
+        .replace("partition_key: /deviceId }", "partition_key: /deviceId, aggregate: kpl }")
+});
 
 const LARGE_CONFIG: &str = r#"
 destinations:
@@ -322,6 +338,43 @@ mod tests {
             assert_eq!(report.count(crate::report::RecordStatus::Delivered), 10_000);
             let c = report.destinations[0].counts();
             assert_eq!((c.requests, c.requests_lower_bound), (requests, requests), "{}", w.name());
+        }
+    }
+
+    /// The bill of `small` and `packed` from the records themselves: Kinesis
+    /// bills one 25 KiB PUT payload unit per record of up to 25 KiB; Firehose
+    /// each record rounded up to 5 KiB. Aggregated, the stream takes one
+    /// aggregate per device (50 readings of ~220 bytes: one unit); packed,
+    /// the archive's 2 MB take about 2 MB / 5 KiB units. At least 20 times
+    /// fewer each.
+    #[tokio::test]
+    async fn aggregation_and_packing_cut_the_billed_units_twenty_fold() {
+        // SiteWise takes readings of the last 7 days: stamp them now.
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let mut billed = std::collections::HashMap::new();
+        for w in [Workload::Small, Workload::Packed] {
+            let config = Config::parse(w.config_yaml(), Path::new(w.name())).expect("valid");
+            let fanout = crate::Fanout::dry_run(config, &crate::Clients::offline());
+            let event = serde_json::from_slice(&w.event_json(now_ms)).expect("event");
+            let records = crate::sources::kinesis::decode(event).records;
+            let report = fanout.process(&records, tokio::time::Instant::now() + std::time::Duration::from_secs(3600)).await;
+            assert_eq!(report.count(crate::report::RecordStatus::Delivered), 10_000);
+            for d in &report.destinations {
+                let c = d.counts();
+                billed.insert((w.name(), d.name.clone()), (c.entries_sent, c.billed_units));
+            }
+        }
+        let payloads = Workload::Small.payloads(now_ms);
+        let bytes: usize = payloads.iter().map(|p| p.len() + 1).sum();
+        assert_eq!(billed[&("small", "stream".to_owned())], (10_000, 10_000), "one unit per small record");
+        assert_eq!(billed[&("small", "archive".to_owned())], (10_000, 10_000), "5 KiB per small record");
+        assert_eq!(billed[&("packed", "stream".to_owned())], (DEVICES as u64, DEVICES as u64), "one aggregate of one unit per device");
+        let (records, units) = billed[&("packed", "archive".to_owned())];
+        assert_eq!(records as usize, bytes.div_ceil(1_024_000), "packed into full Firehose records");
+        assert!((units as usize).abs_diff(bytes.div_ceil(5 * 1024)) <= records as usize, "{units} units for {bytes} bytes");
+        for name in ["stream", "archive"] {
+            let (before, after) = (billed[&("small", name.to_owned())].1, billed[&("packed", name.to_owned())].1);
+            assert!(after * 20 <= before, "{name}: {before} units without, {after} with");
         }
     }
 

@@ -82,6 +82,15 @@ async fn kinesis_round_trips_records_and_rejects_what_aws_rejects() {
     assert_eq!(code(&k.put_records().stream_name("s").records(big).send().await.unwrap_err()), "InvalidArgumentException", "data + key above 1 MiB");
     let one = aws_sdk_kinesis::types::PutRecordsRequestEntry::builder().data(Blob::new("x")).partition_key("k").build().unwrap();
     assert_eq!(code(&k.put_records().stream_name("nope").records(one).send().await.unwrap_err()), "ResourceNotFoundException");
+    // An explicit hash key is a decimal below 2^128.
+    let hashed = |h: &str| {
+        aws_sdk_kinesis::types::PutRecordsRequestEntry::builder().data(Blob::new("x")).partition_key("k").explicit_hash_key(h).build().unwrap()
+    };
+    for bad in ["-1", "0x10", "340282366920938463463374607431768211456", ""] {
+        assert_eq!(code(&k.put_records().stream_name("s").records(hashed(bad)).send().await.unwrap_err()), "ValidationException", "{bad:?}");
+    }
+    let top = "340282366920938463463374607431768211455";
+    assert_eq!(k.put_records().stream_name("s").records(hashed(top)).send().await.expect("accepted").failed_record_count(), Some(0));
 }
 
 fn analytics_message(id: &str, payload: &str) -> aws_sdk_iotanalytics::types::Message {

@@ -125,6 +125,14 @@ fn put_records(input: PutRecordsInput<'_>, world: &mut World, faults: &mut Fault
         if chars == 0 || chars > 256 {
             return Err(constraint("ValidationException", &format!("{}.partitionKey", field()), "Member must have length between 1 and 256"));
         }
+        let hash_key = r.explicit_hash_key.as_deref();
+        if hash_key.is_some_and(|h| h.is_empty() || h.len() > 39 || !h.bytes().all(|b| b.is_ascii_digit()) || h.parse::<u128>().is_err()) {
+            return Err(constraint(
+                "ValidationException",
+                &format!("{}.explicitHashKey", field()),
+                "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
+            ));
+        }
         let size = data.len() + key.len();
         if size > MAX_RECORD_BYTES {
             return Err(ApiError::bad(
@@ -133,7 +141,7 @@ fn put_records(input: PutRecordsInput<'_>, world: &mut World, faults: &mut Fault
             ));
         }
         total += size;
-        parsed.push((key.to_owned(), data));
+        parsed.push((key.to_owned(), hash_key.map(str::to_owned), data));
     }
     if total > MAX_REQUEST_BYTES {
         return Err(ApiError::bad("InvalidArgumentException", format!("Records size exceeds 5 MiB limit: {total} bytes")));
@@ -147,7 +155,7 @@ fn put_records(input: PutRecordsInput<'_>, world: &mut World, faults: &mut Fault
     let mut accepted = Vec::new();
     let mut logged = Vec::with_capacity(parsed.len());
     let mut failed = 0;
-    for (key, data) in parsed {
+    for (key, hash_key, data) in parsed {
         let logged_text = || if world_retains { fault_text(&data, "") } else { String::new() };
         if let Some(code) = faults.item_error(Api::Kinesis, &name, || fault_text(&data, "")) {
             failed += 1;
@@ -160,7 +168,11 @@ fn put_records(input: PutRecordsInput<'_>, world: &mut World, faults: &mut Fault
         results.push(json!({"SequenceNumber": sequence_number, "ShardId": SHARD_ID}));
         logged.push((logged_text(), None));
         if world_retains || writes {
-            accepted.push(json!({"sequence_number": sequence_number, "partition_key": key, "data": b64(&data)}));
+            let mut item = json!({"sequence_number": sequence_number, "partition_key": key, "data": b64(&data)});
+            if let Some(h) = hash_key {
+                item["explicit_hash_key"] = json!(h);
+            }
+            accepted.push(item);
         } else {
             accepted_count += 1;
         }

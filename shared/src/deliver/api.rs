@@ -30,6 +30,16 @@ pub enum Purpose {
 /// The result of one entry in a request that the service answered.
 pub type ItemResult = Result<(), ItemError>;
 
+/// Entries that became one ([`BatchApi::combine`]): the combined entry, and
+/// the indices of the items it carries, in the order it carries them.
+#[derive(Debug, Clone)]
+pub struct Combined<E> {
+    /// What is sent (a KPL aggregate, records packed into one).
+    pub item: Prepared<E>,
+    /// The items in it: each shares its outcome.
+    pub members: Vec<u32>,
+}
+
 /// A batch API: how records become entries, entries become requests, and
 /// requests are sent and answered item by item.
 pub trait BatchApi: Send + Sync {
@@ -61,6 +71,22 @@ pub trait BatchApi: Send + Sync {
     /// and bytes ([`Limits::lower_bound`]).
     fn lower_bound(&self, items: &[&Prepared<Self::Entry>]) -> usize {
         self.limits().lower_bound(items.iter().map(|i| i.size))
+    }
+
+    /// Combine items into fewer entries before they are packed into requests
+    /// (KPL aggregation, Firehose packing); `None`, the default: each item
+    /// is an entry of its own. Every index appears in exactly one
+    /// [`Combined::members`]; a combined entry succeeds or fails whole, and
+    /// is retried whole. Pure.
+    fn combine(&self, _items: &[Prepared<Self::Entry>]) -> Option<Vec<Combined<Self::Entry>>> {
+        None
+    }
+
+    /// The size of the unit the service bills each entry by (Kinesis: a 25 KiB
+    /// PUT payload unit; Firehose: 5 KiB of ingestion), for
+    /// [`crate::deliver::SendStats::billed_units`]; `None`: not counted.
+    fn billing_unit(&self) -> Option<usize> {
+        None
     }
 
     /// The key whose order the destination keeps for `entry` (a FIFO message

@@ -5,7 +5,7 @@
 //! runs) is the production path with the network taken out, and nothing in
 //! the production path knows whether it is a dry run.
 
-use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::deliver::api::{BatchApi, Combined, ItemResult, Prepared, Purpose};
 use crate::error::ItemError;
 use crate::pack::Limits;
 use crate::record::Record;
@@ -32,6 +32,14 @@ impl<D: BatchApi> BatchApi for DryRun<D> {
 
     fn lower_bound(&self, items: &[&Prepared<Self::Entry>]) -> usize {
         self.0.lower_bound(items)
+    }
+
+    fn combine(&self, items: &[Prepared<Self::Entry>]) -> Option<Vec<Combined<Self::Entry>>> {
+        self.0.combine(items)
+    }
+
+    fn billing_unit(&self) -> Option<usize> {
+        self.0.billing_unit()
     }
 
     fn order_key<'e>(&self, entry: &'e Self::Entry) -> Option<&'e str> {

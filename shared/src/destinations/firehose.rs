@@ -4,11 +4,17 @@
 //! 500 records and 4 MiB per request ("cannot be changed"), each record's data
 //! at most 1,000 KiB (1,024,000 bytes) before base64 encoding. Per-record
 //! failures come back positionally in `RequestResponses`.
+//!
+//! With `pack: true` (and a `delimiter`), consecutive records are
+//! concatenated, each followed by the delimiter, into Firehose records of up
+//! to the record limit ([`pack_records`]): S3 gets the same delimited objects,
+//! and Firehose bills each 5 KiB of a packed record once instead of every
+//! small record as 5 KiB.
 
 use super::entries::{check_size, map_positional};
 use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
-use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::deliver::api::{BatchApi, Combined, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
 use crate::projection::DataFields;
@@ -29,6 +35,8 @@ pub const MAX_DELIMITER_BYTES: usize = 16;
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// Longest delivery stream name.
 pub const MAX_STREAM_NAME_LEN: usize = 64;
+/// What Direct PUT ingestion bills each record by: its size rounded up to 5 KiB.
+pub const BILLING_INCREMENT_BYTES: usize = 5 * 1024;
 
 /// `type: firehose` in the config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +68,10 @@ pub struct FirehoseConfig {
     /// Requests, records and bytes per second to this destination, per function instance.
     #[serde(default)]
     pub rate_limit: crate::pace::RateLimit,
+    /// Concatenate consecutive records, each followed by the `delimiter`,
+    /// into Firehose records of up to `max_record_bytes` ([`pack_records`]).
+    #[serde(default)]
+    pub pack: bool,
 }
 
 common_fields!(FirehoseConfig);
@@ -97,6 +109,12 @@ impl DestinationType for FirehoseConfig {
                 &format!("a delimiter is 1 to {MAX_DELIMITER_BYTES} bytes (write \"\\n\" in double quotes for a newline)"),
             ));
         }
+        if self.pack && self.delimiter.is_none() {
+            problems.push(crate::validation::problem(
+                &format!("{place}.pack"),
+                "packing needs a `delimiter` to keep the records apart (\"\\n\" for newline-delimited objects)",
+            ));
+        }
         check_limit(problems, &format!("{place}.max_records"), self.max_records, MAX_RECORDS_PER_REQUEST, "PutRecordBatch");
         check_limit(problems, &format!("{place}.max_record_bytes"), self.max_record_bytes, MAX_RECORD_BYTES, "PutRecordBatch");
         check_limit(problems, &format!("{place}.max_request_bytes"), self.max_request_bytes, MAX_REQUEST_BYTES, "PutRecordBatch");
@@ -108,6 +126,11 @@ impl DestinationType for FirehoseConfig {
 
     fn api(&self, clients: &Clients) -> Firehose {
         Firehose::new(clients.firehose_for(&self.overrides()), self)
+    }
+
+    fn combining(&self) -> Option<String> {
+        let max = self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES);
+        (self.pack && self.delimiter.is_some()).then(|| format!("packed: delimited records concatenated, up to {max} B"))
     }
 }
 
@@ -122,6 +145,8 @@ pub struct Firehose {
     stream: String,
     limits: Limits,
     delimiter: Bytes,
+    /// Pack records into Firehose records ([`pack_records`]).
+    pack: bool,
 }
 
 impl Firehose {
@@ -132,6 +157,7 @@ impl Firehose {
             stream: config.delivery_stream.clone(),
             limits: DestinationType::limits(config),
             delimiter: Bytes::from(config.delimiter.clone().unwrap_or_default()),
+            pack: config.pack && config.delimiter.is_some(),
         }
     }
 
@@ -142,6 +168,40 @@ impl Firehose {
         check_size(size, &self.limits, "PutRecordBatch", if self.delimiter.is_empty() { "the record" } else { "the record with its delimiter" })?;
         Ok(Prepared { entry: record.data.clone(), size })
     }
+}
+
+/// Consecutive items concatenated into records of at most `max_bytes`
+/// (sizes count each item's delimiter): each packed entry is the items'
+/// data joined by `delimiter`, to which `encode` appends the last one. In
+/// source order, each record filled until the next item would not fit (the
+/// fewest records for that order); an item alone is its own entry, unchanged.
+pub fn pack_records(items: &[Prepared<Bytes>], delimiter: &[u8], max_bytes: usize) -> Vec<Combined<Bytes>> {
+    let mut out: Vec<Combined<Bytes>> = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let mut end = start + 1;
+        let mut size = items[start].size;
+        while end < items.len() && size + items[end].size <= max_bytes {
+            size += items[end].size;
+            end += 1;
+        }
+        let members: Vec<u32> = (start as u32..end as u32).collect();
+        let item = if end - start == 1 {
+            items[start].clone()
+        } else {
+            let mut data = Vec::with_capacity(size);
+            for (k, item) in items[start..end].iter().enumerate() {
+                if k > 0 {
+                    data.extend_from_slice(delimiter);
+                }
+                data.extend_from_slice(&item.entry);
+            }
+            Prepared { entry: Bytes::from(data), size }
+        };
+        out.push(Combined { item, members });
+        start = end;
+    }
+    out
 }
 
 /// Classify a `RequestResponses[i].ErrorCode`. Firehose documents
@@ -172,6 +232,15 @@ impl BatchApi for Firehose {
     fn prepare(&self, record: &Record, purpose: Purpose, out: &mut Vec<Prepared<Bytes>>) -> Result<(), ItemError> {
         out.push(self.prepare_one(record, purpose)?);
         Ok(())
+    }
+
+    /// With `pack: true`, consecutive records packed into Firehose records.
+    fn combine(&self, items: &[Prepared<Bytes>]) -> Option<Vec<Combined<Bytes>>> {
+        self.pack.then(|| pack_records(items, &self.delimiter, self.limits.max_item_bytes))
+    }
+
+    fn billing_unit(&self) -> Option<usize> {
+        Some(BILLING_INCREMENT_BYTES)
     }
 
     /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is
@@ -257,6 +326,7 @@ mod tests {
             max_request_bytes: None,
             max_in_flight: None,
             rate_limit: Default::default(),
+            pack: false,
         };
         let client = aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::Config::builder().behavior_version_latest().build());
         let dest = Firehose::new(client, &config);
@@ -279,5 +349,63 @@ mod tests {
         assert_eq!(sdk[0].data().as_ref(), b"{\"a\":1}\n");
         let err = d.prepare_one(&Record::new(RecordId::new("2"), "kinesis", Bytes::from_static(b"{\"a\":12}")), Purpose::Route).unwrap_err();
         assert!(err.message.contains("with its delimiter"), "{err}");
+    }
+
+    fn packing(delimiter: &str, max: usize) -> Firehose {
+        let client = aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::Config::builder().behavior_version_latest().build());
+        let config: FirehoseConfig =
+            serde_saphyr::from_str(&format!("delivery_stream: s\ndelimiter: {delimiter:?}\npack: true\nmax_record_bytes: {max}\n")).expect("config");
+        Firehose::new(client, &config)
+    }
+
+    #[test]
+    fn packed_records_read_back_as_the_delimited_records_in_order() {
+        let d = packing("\n", 20);
+        let records: Vec<Record> = ["{\"a\":1}", "{\"a\":2}", "{\"a\":33}", "x"]
+            .iter()
+            .map(|p| Record::new(RecordId::new("1"), "kinesis", Bytes::from(p.to_string())))
+            .collect();
+        let items: Vec<Prepared<Bytes>> = records.iter().map(|r| d.prepare_one(r, Purpose::Route).expect("fits")).collect();
+        let combined = d.combine(&items).expect("packing is on");
+        // 8 + 8 = 16 fit in 20; 9 more would not; 9 + 2 = 11 do.
+        let members: Vec<Vec<u32>> = combined.iter().map(|c| c.members.clone()).collect();
+        assert_eq!(members, [vec![0, 1], vec![2, 3]]);
+        let refs: Vec<&Bytes> = combined.iter().map(|c| &c.item.entry).collect();
+        let sent: Vec<Vec<u8>> = d.encode(&refs).expect("encodes").iter().map(|r| r.data().as_ref().to_vec()).collect();
+        assert_eq!(sent, [b"{\"a\":1}\n{\"a\":2}\n".to_vec(), b"{\"a\":33}\nx\n".to_vec()]);
+        assert!(combined.iter().zip(&sent).all(|(c, s)| c.item.size == s.len()), "the size is what is sent");
+        assert_eq!(d.billing_unit(), Some(BILLING_INCREMENT_BYTES));
+    }
+
+    #[test]
+    fn packing_needs_a_delimiter_and_is_off_by_default() {
+        let config: FirehoseConfig = serde_saphyr::from_str("delivery_stream: s\npack: true\n").expect("config");
+        let mut problems = Vec::new();
+        config.validate("destinations.archive", &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].place, "destinations.archive.pack");
+        let client = aws_sdk_firehose::Client::from_conf(aws_sdk_firehose::Config::builder().behavior_version_latest().build());
+        let plain: FirehoseConfig = serde_saphyr::from_str("delivery_stream: s\ndelimiter: \"\\n\"\n").expect("config");
+        assert!(Firehose::new(client, &plain).combine(&[]).is_none());
+    }
+
+    proptest::proptest! {
+        /// Every item in exactly one record, in order; none over the limit
+        /// unless alone; and no two neighbours that would fit together.
+        #[test]
+        fn every_item_once_in_order_none_over_and_none_mergeable(sizes in proptest::collection::vec(1usize..50, 1..80), max in 10usize..200) {
+            let items: Vec<Prepared<Bytes>> = sizes.iter().map(|&n| Prepared { entry: Bytes::from(vec![b'a'; n - 1]), size: n }).collect();
+            let packed = pack_records(&items, b"\n", max);
+            let order: Vec<u32> = packed.iter().flat_map(|c| c.members.clone()).collect();
+            proptest::prop_assert_eq!(order, (0..items.len() as u32).collect::<Vec<_>>());
+            for c in &packed {
+                proptest::prop_assert!(c.item.size <= max || c.members.len() == 1);
+                proptest::prop_assert_eq!(c.item.size, c.item.entry.len() + 1);
+            }
+            for pair in packed.windows(2) {
+                let first_of_next = items[pair[1].members[0] as usize].size;
+                proptest::prop_assert!(pair[0].item.size + first_of_next > max, "greedy: the next item did not fit");
+            }
+        }
     }
 }

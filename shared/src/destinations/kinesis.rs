@@ -8,11 +8,18 @@
 //! `max_record_bytes` / `max_request_bytes` for those. Partition keys are
 //! 1-256 Unicode characters. Per-record failures come back positionally in
 //! `Records`.
+//!
+//! With `aggregate: kpl`, records are combined into KPL aggregates before
+//! they are packed ([`aggregate`]); each aggregate is one Kinesis record
+//! that succeeds or fails whole.
+
+pub mod aggregate;
 
 use super::entries::{check_size, map_positional};
 use super::ordering::Ordering;
 use super::registry::{common_fields, CommonFields, DestinationType};
 use crate::clients::Clients;
+use crate::deliver::api::Combined;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
 use crate::pack::Limits;
@@ -38,6 +45,20 @@ pub const LARGE_RECORD_MAX_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 /// Longest stream name.
 pub const MAX_STREAM_NAME_LEN: usize = 128;
+/// A PUT payload unit, what provisioned streams bill each record by (25 KiB or part of it).
+pub const PUT_PAYLOAD_UNIT_BYTES: usize = 25 * 1024;
+/// The smallest `aggregate_max_bytes` (room for a few small records).
+pub const MIN_AGGREGATE_BYTES: usize = 1024;
+/// The most `aggregate_shards`.
+pub const MAX_AGGREGATE_SHARDS: u32 = 100_000;
+
+/// How records are combined into Kinesis records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateFormat {
+    /// The Kinesis Producer Library's aggregated record format.
+    Kpl,
+}
 
 /// `type: kinesis` in the config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +96,16 @@ pub struct KinesisConfig {
     /// `per_key`: records of one partition key reach the stream in source
     /// order ([`super::ordering`]).
     pub ordering: Option<Ordering>,
+    /// `kpl`: many records per Kinesis record, in the KPL's aggregated
+    /// format ([`aggregate`]); consumers must deaggregate.
+    pub aggregate: Option<AggregateFormat>,
+    /// The largest aggregate (data and partition key, as `PutRecords`
+    /// counts a record); default: the record limit.
+    pub aggregate_max_bytes: Option<usize>,
+    /// The stream's open shards, when their hash-key ranges are evenly split:
+    /// aggregate the records of one shard together instead of the records of
+    /// one partition key ([`aggregate::Grouping`]).
+    pub aggregate_shards: Option<u32>,
 }
 
 common_fields!(KinesisConfig);
@@ -98,6 +129,15 @@ impl DestinationType for KinesisConfig {
 
     fn api(&self, clients: &Clients) -> Kinesis {
         Kinesis::new(clients.kinesis_for(&self.overrides()), self)
+    }
+
+    fn combining(&self) -> Option<String> {
+        let (grouping, max) = self.aggregation()?;
+        let by = match grouping {
+            aggregate::Grouping::PartitionKey => "one partition key".to_owned(),
+            aggregate::Grouping::EvenShards(n) => format!("one of {n} even shards"),
+        };
+        Some(format!("KPL aggregates of {by}, up to {max} B"))
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {
@@ -131,6 +171,7 @@ impl DestinationType for KinesisConfig {
             LARGE_RECORD_MAX_BYTES,
             "PutRecords (large-record opt-in)",
         );
+        self.validate_aggregation(place, problems);
         check_limit(
             problems,
             &format!("{place}.max_request_bytes"),
@@ -146,6 +187,43 @@ impl DestinationType for KinesisConfig {
             max_item_bytes: self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES),
             max_request_bytes: self.max_request_bytes.unwrap_or(MAX_REQUEST_BYTES),
         }
+    }
+}
+
+impl KinesisConfig {
+    /// `aggregate_max_bytes` and `aggregate_shards` need `aggregate` and
+    /// fit the record limit; ordering goes by partition key, so a shard's
+    /// aggregates must not mix keys it orders apart.
+    fn validate_aggregation(&self, place: &str, problems: &mut Vec<Problem>) {
+        let record_limit = self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES);
+        if self.aggregate.is_none() {
+            for (field, set) in [("aggregate_max_bytes", self.aggregate_max_bytes.is_some()), ("aggregate_shards", self.aggregate_shards.is_some())] {
+                if set {
+                    problems.push(Problem { place: format!("{place}.{field}"), message: "applies only with `aggregate: kpl`".into() });
+                }
+            }
+        }
+        if let Some(max) = self.aggregate_max_bytes {
+            if !(MIN_AGGREGATE_BYTES..=record_limit).contains(&max) {
+                problems.push(Problem {
+                    place: format!("{place}.aggregate_max_bytes"),
+                    message: format!("{max} is outside {MIN_AGGREGATE_BYTES}-{record_limit} (an aggregate is one Kinesis record)"),
+                });
+            }
+        }
+        if let Some(n) = self.aggregate_shards {
+            if !(1..=MAX_AGGREGATE_SHARDS).contains(&n) {
+                problems.push(Problem { place: format!("{place}.aggregate_shards"), message: format!("{n} is outside 1-{MAX_AGGREGATE_SHARDS}") });
+            }
+        }
+    }
+
+    /// How this destination aggregates, if it does: the grouping and the largest aggregate.
+    fn aggregation(&self) -> Option<(aggregate::Grouping, usize)> {
+        self.aggregate?;
+        let grouping = self.aggregate_shards.map_or(aggregate::Grouping::PartitionKey, aggregate::Grouping::EvenShards);
+        let record_limit = self.max_record_bytes.unwrap_or(MAX_RECORD_BYTES);
+        Some((grouping, self.aggregate_max_bytes.unwrap_or(record_limit).min(record_limit)))
     }
 }
 
@@ -179,6 +257,8 @@ pub struct KinesisEntry {
     pub data: Bytes,
     /// The partition key.
     pub partition_key: String,
+    /// The explicit hash key (an aggregate of records grouped by shard).
+    pub explicit_hash_key: Option<String>,
 }
 
 /// A Kinesis stream.
@@ -190,6 +270,8 @@ pub struct Kinesis {
     /// Keep order per partition key.
     ordered: bool,
     limits: Limits,
+    /// KPL aggregation: how records are grouped, and the largest aggregate.
+    aggregation: Option<(aggregate::Grouping, usize)>,
 }
 
 impl Kinesis {
@@ -205,6 +287,7 @@ impl Kinesis {
             partition_key: config.partition_key.as_deref().and_then(|p| ValueSource::parse(p).ok()),
             ordered: super::ordering::per_key(config.ordering),
             limits: DestinationType::limits(config),
+            aggregation: config.aggregation(),
         }
     }
 
@@ -213,7 +296,7 @@ impl Kinesis {
         let partition_key = self.partition_key(record, purpose)?;
         let size = record.data.len() + partition_key.len();
         check_size(size, &self.limits, "PutRecords", "the record with its partition key")?;
-        Ok(Prepared { entry: KinesisEntry { data: record.data.clone(), partition_key }, size })
+        Ok(Prepared { entry: KinesisEntry { data: record.data.clone(), partition_key, explicit_hash_key: None }, size })
     }
 
     fn partition_key(&self, record: &Record, purpose: Purpose) -> Result<String, ItemError> {
@@ -282,17 +365,34 @@ impl BatchApi for Kinesis {
         Ok(())
     }
 
-    /// With `ordering: per_key`, the partition key: PutRecords keeps no
-    /// order inside a request, so records of one key go one per request.
+    /// With `aggregate: kpl`, the records' KPL aggregates.
+    fn combine(&self, items: &[Prepared<KinesisEntry>]) -> Option<Vec<Combined<KinesisEntry>>> {
+        self.aggregation.map(|(grouping, max_bytes)| aggregate::aggregate(items, grouping, max_bytes))
+    }
+
+    fn billing_unit(&self) -> Option<usize> {
+        Some(PUT_PAYLOAD_UNIT_BYTES)
+    }
+
+    /// With `ordering: per_key`, the partition key (for an aggregate of a
+    /// shard's records, its explicit hash key: every aggregate of that shard
+    /// has the same): PutRecords keeps no order inside a request, so entries
+    /// of one key go one per request.
     fn order_key<'e>(&self, entry: &'e KinesisEntry) -> Option<&'e str> {
-        self.ordered.then_some(entry.partition_key.as_str())
+        self.ordered.then(|| entry.explicit_hash_key.as_deref().unwrap_or(entry.partition_key.as_str()))
     }
 
     /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
     fn encode(&self, batch: &[&KinesisEntry]) -> Result<Vec<PutRecordsRequestEntry>, ItemError> {
         batch
             .iter()
-            .map(|e| PutRecordsRequestEntry::builder().data(Blob::new(e.data.to_vec())).partition_key(&e.partition_key).build())
+            .map(|e| {
+                PutRecordsRequestEntry::builder()
+                    .data(Blob::new(e.data.to_vec()))
+                    .partition_key(&e.partition_key)
+                    .set_explicit_hash_key(e.explicit_hash_key.clone())
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ItemError::construction)
     }
@@ -332,6 +432,9 @@ mod tests {
             max_in_flight: None,
             rate_limit: Default::default(),
             ordering: None,
+            aggregate: None,
+            aggregate_max_bytes: None,
+            aggregate_shards: None,
         };
         let client = aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::Config::builder().behavior_version_latest().build());
         Kinesis::new(client, &config)
@@ -409,6 +512,27 @@ mod tests {
         assert!(r[0].is_ok());
         assert_eq!(r[1].as_ref().unwrap_err().class, ErrorClass::Transient);
         assert_eq!(r[2].as_ref().unwrap_err().class, ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn aggregation_options_need_aggregate_and_fit_the_record_limit() {
+        let problems = |extra: &str| -> Vec<(String, String)> {
+            let config: KinesisConfig = serde_saphyr::from_str(&format!("stream: s\n{extra}")).expect("config");
+            let mut problems = Vec::new();
+            config.validate("destinations.relay", &mut problems);
+            problems.into_iter().map(|p| (p.place, p.message)).collect()
+        };
+        assert!(problems("aggregate: kpl\naggregate_shards: 8\naggregate_max_bytes: 51200\n").is_empty());
+        let places: Vec<String> = problems("aggregate_shards: 8\naggregate_max_bytes: 51200\n").into_iter().map(|(p, _)| p).collect();
+        assert_eq!(places, ["destinations.relay.aggregate_max_bytes", "destinations.relay.aggregate_shards"]);
+        let too_big = problems("aggregate: kpl\nmax_record_bytes: 100000\naggregate_max_bytes: 200000\n");
+        assert_eq!(too_big.len(), 1);
+        assert!(too_big[0].1.contains("outside 1024-100000"), "{too_big:?}");
+        assert_eq!(problems("aggregate: kpl\naggregate_shards: 0\n").len(), 1);
+        let bad: Result<KinesisConfig, _> = serde_saphyr::from_str("stream: s\naggregate: zip\n");
+        assert!(bad.is_err(), "only kpl is a format");
+        let config: KinesisConfig = serde_saphyr::from_str("stream: s\naggregate: kpl\naggregate_shards: 8\n").expect("config");
+        assert_eq!(config.aggregation(), Some((aggregate::Grouping::EvenShards(8), MAX_RECORD_BYTES)));
     }
 
     #[test]

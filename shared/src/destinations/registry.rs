@@ -126,6 +126,12 @@ pub trait DestinationType: CommonFields + std::fmt::Debug + Send + Sync {
 
     /// Its sender, on the client for its endpoint and region.
     fn api(&self, clients: &Clients) -> Self::Api;
+
+    /// How it combines records before sending, in words, when it does
+    /// (KPL aggregation, Firehose packing); for the local runner.
+    fn combining(&self) -> Option<String> {
+        None
+    }
 }
 
 /// [`DestinationType`] as a trait object, for the code that holds a config
@@ -143,6 +149,8 @@ pub trait DestinationSpec: CommonFields + std::fmt::Debug + Send + Sync {
     fn sender(&self, clients: &Clients) -> Arc<dyn Sender>;
     /// The sender that plans and encodes every request and sends nothing ([`DryRun`]).
     fn dry_run_sender(&self, clients: &Clients) -> Arc<dyn Sender>;
+    /// See [`DestinationType::combining`].
+    fn combining(&self) -> Option<String>;
 }
 
 impl<T: DestinationType> DestinationSpec for T {
@@ -163,6 +171,10 @@ impl<T: DestinationType> DestinationSpec for T {
 
     fn limits(&self) -> Limits {
         DestinationType::limits(self)
+    }
+
+    fn combining(&self) -> Option<String> {
+        DestinationType::combining(self)
     }
 
     fn validate(&self, place: &str, problems: &mut Vec<Problem>) {

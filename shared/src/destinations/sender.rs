@@ -4,7 +4,7 @@
 //! [`BatchApi`] is a `Sender`, so a destination module never implements this
 //! itself.
 
-use crate::deliver::api::{BatchApi, Purpose};
+use crate::deliver::api::{BatchApi, Prepared, Purpose};
 use crate::deliver::{ItemOutcome, RetryPolicy, SendStats};
 use crate::pace::Pacer;
 use crate::record::Record;
@@ -23,7 +23,8 @@ pub trait Sender: Send + Sync + std::fmt::Debug {
     /// record that becomes several items is `Rejected` if any item was,
     /// else `Failed` if any item failed, else `Delivered`. A record that
     /// becomes no item (a transform with no output) is `Delivered` and
-    /// counted in [`SendStats::filtered`].
+    /// counted in [`SendStats::filtered`]. Items the destination combines
+    /// ([`BatchApi::combine`]) share the combined entry's outcome.
     fn deliver<'a>(
         &'a self,
         records: &'a [&'a Record],
@@ -70,16 +71,35 @@ async fn prepare_and_deliver<D: BatchApi>(
             }
         }
     }
-    let (item_outcomes, mut stats) = crate::deliver::deliver(dest, &items, policy, pacer, deadline).await;
-    stats.filtered = filtered;
-    for (item, outcome) in item_outcomes.into_iter().enumerate() {
-        let slot = &mut outcomes[owner[item] as usize];
+    let mut merge = |item: u32, outcome: ItemOutcome| {
+        let slot = &mut outcomes[owner[item as usize] as usize];
         *slot = match (&*slot, outcome) {
-            (ItemOutcome::Rejected(_), _) => continue,
+            (ItemOutcome::Rejected(_), _) => return,
             (_, rejected @ ItemOutcome::Rejected(_)) => rejected,
-            (ItemOutcome::Failed(_), _) => continue,
+            (ItemOutcome::Failed(_), _) => return,
             (_, other) => other,
         };
-    }
+    };
+    let mut stats = match dest.combine(&items) {
+        None => {
+            let (item_outcomes, stats) = crate::deliver::deliver(dest, &items, policy, pacer, deadline).await;
+            for (item, outcome) in item_outcomes.into_iter().enumerate() {
+                merge(item as u32, outcome);
+            }
+            stats
+        }
+        Some(combined) => {
+            // Each combined entry's outcome is every member's.
+            let (members, entries): (Vec<Vec<u32>>, Vec<Prepared<D::Entry>>) = combined.into_iter().map(|c| (c.members, c.item)).unzip();
+            let (entry_outcomes, stats) = crate::deliver::deliver(dest, &entries, policy, pacer, deadline).await;
+            for (members, outcome) in members.into_iter().zip(entry_outcomes) {
+                for item in members {
+                    merge(item, outcome.clone());
+                }
+            }
+            stats
+        }
+    };
+    stats.filtered = filtered;
     (outcomes, stats)
 }

@@ -20,7 +20,7 @@
 //!
 //! Dead-letter envelopes are sent as they are, never transformed.
 
-use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
+use crate::deliver::api::{BatchApi, Combined, ItemResult, Prepared, Purpose};
 use crate::error::ItemError;
 use crate::pack::Limits;
 use crate::projection::DataFields;
@@ -88,6 +88,14 @@ impl<D: BatchApi> BatchApi for Transformed<D> {
 
     fn lower_bound(&self, items: &[&Prepared<Self::Entry>]) -> usize {
         self.inner.lower_bound(items)
+    }
+
+    fn combine(&self, items: &[Prepared<Self::Entry>]) -> Option<Vec<Combined<Self::Entry>>> {
+        self.inner.combine(items)
+    }
+
+    fn billing_unit(&self) -> Option<usize> {
+        self.inner.billing_unit()
     }
 
     fn order_key<'e>(&self, entry: &'e Self::Entry) -> Option<&'e str> {
