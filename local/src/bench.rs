@@ -1,7 +1,9 @@
 //! `fanout-local bench`: the real Kinesis handler, in-process, on generated
 //! workloads ([`fanout::workloads`]), against the embedded sandbox over
 //! loopback HTTP; and (`--cold-start`) the built function binaries under a
-//! Lambda Runtime API stand-in.
+//! Lambda Runtime API stand-in; and (`--process`) the built `kinesis-fanout`
+//! warm under the stand-in, against an endpoint in another process, beside
+//! a reference router ([`process`]).
 //!
 //! One measured invocation is what Lambda's runtime does with an event:
 //! deserialize the event JSON, run the handler (decode, route, deliver every
@@ -12,6 +14,9 @@
 //! when several are asked for.
 
 pub mod cold_start;
+pub mod cpu_quota;
+pub mod proc_stat;
+pub mod process;
 
 use crate::measure::{cpu_time, median, peak_rss_mb};
 use crate::sdk::endpoint_sdk_config;
@@ -23,6 +28,16 @@ use fanout_sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A child process, killed (and reaped) on drop.
+pub(crate) struct Kill(pub(crate) std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// Invocation budget given to each run (Lambda's 15-minute maximum is not needed).
 const RUN_DEADLINE: Duration = Duration::from_secs(60);

@@ -84,6 +84,9 @@ enum Command {
         /// Answer ResourceNotFound for streams, channels, inputs and aliases not created first.
         #[arg(long)]
         no_auto_create: bool,
+        /// Validate and answer every call but keep nothing (for long benchmark runs: memory stays flat).
+        #[arg(long, conflicts_with = "data_dir")]
+        discard: bool,
     },
     /// Print what each record of an event becomes for one destination's transform, sending nothing.
     Transform {
@@ -115,8 +118,21 @@ enum Command {
         /// Plan and encode every request but send nothing (no sandbox): the CPU-only path.
         #[arg(long, conflicts_with = "cold_start")]
         dry_run: bool,
+        /// Run the built kinesis-fanout as Lambda does (Runtime API stand-in, warm, endpoint in another
+        /// process) and read its own CPU, wall, page faults and memory per invocation (default workload: big).
+        #[arg(long, conflicts_with_all = ["cold_start", "dry_run"])]
+        process: bool,
+        /// With --process: also measure the reference router (Python, boto3) side by side (big, large).
+        #[arg(long, requires = "process")]
+        reference: bool,
+        /// With --process: memory sizes (MB) whose Lambda CPU share to impose in turn with a cgroup, e.g. 128,512,1769.
+        #[arg(long, requires = "process", value_delimiter = ',')]
+        quota: Vec<u64>,
+        /// With --process: send only the workload's first N records per invocation (per-record cost by batch size).
+        #[arg(long, requires = "process", value_parser = clap::value_parser!(u64).range(1..))]
+        records: Option<u64>,
         /// Where the function binaries are (default: beside this binary).
-        #[arg(long, requires = "cold_start")]
+        #[arg(long)]
         bin_dir: Option<PathBuf>,
     },
     /// Check a config file and print what it would route where.
@@ -184,8 +200,14 @@ async fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Serve { port, fail, data_dir, no_auto_create } => {
-            let options = SandboxOptions { auto_create: !no_auto_create, faults: faults(fail.as_deref())?, data_dir, ..SandboxOptions::default() };
+        Command::Serve { port, fail, data_dir, no_auto_create, discard } => {
+            let options = SandboxOptions {
+                auto_create: !no_auto_create,
+                faults: faults(fail.as_deref())?,
+                data_dir,
+                retain_items: !discard,
+                ..SandboxOptions::default()
+            };
             let sandbox = Sandbox::start(options, port).await.map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
             // Written without println!, so a closed stdout (a piped reader that went away) is not a panic.
             let mut stdout = std::io::stdout();
@@ -202,6 +224,23 @@ async fn run(command: Command) -> Result<(), String> {
             );
             let _ = stdout.flush();
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Bench { workload, runs, json, process: true, reference, quota, records, bin_dir, .. } => {
+            let bench = fanout_local::bench::process::ProcessBench {
+                workload: workload.unwrap_or(Workload::Big),
+                runs: usize::from(runs),
+                bin_dir: bin_dir.unwrap_or_else(cold_start::default_bin_dir),
+                reference,
+                quotas: quota,
+                records: records.and_then(|n| usize::try_from(n).ok()),
+            };
+            let figures = bench.run().await.map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", figures.to_json());
+            } else {
+                print!("{}", fanout_local::bench::process::render(&figures));
+            }
             Ok(())
         }
         Command::Bench { runs, json, cold_start: true, bin_dir, .. } => {

@@ -206,8 +206,9 @@ fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     let names: Vec<&str> = lines.iter().filter_map(|l| l["workload"].as_str()).collect();
-    assert_eq!(names, ["small", "large", "fanout5", "messaging", "keyed", "ordered", "packed"]);
-    for (line, (records, destinations)) in lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4), (10_000, 1), (10_000, 1), (10_000, 3)])
+    assert_eq!(names, ["small", "large", "fanout5", "messaging", "keyed", "ordered", "packed", "big"]);
+    for (line, (records, destinations)) in
+        lines.iter().zip([(10_000, 3), (1_500, 2), (2_000, 6), (2_000, 4), (10_000, 1), (10_000, 1), (10_000, 3), (7_000, 2)])
     {
         assert_eq!(line["records"], records, "{line}");
         let requests = line["requests"].as_object().expect("requests");
@@ -229,6 +230,50 @@ fn bench_runs_every_workload_in_the_fewest_requests_and_reports_each_figure() {
         assert!(units(packed) > 0 && units(packed) * 20 <= units(small), "{name}: {packed}");
         assert!(entries(packed) * 20 <= entries(small), "{name}: {packed}");
     }
+}
+
+/// The function binary as Lambda runs it, beside the Python reference: each
+/// subject's own CPU, faults and memory per warm invocation, read from /proc.
+#[test]
+fn bench_process_measures_the_function_binary_and_the_reference_side_by_side() {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_fanout-local")).parent().expect("a directory").to_path_buf();
+    let dir = path.to_str().expect("utf-8");
+    let out =
+        fanout_local(&["bench", "--process", "--workload", "large", "--runs", "2", "--reference", "--quota", "1769", "--json", "--bin-dir", dir]);
+    // kinesis-fanout is built for its own Runtime API tests (a workspace test run).
+    if !path.join("kinesis-fanout").is_file() {
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build --release --workspace --bins"));
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!((v["workload"].as_str(), v["records"].as_u64()), (Some("large"), Some(1_500)));
+    let subjects = v["subjects"].as_array().expect("subjects");
+    let names: Vec<&str> = subjects.iter().filter_map(|s| s["subject"].as_str()).collect();
+    assert_eq!(names, ["kinesis-fanout", "python boto3 reference"]);
+    for s in subjects {
+        assert_eq!(s["cpu_ms_runs"].as_array().map(Vec::len), Some(2), "{s}");
+        for key in ["cpu_ms", "wall_ms", "peak_rss_mb"] {
+            assert!(s[key].as_f64().unwrap_or(0.0) > 0.0, "{key}: {s}");
+        }
+        // The quota needs a writable cgroup: where there is one, it was applied and priced.
+        if let Some(wall) = s["quota_wall_ms"]["1769"].as_f64() {
+            assert!(wall > 0.0 && s["cost_per_million_records"]["1769"].as_f64().unwrap_or(0.0) > 0.0, "{s}");
+        }
+    }
+    let ratio = v["reference_over_fanout_cpu"].as_f64().expect("a ratio");
+    let cpu = |i: usize| subjects[i]["cpu_ms"].as_f64().unwrap_or(0.0);
+    assert!((ratio - cpu(1) / cpu(0)).abs() < 0.02 * ratio.max(1.0), "{v}");
+
+    let out = fanout_local(&["bench", "--process", "--workload", "small", "--reference", "--bin-dir", dir]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the reference router does the job of `big` and `large` only"));
+    let out = fanout_local(&["bench", "--process", "--workload", "large", "--records", "100", "--runs", "1", "--json", "--bin-dir", dir]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["records"], 100, "per batch size: {v}");
+    assert!(v["event_bytes"].as_u64().unwrap_or(0) < 1_500_000, "{v}");
+    let out = fanout_local(&["bench", "--process", "--bin-dir", "/nonexistent"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kinesis-fanout not found in /nonexistent"));
 }
 
 #[test]

@@ -14,6 +14,7 @@
 //! | `keyed`   | 10,000  | ~200 B    | one Kinesis stream, key `/deviceId`                            |
 //! | `ordered` | 10,000  | ~200 B    | the same stream with `ordering: per_key` (what order costs)    |
 //! | `packed`  | 10,000  | ~200 B    | `small` with the stream's records KPL-aggregated and the archive's packed (what aggregation saves) |
+//! | `big`     | 7,000   | ~700 B    | Firehose (all), Kinesis (all, key `/deviceId`): a 5 MB batch, near Lambda's payload limit |
 
 use base64::Engine as _;
 use std::fmt::Write as _;
@@ -42,12 +43,22 @@ pub enum Workload {
     Ordered,
     /// `small` with KPL aggregation on the stream and packing on the archive.
     Packed,
+    /// 7,000 records of ~700 bytes to Firehose and Kinesis: a batch near Lambda's 6 MB payload.
+    Big,
 }
 
 impl Workload {
     /// Every workload, in the order the bench runs them.
-    pub const ALL: [Workload; 7] =
-        [Workload::Small, Workload::Large, Workload::Fanout5, Workload::Messaging, Workload::Keyed, Workload::Ordered, Workload::Packed];
+    pub const ALL: [Workload; 8] = [
+        Workload::Small,
+        Workload::Large,
+        Workload::Fanout5,
+        Workload::Messaging,
+        Workload::Keyed,
+        Workload::Ordered,
+        Workload::Packed,
+        Workload::Big,
+    ];
 
     /// The name used on the command line and in the output.
     pub fn name(self) -> &'static str {
@@ -59,6 +70,7 @@ impl Workload {
             Workload::Keyed => "keyed",
             Workload::Ordered => "ordered",
             Workload::Packed => "packed",
+            Workload::Big => "big",
         }
     }
 
@@ -73,6 +85,7 @@ impl Workload {
             Workload::Small | Workload::Keyed | Workload::Ordered | Workload::Packed => 10_000,
             Workload::Large => 1_500,
             Workload::Fanout5 | Workload::Messaging => 2_000,
+            Workload::Big => 7_000,
         }
     }
 
@@ -82,6 +95,7 @@ impl Workload {
             Workload::Small | Workload::Keyed | Workload::Ordered | Workload::Packed => 200,
             Workload::Large => 3 * 1024,
             Workload::Fanout5 | Workload::Messaging => 500,
+            Workload::Big => 700,
         }
     }
 
@@ -89,7 +103,7 @@ impl Workload {
     pub fn config_yaml(self) -> &'static str {
         match self {
             Workload::Small => SMALL_CONFIG,
-            Workload::Large => LARGE_CONFIG,
+            Workload::Large | Workload::Big => LARGE_CONFIG,
             Workload::Fanout5 => FANOUT5_CONFIG,
             Workload::Messaging => MESSAGING_CONFIG,
             Workload::Keyed => KEYED_CONFIG,
@@ -130,12 +144,18 @@ impl Workload {
     /// Written straight to bytes (no JSON tree), so generating it does not
     /// set the process's peak memory.
     pub fn event_json(self, now_ms: i64) -> Vec<u8> {
+        self.event_json_of(now_ms, self.records())
+    }
+
+    /// [`Workload::event_json`] with only the first `records` records (at
+    /// most the workload's), for figures per batch size.
+    pub fn event_json_of(self, now_ms: i64, records: usize) -> Vec<u8> {
         let engine = base64::engine::general_purpose::STANDARD;
         let arn = "arn:aws:kinesis:us-east-1:123456789012:stream/telemetry";
         let arrival = now_ms as f64 / 1000.0;
-        let mut out = String::with_capacity(self.records() * (self.payload_bytes() * 4 / 3 + 520));
+        let mut out = String::with_capacity(records.min(self.records()) * (self.payload_bytes() * 4 / 3 + 520));
         out.push_str(r#"{"Records":["#);
-        for (i, payload) in self.payloads(now_ms).iter().enumerate() {
+        for (i, payload) in self.payloads(now_ms).iter().take(records).enumerate() {
             if i > 0 {
                 out.push(',');
             }

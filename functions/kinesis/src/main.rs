@@ -10,7 +10,9 @@ use fanout::live::LiveFanout;
 use fanout::sources::kinesis::KinesisBatch;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 
-#[tokio::main]
+// One thread: below 1,769 MB Lambda gives a function less than one vCPU, and
+// a second worker only adds wake-ups and memory (docs/performance.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     fanout::logging::init();
     let live = LiveFanout::from_env().await.unwrap_or_else(|e| {

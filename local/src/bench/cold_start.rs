@@ -4,7 +4,7 @@
 //! loaded the config and built every SDK client. The config names all five
 //! destination types, so all five clients are built.
 
-use super::BenchError;
+use super::{BenchError, Kill};
 use crate::measure::median;
 use fanout::workloads::Workload;
 use fanout_sandbox::runtime_api::RuntimeApi;
@@ -52,15 +52,6 @@ impl ColdStart {
 /// binary runs from (`target/release` under `cargo run --release`).
 pub fn default_bin_dir() -> PathBuf {
     std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_else(|| PathBuf::from("target/release"))
-}
-
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Time every function binary found in `bin_dir`, `runs` starts each.
