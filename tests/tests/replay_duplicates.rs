@@ -8,8 +8,9 @@
 //! delivery is counted per destination: nothing may be lost, and what
 //! arrives more than once is the at-least-once price (docs/delivery.md),
 //! the baseline a ledger has to beat. Then the same with the delivery
-//! ledger: in memory, in the sandbox's DynamoDB, in moto's, and with
-//! DynamoDB down.
+//! ledger: in memory, in the sandbox's DynamoDB, in moto's, with DynamoDB
+//! down, and with the relay's records KPL-aggregated and the archive's
+//! packed (the ledger keeps each source record, whatever was sent).
 
 use fanout::{Config, Fanout};
 use fanout_sandbox::faults::{Api, FaultSpec};
@@ -79,6 +80,9 @@ enum Ledger {
     /// The config's `ledger:`, a table moto serves (another implementation
     /// of DynamoDB than the sandbox's), created as the SAM template creates it.
     Moto,
+    /// In memory, with the relay's records KPL-aggregated and the archive's
+    /// packed: the ledger still works per source record.
+    MemoryAggregated,
 }
 
 /// Run the scenario with `ledger`. Returns the invocations, the counts per
@@ -98,9 +102,16 @@ async fn run(ledger: Ledger) -> (usize, HashMap<&'static str, Counts>, usize, us
                 routes:\n  - { name: all, to: [archive, relay, queue] }\n\
                 delivery: { max_attempts: 1, deadline_margin_ms: 200 }\n";
     let with_table = format!("{text}ledger: {{ table: fanout-ledger }}\n");
-    let text = if matches!(ledger, Ledger::Sandbox | Ledger::SandboxDown | Ledger::Moto) { with_table.as_str() } else { text };
+    let aggregated = text
+        .replace("partition_key: /device }", "partition_key: /device, aggregate: kpl }")
+        .replace("delivery_stream: archive }", "delivery_stream: archive, delimiter: \"\\n\", pack: true }");
+    let text = match ledger {
+        Ledger::Sandbox | Ledger::SandboxDown | Ledger::Moto => with_table.as_str(),
+        Ledger::MemoryAggregated => aggregated.as_str(),
+        Ledger::Off | Ledger::Memory => text,
+    };
     let mut fanout = Fanout::new(Config::parse(text, Path::new("replay.yaml")).expect("valid"), &clients);
-    if ledger == Ledger::Memory {
+    if matches!(ledger, Ledger::Memory | Ledger::MemoryAggregated) {
         let store = std::sync::Arc::new(fanout::ledger::memory::MemoryStore::default());
         fanout = fanout.with_ledger(std::sync::Arc::new(fanout::ledger::Ledger::new(store)));
     }
@@ -122,8 +133,15 @@ async fn run(ledger: Ledger) -> (usize, HashMap<&'static str, Counts>, usize, us
         let mut seen: HashMap<i64, usize> = HashMap::new();
         for item in world.store.items(api, target) {
             let data = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, item["data"].as_str().expect("data")).expect("b64");
-            let payload: serde_json::Value = serde_json::from_slice(&data).expect("json");
-            *seen.entry(payload["n"].as_i64().expect("n")).or_default() += 1;
+            // A KPL aggregate's records, or the lines of a packed record, or the record.
+            let records: Vec<Vec<u8>> = match fanout::sources::kpl::deaggregate(&bytes::Bytes::from(data.clone())) {
+                Some(subs) => subs.into_iter().map(|s| s.data.to_vec()).collect(),
+                None => data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect(),
+            };
+            for record in records {
+                let payload: serde_json::Value = serde_json::from_slice(&record).expect("json");
+                *seen.entry(payload["n"].as_i64().expect("n")).or_default() += 1;
+            }
         }
         counts.insert(name, Counts { deliveries: seen.values().sum(), distinct: seen.len() });
     }
@@ -152,7 +170,7 @@ async fn replays_without_a_ledger_deliver_every_record_and_many_twice() {
 
 #[tokio::test]
 async fn with_the_ledger_replays_send_each_record_only_where_it_is_missing() {
-    for ledger in [Ledger::Memory, Ledger::Sandbox, Ledger::Moto] {
+    for ledger in [Ledger::Memory, Ledger::Sandbox, Ledger::Moto, Ledger::MemoryAggregated] {
         let (invocations, counts, duplicates, deliveries) = run(ledger).await;
         // Replays send only what is missing, so they meet fewer failures and end sooner.
         assert!(invocations > 1, "{ledger:?}: a failing round made Lambda replay");
