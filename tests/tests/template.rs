@@ -166,3 +166,26 @@ fn the_delivery_ledger_table_and_policy_fit_the_store() {
     assert!(text.lines().any(|l| l.trim() == "HasLedger: !Equals [!Ref DeliveryLedger, Enabled]"));
     assert!(text.lines().any(|l| l.trim() == "FANOUT_LEDGER_TABLE: !If [HasLedger, !Ref DeliveryLedgerTable, !Ref AWS::NoValue]"));
 }
+
+/// With the ledger on, one alarm fires when any function fell back to at
+/// least once: it reads `LedgerUnavailable` (a metric fanout emits) of every
+/// function, dynamodb-fanout's only when it exists, and sums them all.
+#[test]
+fn the_ledger_alarm_sums_every_functions_fall_backs() {
+    let text = template();
+    let alarm = resource(&text, "LedgerUnavailableAlarm");
+    assert!(alarm.iter().any(|l| l.trim() == "Condition: HasLedger"));
+    assert!(fanout::metrics::METRIC_NAMES.contains(&"LedgerUnavailable"));
+    let read: Vec<&str> = alarm.iter().filter_map(|l| l.trim().strip_prefix("Dimensions: [{ Name: FunctionName, Value: !Ref ")).collect();
+    let read: Vec<&str> = read.iter().map(|r| r.trim_end_matches(" }]")).collect();
+    assert_eq!(read, ["KinesisFanoutFunction", "SqsFanoutFunction", "HttpFanoutFunction", "IotFanoutFunction", "DynamoDbFanoutFunction"]);
+    assert_eq!(alarm.iter().filter(|l| l.trim() == "MetricName: LedgerUnavailable").count(), 5);
+    let sums: Vec<&str> = alarm.iter().filter(|l| l.contains("FILL(")).map(|l| l.trim()).collect();
+    assert_eq!(sums.len(), 2, "{sums:?}");
+    for id in ["kinesis", "sqs", "http", "iot"] {
+        assert!(sums.iter().all(|s| s.contains(&format!("FILL({id}, 0)"))), "{id}: {sums:?}");
+    }
+    assert!(sums[0].contains("FILL(dynamodb, 0)") && !sums[1].contains("dynamodb"), "dynamodb-fanout's only with its stream");
+    let dynamodb_at = alarm.iter().position(|l| l.trim() == "- Id: dynamodb").expect("the dynamodb metric");
+    assert_eq!(alarm[dynamodb_at - 1].trim(), "- HasDynamoDbStream");
+}
