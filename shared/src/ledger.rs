@@ -1,4 +1,4 @@
-//! The delivery ledger (#14, in progress): which destinations already
+//! The delivery ledger: which destinations already
 //! settled which records (accepted them, or refused them for good and the
 //! record was dead-lettered), so that a record the source delivers again
 //! (Lambda's replays) is sent only where it has not been settled yet.
@@ -16,6 +16,11 @@
 //! - Writes happen only after an invocation with failures: what each record
 //!   that may come back has settled so far, then the marker. A later
 //!   invocation of the partition with no failure clears the marker.
+//! - Two records of one batch that claim the same identity (a forged or
+//!   broken event: a source never gives two records one) are read once and
+//!   remembered as settled only where both settled, so that neither is
+//!   skipped where the other was the one delivered (and the store never sees
+//!   one key twice in a call, which DynamoDB refuses).
 //! - The ledger never costs a record: when the store fails, the invocation
 //!   delivers as without a ledger (duplicates, never a loss) and says so; a
 //!   write that fails after delivery means a duplicate later.
@@ -182,12 +187,13 @@ impl Ledger {
             .filter(|(_, (_, p))| p.as_deref().is_some_and(|p| pending.contains(p)))
             .filter_map(|(i, (r, _))| identity(r).map(|id| (i, id)))
             .collect();
-        let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
+        let mut unique: HashSet<&str> = HashSet::with_capacity(wanted.len());
+        let ids: Vec<String> = wanted.iter().filter(|(_, id)| unique.insert(id.as_str())).map(|(_, id)| id.clone()).collect();
         match self.store.settled(&ids).await {
-            Ok(mut found) => {
+            Ok(found) => {
                 for (i, id) in wanted {
-                    if let Some(destinations) = found.remove(&id) {
-                        prior.settled.insert(i, destinations);
+                    if let Some(destinations) = found.get(&id) {
+                        prior.settled.insert(i, destinations.clone());
                     }
                 }
             }
@@ -221,6 +227,8 @@ impl Ledger {
             }
         }
         let mut remember: Vec<(String, BTreeSet<String>)> = Vec::new();
+        // Where each identity is in `remember`, for one claimed twice.
+        let mut at: HashMap<String, usize> = HashMap::new();
         for (i, (r, p)) in records.iter().zip(&of).enumerate() {
             // Only records from their partition's first failure on come back.
             if p.as_ref().and_then(|p| first_failure.get(p)).is_none_or(|&from| i < from) {
@@ -229,10 +237,16 @@ impl Ledger {
             let Some(id) = identity(r) else { continue };
             let mut all: BTreeSet<String> = prior.settled.get(&i).cloned().unwrap_or_default();
             all.extend(settled_now.get(i).into_iter().flatten().cloned());
-            if !all.is_empty() {
-                remember.push((id, all));
+            match at.get(&id) {
+                // Settled for the identity only where every record claiming it settled.
+                Some(&k) => remember[k].1.retain(|d| all.contains(d)),
+                None => {
+                    at.insert(id.clone(), remember.len());
+                    remember.push((id, all));
+                }
             }
         }
+        remember.retain(|(_, all)| !all.is_empty());
         let failing: Vec<String> = first_failure.keys().map(|p| p.to_string()).collect();
         if !failing.is_empty() {
             self.set_clear(failing.iter().cloned(), false);

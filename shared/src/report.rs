@@ -274,3 +274,27 @@ impl Report {
         self.totals()[status as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An invocation made of parts (SQS FIFO groups, HTTP items) reports the
+    /// worst the ledger did in any of them.
+    #[test]
+    fn a_merged_report_keeps_the_worst_of_what_the_ledger_did() {
+        for (parts, want) in [
+            (vec![LedgerUse::Used, LedgerUse::Used], LedgerUse::Used),
+            (vec![LedgerUse::Used, LedgerUse::Unavailable, LedgerUse::NotUpdated], LedgerUse::Unavailable),
+            (vec![LedgerUse::NotUpdated, LedgerUse::Used], LedgerUse::NotUpdated),
+        ] {
+            let mut whole = Report::empty(parts.len());
+            whole.ledger = LedgerUse::Used;
+            for (i, ledger) in parts.into_iter().enumerate() {
+                whole.merge(Report { ledger, ..Report::empty(1) }, &[i]);
+            }
+            assert_eq!(whole.ledger, want);
+            assert_eq!(whole.ledger.fell_back(), want != LedgerUse::Used);
+        }
+    }
+}

@@ -186,3 +186,24 @@ fn aws_deaggregate(stored: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
     let records: Vec<Value> = serde_json::from_slice(&out.stdout).expect("a JSON array");
     records.iter().map(|r| (r["partitionKey"].as_str().unwrap_or_default().to_owned(), decoded(r, "data"))).collect()
 }
+
+/// Grouped by shard, every Kinesis record carries the explicit hash key of
+/// its range, and every user record in it hashes into that range.
+#[tokio::test]
+async fn grouped_by_shard_each_kinesis_record_goes_to_its_ranges_shard() {
+    use fanout::destinations::kinesis::aggregate::{hash_key, range_of};
+    let (sandbox, clients) = fanout_tests::sandbox(SandboxOptions::default()).await;
+    let fanout = Fanout::new(config(", aggregate_shards: 4", false), &clients);
+    assert!(invoke(&fanout, &input()).await.is_empty());
+    let world = sandbox.state.world();
+    let items = world.store.items(Api::Kinesis, "relay");
+    assert_eq!(items.len(), 4, "20 devices over 4 ranges: one aggregate each");
+    let mut read = 0;
+    for item in items {
+        let ehk: u128 = item["explicit_hash_key"].as_str().and_then(|h| h.parse().ok()).expect("an explicit hash key");
+        let subs = fanout::sources::kpl::deaggregate(&bytes::Bytes::from(decoded(item, "data"))).expect("an aggregate");
+        assert!(subs.iter().all(|s| range_of(hash_key(&s.partition_key), 4) == range_of(ehk, 4)), "{item}");
+        read += subs.len();
+    }
+    assert_eq!(read, RECORDS);
+}

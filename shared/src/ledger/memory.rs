@@ -34,6 +34,15 @@ impl MemoryStore {
         }
     }
 
+    /// Refuse a call naming one key twice, as DynamoDB's batch calls do.
+    fn unique<'a>(keys: impl IntoIterator<Item = &'a String>) -> Result<(), StoreError> {
+        let mut seen = HashSet::new();
+        match keys.into_iter().all(|k| seen.insert(k)) {
+            true => Ok(()),
+            false => Err(StoreError("Provided list of item keys contains duplicates".into())),
+        }
+    }
+
     fn contents(&self) -> std::sync::MutexGuard<'_, Contents> {
         self.contents.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -57,6 +66,7 @@ impl LedgerStore for MemoryStore {
     fn settled<'a>(&'a self, identities: &'a [String]) -> StoreFuture<'a, HashMap<String, BTreeSet<String>>> {
         Box::pin(async move {
             self.check()?;
+            Self::unique(identities)?;
             self.reads.fetch_add(1, Ordering::SeqCst);
             let c = self.contents();
             Ok(identities.iter().filter_map(|id| c.settled.get(id).map(|d| (id.clone(), d.clone()))).collect())
@@ -66,6 +76,7 @@ impl LedgerStore for MemoryStore {
     fn remember<'a>(&'a self, settled: &'a [(String, BTreeSet<String>)], partitions: &'a [String]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.check()?;
+            Self::unique(settled.iter().map(|(id, _)| id))?;
             self.writes.fetch_add(1, Ordering::SeqCst);
             let mut c = self.contents();
             for (id, destinations) in settled {

@@ -106,3 +106,22 @@ async fn a_write_that_fails_after_delivery_is_an_error_the_caller_logs_and_nothi
     let prior = ledger.before(&batch).await;
     assert!(prior.settled.is_empty());
 }
+
+/// A forged batch with two records of one identity: read and written once
+/// (the store refuses a key twice, as DynamoDB does), remembered as settled
+/// only where both settled, so neither is skipped where it was not delivered.
+#[tokio::test]
+async fn two_records_claiming_one_identity_are_settled_only_where_both_are() {
+    let store = Arc::new(MemoryStore::default());
+    let ledger = Ledger::new(store.clone());
+    let mut batch = records(0, 3);
+    batch[1] = records(0, 1).remove(0); // record 1 claims record 0's identity
+    let prior = ledger.before(&batch).await;
+    let now = vec![set(&["a", "b"]), set(&["a"]), set(&["a", "b"])];
+    ledger.after(&batch, &prior, &now, &[true, true, false]).await.expect("one key per call");
+    let prior = ledger.before(&batch).await;
+    assert!(prior.unavailable.is_none(), "{:?}", prior.unavailable);
+    assert_eq!(prior.settled.get(&0), Some(&set(&["a"])), "b took only one of them");
+    assert_eq!(prior.settled.get(&1), Some(&set(&["a"])));
+    assert_eq!(prior.settled.get(&2), Some(&set(&["a", "b"])));
+}

@@ -48,7 +48,7 @@ pub enum Grouping {
 pub const FRAME_BYTES: usize = MAGIC.len() + DIGEST_LEN;
 
 /// Bytes of `v` as a protobuf varint.
-pub(crate) fn varint_len(v: u64) -> usize {
+fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
