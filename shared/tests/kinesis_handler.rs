@@ -1,21 +1,24 @@
-//! The Kinesis handler through the real SDK clients, with aws-smithy-mocks
-//! standing in for Firehose and Kinesis. Each mock records every request it
-//! gets and computes its answer from the request, so the tests check what was
-//! (re)sent as well as what the handler answered.
+//! The Kinesis handler through the real SDK clients, with an in-process HTTP
+//! connector standing in for Firehose and Kinesis (the SDK builds, signs and
+//! parses every request and answer; the connector reads the body fanout
+//! wrote). Each stand-in records every request it gets and computes its
+//! answer from the request, so the tests check what was (re)sent as well as
+//! what the handler answered.
 
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_sdk_firehose::operation::put_record_batch::{PutRecordBatchError, PutRecordBatchInput, PutRecordBatchOutput};
-use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
-use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsInput, PutRecordsOutput};
-use aws_sdk_kinesis::types::PutRecordsResultEntry;
-use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
+use aws_types::region::Region;
 use base64::Engine as _;
 use fanout::{Clients, Config, Fanout};
+use serde_json::json;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -54,58 +57,90 @@ impl Log {
     }
 }
 
-fn http(status: u16) -> HttpResponse {
-    HttpResponse::new(StatusCode::try_from(status).expect("valid status"), SdkBody::empty())
+/// An HTTP connector for the SDK clients that answers each request with a
+/// function of it, in process: the SDK still builds, signs and parses every
+/// request and answer, so the tests see the bodies fanout writes.
+#[derive(Clone)]
+struct Answering(Arc<dyn Fn(&serde_json::Value) -> HttpResponse + Send + Sync>);
+
+impl std::fmt::Debug for Answering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Answering")
+    }
+}
+
+impl HttpConnector for Answering {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let body: serde_json::Value = request.body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        HttpConnectorFuture::ready(Ok((self.0)(&body)))
+    }
+}
+
+impl HttpClient for Answering {
+    fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+fn response(status: u16, body: serde_json::Value) -> HttpResponse {
+    let mut response = HttpResponse::new(StatusCode::try_from(status).expect("valid status"), SdkBody::from(body.to_string()));
+    response.headers_mut().insert("Content-Type", "application/x-amz-json-1.1");
+    response
+}
+
+/// The answer to a request: `entries` builds each per-record entry of a
+/// success (`None` accepted, `Some(code)` failed), under `list` with the
+/// failure count in `count`.
+fn answer(answer: Answer, count: &str, list: &str, ok: serde_json::Value) -> HttpResponse {
+    match answer {
+        Answer::Items(items) => {
+            let failed = items.iter().flatten().count();
+            let entries: Vec<serde_json::Value> =
+                items.iter().map(|item| item.map_or_else(|| ok.clone(), |code| json!({"ErrorCode": code, "ErrorMessage": "mocked"}))).collect();
+            response(200, json!({count: failed, list: entries}))
+        }
+        Answer::Status(s) => HttpResponse::new(StatusCode::try_from(s).expect("valid status"), SdkBody::empty()),
+        Answer::Error(code) => response(400, json!({"__type": code, "message": "mocked"})),
+    }
+}
+
+/// Each record's `Data` in a request body, decoded, as text.
+fn data(record: &serde_json::Value) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(record["Data"].as_str().unwrap_or_default()).expect("Data is base64");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn config(answering: Answering) -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
+        .http_client(answering)
+        .retry_config(RetryConfig::disabled())
+        .build()
 }
 
 fn firehose(log: Log, script: Arc<Script>) -> aws_sdk_firehose::Client {
-    let rule = mock!(aws_sdk_firehose::Client::put_record_batch).then_compute_response(move |input: &PutRecordBatchInput| {
-        let payloads: Vec<String> = input.records().iter().map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned()).collect();
-        let stream = input.delivery_stream_name().unwrap_or_default();
+    let answering = Answering(Arc::new(move |body: &serde_json::Value| {
+        let payloads: Vec<String> = body["Records"].as_array().map(|r| r.iter().map(data).collect()).unwrap_or_default();
+        let stream = body["DeliveryStreamName"].as_str().unwrap_or_default();
         let call = log.push(stream, payloads.clone());
-        match script(call, stream, &payloads) {
-            Answer::Items(items) => {
-                let mut out = PutRecordBatchOutput::builder().failed_put_count(items.iter().flatten().count() as i32);
-                for item in items {
-                    out = out.request_responses(match item {
-                        None => PutRecordBatchResponseEntry::builder().record_id("id").build(),
-                        Some(code) => PutRecordBatchResponseEntry::builder().error_code(code).error_message("mocked").build(),
-                    });
-                }
-                MockResponse::Output(out.build().expect("output"))
-            }
-            Answer::Status(s) => MockResponse::Http(http(s)),
-            Answer::Error(code) => MockResponse::Error(PutRecordBatchError::generic(ErrorMetadata::builder().code(code).message("mocked").build())),
-        }
-    });
-    mock_client!(aws_sdk_firehose, RuleMode::MatchAny, &[&rule], |b| b.retry_config(RetryConfig::disabled()))
+        answer(script(call, stream, &payloads), "FailedPutCount", "RequestResponses", json!({"RecordId": "id"}))
+    }));
+    aws_sdk_firehose::Client::new(&config(answering))
 }
 
 fn kinesis(log: Log, script: Arc<Script>) -> aws_sdk_kinesis::Client {
-    let rule = mock!(aws_sdk_kinesis::Client::put_records).then_compute_response(move |input: &PutRecordsInput| {
-        let payloads: Vec<String> = input
-            .records()
-            .iter()
-            .map(|r| format!("{}|{}", r.partition_key().unwrap_or_default(), String::from_utf8_lossy(r.data().as_ref())))
-            .collect();
-        let stream = input.stream_name().unwrap_or_default();
+    let answering = Answering(Arc::new(move |body: &serde_json::Value| {
+        let payloads: Vec<String> = body["Records"]
+            .as_array()
+            .map(|r| r.iter().map(|r| format!("{}|{}", r["PartitionKey"].as_str().unwrap_or_default(), data(r))).collect())
+            .unwrap_or_default();
+        let stream = body["StreamName"].as_str().unwrap_or_default();
         let call = log.push(stream, payloads.clone());
-        match script(call, stream, &payloads) {
-            Answer::Items(items) => {
-                let mut out = PutRecordsOutput::builder().failed_record_count(items.iter().flatten().count() as i32);
-                for item in items {
-                    out = out.records(match item {
-                        None => PutRecordsResultEntry::builder().sequence_number("1").shard_id("shardId-0").build(),
-                        Some(code) => PutRecordsResultEntry::builder().error_code(code).error_message("mocked").build(),
-                    });
-                }
-                MockResponse::Output(out.build().expect("output"))
-            }
-            Answer::Status(s) => MockResponse::Http(http(s)),
-            Answer::Error(code) => MockResponse::Error(PutRecordsError::generic(ErrorMetadata::builder().code(code).message("mocked").build())),
-        }
-    });
-    mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, &[&rule], |b| b.retry_config(RetryConfig::disabled()))
+        answer(script(call, stream, &payloads), "FailedRecordCount", "Records", json!({"SequenceNumber": "1", "ShardId": "shardId-0"}))
+    }));
+    aws_sdk_kinesis::Client::new(&config(answering))
 }
 
 /// Clients for the services these tests do not use (never called).

@@ -13,6 +13,7 @@
 
 use super::entries::{check_size, map_positional};
 use super::registry::{common_fields, CommonFields, DestinationType};
+use super::request_body::{base64_len, replace_body, JsonBody};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, Combined, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -20,8 +21,6 @@ use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
 use crate::validation::{check_limit, check_name, check_not_empty, Problem};
-use aws_sdk_firehose::types::Record as FirehoseRecord;
-use aws_smithy_types::Blob;
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -223,7 +222,7 @@ pub fn map_response(output: &aws_sdk_firehose::operation::put_record_batch::PutR
 
 impl BatchApi for Firehose {
     type Entry = Bytes;
-    type Request = Vec<FirehoseRecord>;
+    type Request = Bytes;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -243,33 +242,49 @@ impl BatchApi for Firehose {
         Some(BILLING_INCREMENT_BYTES)
     }
 
-    /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is
-    /// copied, once per send, and where the delimiter is appended (no copy
-    /// of its own).
-    fn encode(&self, batch: &[&Bytes]) -> Result<Vec<FirehoseRecord>, ItemError> {
-        batch
-            .iter()
-            .map(|data| {
-                let mut bytes = Vec::with_capacity(data.len() + self.delimiter.len());
-                bytes.extend_from_slice(data);
-                bytes.extend_from_slice(&self.delimiter);
-                FirehoseRecord::builder().data(Blob::new(bytes)).build()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ItemError::construction)
+    /// The `PutRecordBatch` body, written straight from the payloads
+    /// ([`request_body`]): each payload base64-encoded once, with the
+    /// delimiter appended as it is encoded (no copy of the payload).
+    fn encode(&self, batch: &[&Bytes]) -> Result<Bytes, ItemError> {
+        let records: usize = batch.iter().map(|data| base64_len(data.len() + self.delimiter.len()) + RECORD_JSON_BYTES).sum();
+        let mut body = JsonBody::with_capacity(records + self.stream.len() + BODY_JSON_BYTES);
+        body.raw("{\"DeliveryStreamName\":");
+        body.string(&self.stream)?;
+        body.raw(",\"Records\":[");
+        for (i, data) in batch.iter().enumerate() {
+            body.raw(if i == 0 { "{\"Data\":" } else { ",{\"Data\":" });
+            body.base64(data, &self.delimiter)?;
+            body.raw("}");
+        }
+        body.raw("]}");
+        Ok(body.finish())
     }
 
     async fn send(&self, batch: &[&Bytes]) -> Result<Vec<ItemResult>, ItemError> {
-        let records = self.encode(batch)?;
-        let output =
-            self.client.put_record_batch().delivery_stream_name(&self.stream).set_records(Some(records)).send().await.map_err(from_sdk_error)?;
+        let body = self.encode(batch)?;
+        let output = self
+            .client
+            .put_record_batch()
+            .delivery_stream_name(&self.stream)
+            .set_records(Some(Vec::new()))
+            .customize()
+            .mutate_request(replace_body(body))
+            .send()
+            .await
+            .map_err(from_sdk_error)?;
         map_response(&output, batch.len())
     }
 }
 
+/// The JSON around one record's base64 (`,{"Data":""}`).
+const RECORD_JSON_BYTES: usize = 12;
+/// The JSON around the records (`{"DeliveryStreamName":"","Records":[]}`).
+const BODY_JSON_BYTES: usize = 38;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::destinations::request_body::sdk_written::{self, records_data};
     use crate::record::RecordId;
     use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput;
     use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
@@ -345,10 +360,41 @@ mod tests {
         let d = Firehose::new(client, &config);
         let p = d.prepare_one(&Record::new(RecordId::new("1"), "kinesis", Bytes::from_static(b"{\"a\":1}")), Purpose::Route).expect("fits");
         assert_eq!(p.size, 8, "7 bytes and the newline");
-        let sdk = d.encode(&[&p.entry]).expect("encodes");
-        assert_eq!(sdk[0].data().as_ref(), b"{\"a\":1}\n");
+        let body = d.encode(&[&p.entry]).expect("encodes");
+        assert_eq!(records_data(&body), [b"{\"a\":1}\n".to_vec()]);
         let err = d.prepare_one(&Record::new(RecordId::new("2"), "kinesis", Bytes::from_static(b"{\"a\":12}")), Purpose::Route).unwrap_err();
         assert!(err.message.contains("with its delimiter"), "{err}");
+    }
+
+    /// The body fanout writes is, as JSON, the one the SDK's serializer
+    /// writes for the same records (each with the delimiter appended), for
+    /// payloads of every length modulo 3, empty ones, and a stream name that
+    /// needs escaping.
+    #[tokio::test]
+    async fn the_body_is_the_one_the_sdk_writes() {
+        let payloads: Vec<Bytes> =
+            ["", "a", "ab", "abc", "{\"deviceId\":\"é\"}", "\u{0}\u{1}\u{ff}"].iter().map(|p| Bytes::from(p.to_string())).collect();
+        let refs: Vec<&Bytes> = payloads.iter().collect();
+        for (stream, delimiter) in [("s", None), ("odd\"name\\", Some("\n")), ("s", Some("\r\n"))] {
+            let mut config: FirehoseConfig = serde_saphyr::from_str("delivery_stream: s\n").expect("config");
+            config.delivery_stream = stream.to_owned();
+            config.delimiter = delimiter.map(str::to_owned);
+            let client = aws_sdk_firehose::Client::new(&sdk_written::config());
+            let ours: serde_json::Value =
+                serde_json::from_slice(&Firehose::new(client.clone(), &config).encode(&refs).expect("encodes")).expect("JSON");
+            let records: Vec<aws_sdk_firehose::types::Record> = payloads
+                .iter()
+                .map(|p| {
+                    let data = [&p[..], delimiter.unwrap_or("").as_bytes()].concat();
+                    aws_sdk_firehose::types::Record::builder().data(aws_smithy_types::Blob::new(data)).build().expect("data set")
+                })
+                .collect();
+            let (hook, seen) = sdk_written::catcher();
+            let sent =
+                client.put_record_batch().delivery_stream_name(stream).set_records(Some(records)).customize().mutate_request(hook).send().await;
+            assert!(sent.is_err(), "nothing listens on port 1");
+            assert_eq!(ours, sdk_written::json(&seen), "stream {stream:?}, delimiter {delimiter:?}");
+        }
     }
 
     fn packing(delimiter: &str, max: usize) -> Firehose {
@@ -371,7 +417,7 @@ mod tests {
         let members: Vec<Vec<u32>> = combined.iter().map(|c| c.members.clone()).collect();
         assert_eq!(members, [vec![0, 1], vec![2, 3]]);
         let refs: Vec<&Bytes> = combined.iter().map(|c| &c.item.entry).collect();
-        let sent: Vec<Vec<u8>> = d.encode(&refs).expect("encodes").iter().map(|r| r.data().as_ref().to_vec()).collect();
+        let sent = records_data(&d.encode(&refs).expect("encodes"));
         assert_eq!(sent, [b"{\"a\":1}\n{\"a\":2}\n".to_vec(), b"{\"a\":33}\nx\n".to_vec()]);
         assert!(combined.iter().zip(&sent).all(|(c, s)| c.item.size == s.len()), "the size is what is sent");
         assert_eq!(d.billing_unit(), Some(BILLING_INCREMENT_BYTES));

@@ -18,6 +18,7 @@ pub mod aggregate;
 use super::entries::{check_size, map_positional};
 use super::ordering::Ordering;
 use super::registry::{common_fields, CommonFields, DestinationType};
+use super::request_body::{base64_len, replace_body, JsonBody};
 use crate::clients::Clients;
 use crate::deliver::api::Combined;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
@@ -27,8 +28,6 @@ use crate::projection::DataFields;
 use crate::record::Record;
 use crate::validation::{check_limit, check_name, Problem};
 use crate::value::ValueSource;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use aws_smithy_types::Blob;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
@@ -354,7 +353,7 @@ pub fn map_response(output: &aws_sdk_kinesis::operation::put_records::PutRecords
 
 impl BatchApi for Kinesis {
     type Entry = KinesisEntry;
-    type Request = Vec<PutRecordsRequestEntry>;
+    type Request = Bytes;
 
     fn limits(&self) -> Limits {
         self.limits
@@ -382,36 +381,64 @@ impl BatchApi for Kinesis {
         self.ordered.then(|| entry.explicit_hash_key.as_deref().unwrap_or(entry.partition_key.as_str()))
     }
 
-    /// The SDK's `Blob` owns a `Vec<u8>`: this is where each payload is copied, once per send.
-    fn encode(&self, batch: &[&KinesisEntry]) -> Result<Vec<PutRecordsRequestEntry>, ItemError> {
-        batch
+    /// The `PutRecords` body, written straight from the entries
+    /// ([`request_body`]): each payload base64-encoded once, no copy of it.
+    fn encode(&self, batch: &[&KinesisEntry]) -> Result<Bytes, ItemError> {
+        let records: usize = batch
             .iter()
             .map(|e| {
-                PutRecordsRequestEntry::builder()
-                    .data(Blob::new(e.data.to_vec()))
-                    .partition_key(&e.partition_key)
-                    .set_explicit_hash_key(e.explicit_hash_key.clone())
-                    .build()
+                base64_len(e.data.len())
+                    + e.partition_key.len()
+                    + e.explicit_hash_key.as_ref().map_or(0, |k| k.len() + HASH_KEY_JSON_BYTES)
+                    + RECORD_JSON_BYTES
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ItemError::construction)
+            .sum();
+        let (field, stream) = match &self.stream {
+            StreamRef::Name(name) => ("],\"StreamName\":", name),
+            StreamRef::Arn(arn) => ("],\"StreamARN\":", arn),
+        };
+        let mut body = JsonBody::with_capacity(records + stream.len() + BODY_JSON_BYTES);
+        body.raw("{\"Records\":[");
+        for (i, entry) in batch.iter().enumerate() {
+            body.raw(if i == 0 { "{\"Data\":" } else { ",{\"Data\":" });
+            body.base64(&entry.data, b"")?;
+            body.raw(",\"PartitionKey\":");
+            body.string(&entry.partition_key)?;
+            if let Some(hash_key) = &entry.explicit_hash_key {
+                body.raw(",\"ExplicitHashKey\":");
+                body.string(hash_key)?;
+            }
+            body.raw("}");
+        }
+        body.raw(field);
+        body.string(stream)?;
+        body.raw("}");
+        Ok(body.finish())
     }
 
     async fn send(&self, batch: &[&KinesisEntry]) -> Result<Vec<ItemResult>, ItemError> {
-        let records = self.encode(batch)?;
-        let request = self.client.put_records().set_records(Some(records));
+        let body = self.encode(batch)?;
+        let request = self.client.put_records().set_records(Some(Vec::new()));
         let request = match &self.stream {
             StreamRef::Name(name) => request.stream_name(name),
             StreamRef::Arn(arn) => request.stream_arn(arn),
         };
-        let output = request.send().await.map_err(from_sdk_error)?;
+        let output = request.customize().mutate_request(replace_body(body)).send().await.map_err(from_sdk_error)?;
         map_response(&output, batch.len())
     }
 }
 
+/// The JSON around one record's base64 and partition key (`,{"Data":"","PartitionKey":""}`).
+const RECORD_JSON_BYTES: usize = 30;
+/// The JSON around an explicit hash key (`,"ExplicitHashKey":""`).
+const HASH_KEY_JSON_BYTES: usize = 21;
+/// The JSON around the records (`{"Records":[],"StreamName":""}`).
+const BODY_JSON_BYTES: usize = 30;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::destinations::request_body::sdk_written;
     use crate::record::RecordId;
     use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
     use aws_sdk_kinesis::types::PutRecordsResultEntry;
@@ -438,6 +465,45 @@ mod tests {
         };
         let client = aws_sdk_kinesis::Client::from_conf(aws_sdk_kinesis::Config::builder().behavior_version_latest().build());
         Kinesis::new(client, &config)
+    }
+
+    /// The body fanout writes is, as JSON, the one the SDK's serializer
+    /// writes for the same entries: payloads of every length modulo 3,
+    /// partition keys that need escaping, with and without an explicit hash
+    /// key, to a stream by name and by ARN.
+    #[tokio::test]
+    async fn the_body_is_the_one_the_sdk_writes() {
+        let entries: Vec<KinesisEntry> =
+            [("", "k", None), ("a", "ключ\"\\\n", None), ("ab", "k", Some("170141183460469231731687303715884105728")), ("{\"x\":1}", "k", None)]
+                .iter()
+                .map(|(data, key, hash)| KinesisEntry {
+                    data: Bytes::from(data.to_string()),
+                    partition_key: key.to_string(),
+                    explicit_hash_key: hash.map(str::to_owned),
+                })
+                .collect();
+        let refs: Vec<&KinesisEntry> = entries.iter().collect();
+        let client = aws_sdk_kinesis::Client::new(&sdk_written::config());
+        for yaml in ["stream: s\n", "stream_arn: arn:aws:kinesis:us-east-1:123456789012:stream/s\n"] {
+            let config: KinesisConfig = serde_saphyr::from_str(yaml).expect("config");
+            let ours: Value = serde_json::from_slice(&Kinesis::new(client.clone(), &config).encode(&refs).expect("encodes")).expect("JSON");
+            let records: Vec<aws_sdk_kinesis::types::PutRecordsRequestEntry> = entries
+                .iter()
+                .map(|e| {
+                    aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+                        .data(aws_smithy_types::Blob::new(e.data.to_vec()))
+                        .partition_key(&e.partition_key)
+                        .set_explicit_hash_key(e.explicit_hash_key.clone())
+                        .build()
+                        .expect("fields set")
+                })
+                .collect();
+            let (hook, seen) = sdk_written::catcher();
+            let request =
+                client.put_records().set_records(Some(records)).set_stream_name(config.stream.clone()).set_stream_arn(config.stream_arn.clone());
+            assert!(request.customize().mutate_request(hook).send().await.is_err(), "nothing listens on port 1");
+            assert_eq!(ours, sdk_written::json(&seen), "{yaml}");
+        }
     }
 
     fn record(data: &'static str) -> Record {

@@ -22,6 +22,7 @@ pub mod iot_events_detector;
 pub mod kinesis;
 pub mod ordering;
 pub mod registry;
+pub mod request_body;
 pub mod sender;
 pub mod sitewise;
 pub mod sns;

@@ -103,6 +103,13 @@ pub struct KinesisBatchData {
     pub approximate_arrival_timestamp: Option<f64>,
 }
 
+/// `data` decoded: with the SIMD decoder the SDK uses (several times faster
+/// on the bytes every invocation carries), and when that refuses the text,
+/// with the `base64` crate, whose error says what and where.
+fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    base64_simd::STANDARD.decode_to_vec(text).or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+}
+
 impl<'de> serde::Deserialize<'de> for KinesisBatchRecord {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         read_object(d, RecordReader)
@@ -194,7 +201,7 @@ impl<'de> ObjectReader<'de> for DataReader {
                 "data" => {
                     has_data = true;
                     match map.next_value::<Loose<'de>>()?.string("base64 text") {
-                        Ok(text) => match base64::engine::general_purpose::STANDARD.decode(&*text) {
+                        Ok(text) => match decode_base64(&text) {
                             Ok(bytes) => k.data = bytes,
                             Err(e) => {
                                 problem.note("data", format_args!("not base64 ({e})"));

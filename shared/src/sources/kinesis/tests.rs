@@ -217,3 +217,23 @@ fn an_event_without_records_reads_as_none() {
     assert!(batch.records.is_none());
     assert!(serde_json::from_str::<KinesisBatch>(r#"{"Records": {}}"#).is_err(), "Records that is not an array fails the event");
 }
+
+proptest::proptest! {
+    /// The fast decoder reads every payload the `base64` crate writes; text
+    /// the `base64` crate reads decodes to the same bytes, and text it refuses
+    /// is refused with its error (which names the bad symbol), unless the
+    /// fast decoder is the more lenient one.
+    #[test]
+    fn data_decodes_as_the_base64_crate_decodes_it(payload in proptest::collection::vec(proptest::num::u8::ANY, 0..200), text in "[A-Za-z0-9+/=!]{0,12}") {
+        let written = base64::engine::general_purpose::STANDARD.encode(&payload);
+        proptest::prop_assert_eq!(decode_base64(&written).ok(), Some(payload));
+        match base64::engine::general_purpose::STANDARD.decode(&text) {
+            Ok(bytes) => proptest::prop_assert_eq!(decode_base64(&text).ok(), Some(bytes)),
+            Err(expected) => {
+                if let Err(e) = decode_base64(&text) {
+                    proptest::prop_assert_eq!(e, expected);
+                }
+            }
+        }
+    }
+}
