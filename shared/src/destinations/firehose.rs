@@ -243,7 +243,7 @@ impl BatchApi for Firehose {
     }
 
     /// The `PutRecordBatch` body, written straight from the payloads
-    /// ([`request_body`]): each payload base64-encoded once, with the
+    /// ([`super::request_body`]): each payload base64-encoded once, with the
     /// delimiter appended as it is encoded (no copy of the payload).
     fn encode(&self, batch: &[&Bytes]) -> Result<Bytes, ItemError> {
         let records: usize = batch.iter().map(|data| base64_len(data.len() + self.delimiter.len()) + RECORD_JSON_BYTES).sum();

@@ -382,7 +382,7 @@ impl BatchApi for Kinesis {
     }
 
     /// The `PutRecords` body, written straight from the entries
-    /// ([`request_body`]): each payload base64-encoded once, no copy of it.
+    /// ([`super::request_body`]): each payload base64-encoded once, no copy of it.
     fn encode(&self, batch: &[&KinesisEntry]) -> Result<Bytes, ItemError> {
         let records: usize = batch
             .iter()

@@ -12,8 +12,10 @@
 //! The SDK still does everything else: it builds the request from an input
 //! with the same stream name and no records (endpoint, headers), then
 //! [`replace_body`] swaps this body in before signing (the SDK's own
-//! `customize().mutate_request`, which runs again on every attempt), and the
-//! SDK signs it, retries it and reads the answer. The destinations' tests
+//! `customize().mutate_request` hook), and the SDK signs it, sends it and
+//! reads the answer. fanout's clients leave retries to fanout
+//! ([`crate::clients::Clients`]): each resend is a new request with a body
+//! of its own, holding only the entries that still failed. The destinations' tests
 //! check each body against the one the SDK's serializer writes for the same
 //! entries, so the two cannot drift apart unnoticed.
 
@@ -94,7 +96,7 @@ impl JsonBody {
 /// delimiter: [`super::firehose::MAX_DELIMITER_BYTES`]).
 pub const MAX_SUFFIX: usize = 16;
 
-/// What `customize().mutate_request` runs on each attempt: put `body` in
+/// What `customize().mutate_request` runs before signing: put `body` in
 /// place of the one the SDK serialized, and its length in `Content-Length`,
 /// before the request is signed. (`Bytes` clones share the buffer.)
 pub fn replace_body(body: Bytes) -> impl Fn(&mut HttpRequest) + Send + Sync + 'static {
