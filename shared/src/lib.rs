@@ -36,6 +36,7 @@ pub mod projection;
 pub mod record;
 pub mod report;
 pub mod router;
+pub mod runtime;
 pub mod sources;
 pub mod transform;
 pub mod validation;

@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use fanout::live::LiveFanout;
+use fanout::runtime::Preparsed;
 use fanout::sources::sqs::SqsBatch;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 
@@ -21,9 +22,9 @@ async fn main() -> Result<(), Error> {
         std::process::exit(1)
     });
     let live = &live;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {
+    fanout::runtime::run(service_fn(move |event: LambdaEvent<Preparsed<SqsBatch>>| async move {
         let fanout = live.current().await;
-        let handler = fanout::sources::sqs::handle(&fanout, event.payload, event.context.deadline());
+        let handler = fanout::sources::sqs::handle(&fanout, event.payload.0, event.context.deadline());
         fanout::metrics::with_request_id(event.context.request_id, handler).await.map_err(Diagnostic::from)
     }))
     .await
