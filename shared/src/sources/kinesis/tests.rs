@@ -218,6 +218,27 @@ fn an_event_without_records_reads_as_none() {
     assert!(serde_json::from_str::<KinesisBatch>(r#"{"Records": {}}"#).is_err(), "Records that is not an array fails the event");
 }
 
+#[test]
+fn payloads_are_decoded_back_to_back_into_shared_chunks_and_stay_intact() {
+    let payloads: Vec<Vec<u8>> = (0..2_000_u32)
+        .map(|i| (0..700 + i % 7).map(|j| (i.wrapping_mul(31) ^ j) as u8).collect())
+        .chain(std::iter::once(vec![7_u8; PAYLOAD_CHUNK_BYTES + 1]))
+        .chain((0..3_u8).map(|i| vec![i; 10]))
+        .collect();
+    let mut decoded = Vec::new();
+    for (i, payload) in payloads.iter().enumerate() {
+        if i == 5 {
+            assert!(decode_base64("!!not base64").is_err(), "a refused text in between leaves the chunk as it was");
+        }
+        decoded.push(decode_base64(&base64::engine::general_purpose::STANDARD.encode(payload)).expect("decodes"));
+    }
+    for (payload, bytes) in payloads.iter().zip(&decoded) {
+        assert_eq!(&bytes[..], &payload[..]);
+    }
+    let adjacent = decoded.windows(2).filter(|w| w[0].as_ptr() as usize + w[0].len() == w[1].as_ptr() as usize).count();
+    assert!(adjacent > 1_900, "payloads share chunks ({adjacent} of {} written right after the one before)", decoded.len() - 1);
+}
+
 proptest::proptest! {
     /// The fast decoder reads every payload the `base64` crate writes; text
     /// the `base64` crate reads decodes to the same bytes, and text it refuses
@@ -226,9 +247,9 @@ proptest::proptest! {
     #[test]
     fn data_decodes_as_the_base64_crate_decodes_it(payload in proptest::collection::vec(proptest::num::u8::ANY, 0..200), text in "[A-Za-z0-9+/=!]{0,12}") {
         let written = base64::engine::general_purpose::STANDARD.encode(&payload);
-        proptest::prop_assert_eq!(decode_base64(&written).ok(), Some(payload));
+        proptest::prop_assert_eq!(decode_base64(&written).ok().map(|b| b.to_vec()), Some(payload));
         match base64::engine::general_purpose::STANDARD.decode(&text) {
-            Ok(bytes) => proptest::prop_assert_eq!(decode_base64(&text).ok(), Some(bytes)),
+            Ok(bytes) => proptest::prop_assert_eq!(decode_base64(&text).ok().map(|b| b.to_vec()), Some(bytes)),
             Err(expected) => {
                 if let Err(e) = decode_base64(&text) {
                     proptest::prop_assert_eq!(e, expected);
