@@ -122,9 +122,20 @@ pub(crate) fn beyond_a_full_parse(text: &[u8], depth: usize) -> Option<&'static 
     while i < text.len() {
         match text[i] {
             b'"' => {
+                // To the closing quote, searching (SIMD) for it or an escape.
                 i += 1;
-                while i < text.len() && text[i] != b'"' {
-                    i += if text[i] == b'\\' { 2 } else { 1 };
+                loop {
+                    match text.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+                        Some(k) if text[i + k] == b'\\' => i += k + 2,
+                        Some(k) => {
+                            i += k;
+                            break;
+                        }
+                        None => {
+                            i = text.len();
+                            break;
+                        }
+                    }
                 }
             }
             b'[' | b'{' => {
@@ -292,6 +303,11 @@ mod tests {
             Just("123456789012345678901234567890".to_owned()),
             Just("-0".to_owned()),
             Just("\"a\\u00e9\\n\\\"\"".to_owned()),
+            // Strings holding what the scan must not read as structure: an
+            // escaped quote before brackets and a number beyond `f64`, and a
+            // string ending in an escaped backslash.
+            Just("\"\\\\\\\"[[1e400{\"".to_owned()),
+            Just("\"ab\\\\\"".to_owned()),
             Just("null".to_owned()),
             any::<i32>().prop_map(|n| n.to_string()),
             (1usize..300).prop_map(|n| "[".repeat(n) + &"]".repeat(n)),
