@@ -241,6 +241,17 @@ impl Config {
         crate::projection::DataFields::all(patterns.chain(mappings).collect::<Vec<_>>())
     }
 
+    /// Whether one destination reads the payload, for one top-level field,
+    /// and no route reads it: then each record's read is best made from its
+    /// text ([`crate::record::Record::read_pointers_from_text`]) rather than
+    /// from a view built, read once and kept.
+    pub fn reads_one_field_once(&self) -> bool {
+        use crate::projection::DataFields;
+        let routes = DataFields::all(self.routes.iter().filter_map(|r| r.pattern.as_ref()).map(|p| p.data_fields()).collect::<Vec<_>>());
+        let readers: Vec<DataFields> = self.destinations.iter().map(|(_, d)| d.spec().data_fields()).filter(|f| *f != DataFields::Unused).collect();
+        routes == DataFields::Unused && matches!(readers.as_slice(), [DataFields::Fields(fields)] if fields.len() == 1)
+    }
+
     /// Load and validate a config file (at most [`reading::MAX_CONFIG_BYTES`]).
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
         ConfigSource::File(file.to_owned()).load_local()

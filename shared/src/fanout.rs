@@ -48,6 +48,9 @@ pub struct Fanout {
     /// The payload fields routes and mappings read, when that is not the
     /// whole document ([`crate::projection`]).
     projection: Option<std::sync::Arc<[String]>>,
+    /// Records read their one payload field from the text, not a view
+    /// ([`Config::reads_one_field_once`]).
+    pointers_from_text: bool,
     /// Where the summary line and the metrics go.
     telemetry: Telemetry,
     /// What destinations settled which records, across the source's
@@ -105,7 +108,8 @@ impl Fanout {
             crate::projection::DataFields::Fields(fields) => Some(fields.into_iter().collect::<Vec<_>>().into()),
             crate::projection::DataFields::Unused | crate::projection::DataFields::Whole => None,
         };
-        Self { config, destinations, clients: clients.clone(), projection, telemetry: Telemetry::discard(), ledger: None }
+        let pointers_from_text = projection.is_some() && config.reads_one_field_once();
+        Self { config, destinations, clients: clients.clone(), projection, pointers_from_text, telemetry: Telemetry::discard(), ledger: None }
     }
 
     /// Write the summary line and metrics of each invocation through
@@ -126,11 +130,19 @@ impl Fanout {
         self.projection.as_deref()
     }
 
-    /// Turn the projected JSON view off: every record is then parsed whole.
-    /// For comparing the two; the result is the same.
+    /// Turn the projected JSON view off, and reading fields from the text:
+    /// every record is then parsed whole. For comparing the two; the result
+    /// is the same.
     pub fn without_projection(mut self) -> Self {
         self.projection = None;
+        self.pointers_from_text = false;
         self
+    }
+
+    /// Whether records read their one payload field from the text, with no
+    /// view ([`Config::reads_one_field_once`]).
+    pub fn reads_pointers_from_text(&self) -> bool {
+        self.pointers_from_text
     }
 
     /// The SDK clients (for reads such as detector state).
@@ -190,6 +202,9 @@ impl Fanout {
         if let Some(fields) = &self.projection {
             for record in records {
                 record.project_json(fields);
+                if self.pointers_from_text {
+                    record.read_pointers_from_text();
+                }
             }
         }
         let mut routing = route(&self.config.routes, self.config.unmatched, self.destinations.len(), records);

@@ -96,6 +96,63 @@ pub fn try_parse_projected(data: &[u8], fields: &[String]) -> Result<Value, serd
     Ok(value)
 }
 
+/// What [`read_field`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    /// The payload does not start as an object (it may still be JSON: an
+    /// array, a number): ask the view.
+    NotAnObject,
+    /// The payload is a JSON object without the field.
+    Missing,
+    /// The field's value (its last, when the object repeats it, as in a view).
+    Found(Value),
+}
+
+/// One top-level field of an object payload, read by the rule of
+/// [`try_parse_projected`] (`Err` exactly when a full parse fails), building
+/// only that field's value: what a view projected on that one field would
+/// hold, without the map around it.
+pub fn read_field(data: &[u8], field: &str) -> Result<Field, serde_json::Error> {
+    let first = data.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Ok(Field::NotAnObject);
+    }
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let found = OneField(field).deserialize(&mut de)?;
+    de.end()?;
+    Ok(found.map_or(Field::Missing, Field::Found))
+}
+
+struct OneField<'f>(&'f str);
+
+impl<'de> DeserializeSeed<'de> for OneField<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Option<Value>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OneField<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == self.0 {
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<Skipped>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// A skipped value: skipped by serde_json's fast path (which checks syntax
 /// only), then its text scanned for what a full parse would refuse beyond
 /// syntax: nesting past [`MAX_JSON_DEPTH`] (counting the
@@ -341,6 +398,33 @@ mod tests {
                 prop_assert_eq!(p, Value::Object(kept));
             }
         }
+    }
+
+    proptest! {
+        /// Reading one field finds what a view projected on that field holds,
+        /// and calls a payload not-JSON exactly when a full parse does.
+        #[test]
+        fn reading_one_field_agrees_with_the_projected_parse(
+            fields in prop::collection::vec(("[a-c]", hostile_text()), 0..5),
+            field in "[a-c]",
+        ) {
+            let text = format!("{{{}}}", fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","));
+            let read = read_field(text.as_bytes(), &field);
+            let projected = parse_projected(text.as_bytes(), std::slice::from_ref(&field));
+            prop_assert_eq!(read.is_ok(), projected.is_some(), "{}", text);
+            if let (Ok(read), Some(view)) = (read, projected) {
+                let expected = view.get(&field).cloned().map_or(Field::Missing, Field::Found);
+                prop_assert_eq!(read, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn reading_one_field_leaves_payloads_that_are_not_objects_to_the_view() {
+        assert_eq!(read_field(b" [1]", "a").ok(), Some(Field::NotAnObject));
+        assert_eq!(read_field(b"not json", "a").ok(), Some(Field::NotAnObject));
+        assert_eq!(read_field(br#"{"a":1,"a":{"b":2}}"#, "a").ok(), Some(Field::Found(json!({"b": 2}))), "the last of a repeated field");
+        assert!(read_field(br#"{"a":1} trailing"#, "a").is_err());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a record came from and how to name it back to its source.
@@ -68,12 +70,29 @@ pub struct Record {
     json: OnceLock<Option<Value>>,
     /// The only top-level fields the JSON view needs (set by [`Record::project_json`]).
     fields: OnceLock<Arc<[String]>>,
+    /// [`Record::pointer`] reads the payload's text, not a view (set by
+    /// [`Record::read_pointers_from_text`]).
+    pointers_from_text: AtomicBool,
 }
+
+/// The payload is not JSON (by the rule of [`Record::json`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotJson;
 
 impl Record {
     /// A record with no key, arrival time or attributes.
     pub fn new(id: RecordId, source: &'static str, data: Bytes) -> Self {
-        Self { id, source, key: None, arrival_ms: None, attributes: Arc::default(), data, json: OnceLock::new(), fields: OnceLock::new() }
+        Self {
+            id,
+            source,
+            key: None,
+            arrival_ms: None,
+            attributes: Arc::default(),
+            data,
+            json: OnceLock::new(),
+            fields: OnceLock::new(),
+            pointers_from_text: AtomicBool::new(false),
+        }
     }
 
     /// Set the key.
@@ -100,6 +119,7 @@ impl Record {
             data,
             json: OnceLock::new(),
             fields: OnceLock::new(),
+            pointers_from_text: AtomicBool::new(false),
         }
     }
 
@@ -129,14 +149,63 @@ impl Record {
                 match parsed {
                     Ok(v) => Some(v),
                     Err(e) => {
-                        if matches!(self.data.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')) {
-                            tracing::warn!(record = %self.id, reason = %e, "payload looks like JSON but is not read as JSON: no content pattern matches it");
-                        }
+                        self.not_json(&e);
                         None
                     }
                 }
             })
             .as_ref()
+    }
+
+    /// Log a payload that starts like JSON (`{` or `[`) but is not read as JSON.
+    fn not_json(&self, reason: &serde_json::Error) {
+        if matches!(self.data.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')) {
+            tracing::warn!(record = %self.id, %reason, "payload looks like JSON but is not read as JSON: no content pattern matches it");
+        }
+    }
+
+    /// The value at `pointer` (RFC 6901, as [`crate::pointer::get`] finds
+    /// it) in the payload's JSON, by the rule of [`Record::json`]: `Ok(None)`
+    /// when nothing is there, `Err(NotJson)` when the payload is not JSON.
+    ///
+    /// From the JSON view, unless [`Record::read_pointers_from_text`] was
+    /// called and no view is parsed: then the payload's text is read for the
+    /// pointer's first field alone ([`crate::projection::read_field`]), only
+    /// the value found is built, and nothing is kept.
+    pub fn pointer(&self, pointer: &str) -> Result<Option<Cow<'_, Value>>, NotJson> {
+        if self.pointers_from_text.load(Ordering::Relaxed) && self.json.get().is_none() {
+            if let Some(read) = self.pointer_from_text(pointer) {
+                return read;
+            }
+        }
+        let view = self.json().ok_or(NotJson)?;
+        Ok(crate::pointer::get(view, pointer).map(Cow::Borrowed))
+    }
+
+    /// [`Record::pointer`] from the text; `None` when the view must answer
+    /// (a pointer to the whole document, a payload that is not an object).
+    fn pointer_from_text(&self, pointer: &str) -> Option<Result<Option<Cow<'_, Value>>, NotJson>> {
+        let rest = pointer.strip_prefix('/')?;
+        let (token, below) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+        let field: Cow<'_, str> = if token.contains('~') { Cow::Owned(token.replace("~1", "/").replace("~0", "~")) } else { Cow::Borrowed(token) };
+        match crate::projection::read_field(&self.data, &field) {
+            Ok(crate::projection::Field::NotAnObject) => None,
+            Ok(crate::projection::Field::Missing) => Some(Ok(None)),
+            Ok(crate::projection::Field::Found(value)) if below.is_empty() => Some(Ok(Some(Cow::Owned(value)))),
+            Ok(crate::projection::Field::Found(value)) => Some(Ok(crate::pointer::get(&value, below).cloned().map(Cow::Owned))),
+            Err(e) => {
+                self.not_json(&e);
+                Some(Err(NotJson))
+            }
+        }
+    }
+
+    /// Let [`Record::pointer`] read the payload's text instead of parsing a
+    /// view, while no view is parsed: for a config whose only reader of the
+    /// payload reads one field once per record, where a view would be built,
+    /// read once and kept until the invocation ends.
+    pub fn read_pointers_from_text(&self) {
+        self.pointers_from_text.store(true, Ordering::Relaxed);
     }
 
     /// Let the JSON view keep only these top-level fields (sorted), because
@@ -166,6 +235,32 @@ mod tests {
         let deep = "[".repeat(1000) + &"]".repeat(1000);
         let record = Record::new(RecordId::new("3"), "kinesis", Bytes::from(deep));
         assert!(record.json().is_none());
+    }
+
+    #[test]
+    fn pointers_read_from_the_text_find_what_the_view_finds_and_build_no_view() {
+        let payloads = [
+            &br#"{"device":"d-1","n":4.5,"on":true,"meta":{"a/b":[1,{"c":"x"}]},"device":"d-2"}"#[..],
+            br#" [ {"device": "d-3"} ]"#,
+            br#"{"device":"d-1","bad":1e400}"#,
+            b"not json",
+            br#"{"device":"d-1"} trailing"#,
+        ];
+        let pointers = ["/device", "/n", "/on", "/meta", "/meta/a~1b/1/c", "/meta/a~1b/2", "/absent", "/0/device", ""];
+        for data in payloads {
+            for pointer in pointers {
+                let text = Record::new(RecordId::new("1"), "kinesis", Bytes::copy_from_slice(data));
+                text.read_pointers_from_text();
+                let view = Record::new(RecordId::new("1"), "kinesis", Bytes::copy_from_slice(data));
+                let from_view = view.pointer(pointer).map(|v| v.map(Cow::into_owned));
+                assert_eq!(text.pointer(pointer).map(|v| v.map(Cow::into_owned)), from_view, "{pointer} in {}", String::from_utf8_lossy(data));
+                let object = data.starts_with(b"{");
+                assert_eq!(text.json.get().is_none(), object && !pointer.is_empty(), "a view only where the text cannot answer");
+            }
+        }
+        let record = Record::new(RecordId::new("2"), "kinesis", Bytes::from_static(br#"{"device":"d-9"}"#));
+        assert_eq!(record.pointer("/device"), Ok(Some(Cow::Owned(Value::from("d-9")))));
+        assert!(record.json.get().is_some(), "without the call, pointers read the view");
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::error::ItemError;
 use crate::projection::DataFields;
-use crate::record::Record;
+use crate::record::{NotJson, Record};
 use crate::transform::Program;
 use crate::validation::{problem, Problem};
 use serde_json::Value;
@@ -88,18 +88,32 @@ impl ValueSource {
                 .map(Cow::Owned)
                 .map_err(|error| ItemError::permanent(code, format!("{field} `= {}` {}", program.code(), error.words()))),
             ValueSource::Pointer(pointer) => {
-                let value = record.json().and_then(|v| crate::pointer::get(v, pointer)).ok_or_else(|| {
-                    let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
-                    ItemError::permanent(code, format!("{field} {pointer} cannot be read: {why}"))
-                })?;
-                match value {
-                    Value::String(s) => Ok(Cow::Borrowed(s)),
-                    Value::Number(n) => Ok(Cow::Owned(n.to_string())),
-                    Value::Bool(b) => Ok(Cow::Borrowed(if *b { "true" } else { "false" })),
-                    other => Err(ItemError::permanent(code, format!("{field} {pointer} is {}, not a string, number or boolean", json_kind(other)))),
-                }
+                let value = pointer_value(record, pointer, field, code)?;
+                scalar_text(value).map_err(|kind| ItemError::permanent(code, format!("{field} {pointer} is {kind}, not a string, number or boolean")))
             }
         }
+    }
+}
+
+/// The value at `pointer` in `record`'s payload ([`Record::pointer`]); a
+/// payload that is not JSON or has nothing there is a permanent error with
+/// `code`, naming the config `field`.
+pub fn pointer_value<'r>(record: &'r Record, pointer: &str, field: &str, code: &str) -> Result<Cow<'r, Value>, ItemError> {
+    let cannot = |why: &str| ItemError::permanent(code, format!("{field} {pointer} cannot be read: {why}"));
+    record.pointer(pointer).map_err(|NotJson| cannot("the payload is not JSON"))?.ok_or_else(|| cannot("the field is missing"))
+}
+
+/// A string, number or boolean as text (a string moved or borrowed, not
+/// copied); anything else is `Err` with its kind ([`json_kind`]).
+pub fn scalar_text(value: Cow<'_, Value>) -> Result<Cow<'_, str>, &'static str> {
+    match value {
+        Cow::Owned(Value::String(s)) => Ok(Cow::Owned(s)),
+        Cow::Borrowed(Value::String(s)) => Ok(Cow::Borrowed(s)),
+        other => match &*other {
+            Value::Number(n) => Ok(Cow::Owned(n.to_string())),
+            Value::Bool(b) => Ok(Cow::Borrowed(if *b { "true" } else { "false" })),
+            v => Err(json_kind(v)),
+        },
     }
 }
 

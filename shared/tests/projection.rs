@@ -60,6 +60,45 @@ async fn workloads_route_and_plan_the_same_and_small_reads_five_fields() {
     }
 }
 
+/// The one reader of the payload reads one field: records read it from
+/// their text, with no view, and everything comes out as with the whole parse.
+#[tokio::test]
+async fn one_field_read_once_is_read_from_the_text_with_the_same_outcomes() {
+    let config = r#"
+destinations:
+  k: { type: kinesis, stream: s, partition_key: /meta/device }
+  f: { type: firehose, delivery_stream: d }
+routes:
+  - { name: all, to: [k, f] }
+"#;
+    let payloads: Vec<Vec<u8>> = [
+        &br#"{"meta":{"device":"d-1"},"n":1}"#[..],
+        br#"{"meta":{"device":7},"meta":{"device":"d-2"}}"#,
+        br#"{"meta":{"device":true}}"#,
+        br#"{"meta":{"device":{"x":1}}}"#,
+        br#"{"meta":{}}"#,
+        br#"{"meta":{"device":"d-1"},"bad":1e400}"#,
+        br#"[{"meta":{"device":"d-3"}}]"#,
+        b"not json",
+        br#"{"meta":{"device":"d-1"}} trailing"#,
+    ]
+    .iter()
+    .map(|p| p.to_vec())
+    .collect();
+    let parsed = Config::parse(config, Path::new("t.yaml")).expect("valid");
+    assert!(Fanout::dry_run(parsed.clone(), &Clients::offline()).reads_pointers_from_text());
+    let (projection, summary) = same_with_and_without(config, &payloads, now_ms()).await;
+    assert_eq!(projection, Some(vec!["meta".to_owned()]));
+    let failed = summary.iter().filter(|line| line.starts_with("k ") && line.contains("Failed")).count();
+    assert_eq!(failed, 6, "a number, a string: sent; a boolean too; an object, a missing field, not JSON (3): refused\n{summary:#?}");
+    let routed = Config::parse(
+        &config.replace("- { name: all, to: [k, f] }", "- { name: all, match: { data: { n: [1] } }, to: [k, f] }"),
+        Path::new("t.yaml"),
+    )
+    .expect("valid");
+    assert!(!Fanout::dry_run(routed, &Clients::offline()).reads_pointers_from_text(), "a route reading the payload: a view");
+}
+
 const EDGES: &str = r#"
 destinations:
   k: { type: kinesis, stream: s, partition_key: /meta/device }

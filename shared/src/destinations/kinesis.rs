@@ -30,7 +30,6 @@ use crate::validation::{check_limit, check_name, Problem};
 use crate::value::ValueSource;
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// Most records in one `PutRecords` request.
 pub const MAX_RECORDS_PER_REQUEST: usize = 500;
@@ -301,21 +300,12 @@ impl Kinesis {
     fn partition_key(&self, record: &Record, purpose: Purpose) -> Result<String, ItemError> {
         let key = match (&self.partition_key, purpose) {
             (Some(ValueSource::Pointer(pointer)), Purpose::Route) => {
-                let value = record.json().and_then(|v| crate::pointer::get(v, pointer)).ok_or_else(|| {
-                    let why = if record.json().is_none() { "the payload is not JSON" } else { "the field is missing" };
-                    ItemError::permanent("PartitionKeyMissing", format!("partition_key {pointer} cannot be read: {why}"))
-                })?;
-                match value {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    other => {
-                        return Err(ItemError::permanent(
-                            "PartitionKeyInvalid",
-                            format!("partition_key {pointer} is {}, not a string or number", crate::value::json_kind(other)),
-                        ))
-                    }
-                }
+                let value = crate::value::pointer_value(record, pointer, "partition_key", "PartitionKeyMissing")?;
+                crate::value::scalar_text(value)
+                    .map_err(|kind| {
+                        ItemError::permanent("PartitionKeyInvalid", format!("partition_key {pointer} is {kind}, not a string or number"))
+                    })?
+                    .into_owned()
             }
             (Some(source), Purpose::Route) => source.value(record, "partition_key", "PartitionKeyInvalid")?.into_owned(),
             // The source's own key, else the record's identity (which spreads records over shards).
@@ -442,6 +432,7 @@ mod tests {
     use crate::record::RecordId;
     use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
     use aws_sdk_kinesis::types::PutRecordsResultEntry;
+    use serde_json::Value;
 
     fn dest(partition_key: Option<&str>, max_record_bytes: Option<usize>) -> Kinesis {
         let config = KinesisConfig {
