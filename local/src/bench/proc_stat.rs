@@ -84,10 +84,17 @@ mod tests {
     fn this_processs_counters_grow_with_work_and_memory() {
         let pid = std::process::id();
         let before = ProcStat::read(pid).expect("/proc/self");
+        // Work until the counter shows 30 ms of CPU (or 20 s pass: the
+        // counter does not grow). Not a wall-clock loop: on a busy machine 40 ms
+        // of wall time can be well under 30 ms of CPU.
         let mut x = 0u64;
         let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_millis(40) {
-            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        while start.elapsed() < std::time::Duration::from_secs(20)
+            && ProcStat::read(pid).is_some_and(|now| before.until(&now).cpu_ns < 30_000_000)
+        {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+            }
         }
         // Touch 16 MiB of fresh pages.
         let mut fresh = vec![0u8; 16 << 20];
