@@ -89,9 +89,7 @@ mod tests {
         // of wall time can be well under 30 ms of CPU.
         let mut x = 0u64;
         let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_secs(20)
-            && ProcStat::read(pid).is_some_and(|now| before.until(&now).cpu_ns < 30_000_000)
-        {
+        while start.elapsed() < std::time::Duration::from_secs(20) && ProcStat::read(pid).is_some_and(|now| before.until(&now).cpu_ns < 30_000_000) {
             for _ in 0..100_000 {
                 x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
             }

@@ -14,6 +14,7 @@
 use super::entries::{check_size, map_positional};
 use super::registry::{common_fields, CommonFields, DestinationType};
 use super::request_body::{base64_len, replace_body, JsonBody};
+use super::response_body::LeanAnswers;
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, Combined, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -21,6 +22,8 @@ use crate::pack::Limits;
 use crate::projection::DataFields;
 use crate::record::Record;
 use crate::validation::{check_limit, check_name, check_not_empty, Problem};
+use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
+use aws_smithy_runtime_api::client::interceptors::context::Output;
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -146,6 +149,8 @@ pub struct Firehose {
     delimiter: Bytes,
     /// Pack records into Firehose records ([`pack_records`]).
     pack: bool,
+    /// Answers read for each entry's error only.
+    answers: LeanAnswers,
 }
 
 impl Firehose {
@@ -157,6 +162,7 @@ impl Firehose {
             limits: DestinationType::limits(config),
             delimiter: Bytes::from(config.delimiter.clone().unwrap_or_default()),
             pack: config.pack && config.delimiter.is_some(),
+            answers: LeanAnswers::new(&aws_sdk_firehose::operation::put_record_batch::PutRecordBatch::new(), read_put_record_batch),
         }
     }
 
@@ -269,11 +275,48 @@ impl BatchApi for Firehose {
             .set_records(Some(Vec::new()))
             .customize()
             .mutate_request(replace_body(body))
+            .interceptor(self.answers.clone())
             .send()
             .await
             .map_err(from_sdk_error)?;
         map_response(&output, batch.len())
     }
+}
+
+/// A `PutRecordBatch` answer read for what [`map_response`] uses: each
+/// entry's error code and message, and nothing else of it (no record ids);
+/// `None` when serde cannot read it ([`LeanAnswers`]).
+fn read_put_record_batch(body: &[u8]) -> Option<Output> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "FailedPutCount")]
+        failed: Option<i32>,
+        #[serde(rename = "Encrypted")]
+        encrypted: Option<bool>,
+        #[serde(rename = "RequestResponses")]
+        entries: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "ErrorCode")]
+        code: Option<String>,
+        #[serde(rename = "ErrorMessage")]
+        message: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(body).ok()?;
+    let entries = answer
+        .entries
+        .into_iter()
+        .map(|e| PutRecordBatchResponseEntry::builder().set_error_code(e.code).set_error_message(e.message).build())
+        .collect();
+    let output = aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput::builder()
+        // As the SDK's reading does (`correct_errors`): an absent count is 0.
+        .failed_put_count(answer.failed.unwrap_or_default())
+        .set_encrypted(answer.encrypted)
+        .set_request_responses(Some(entries))
+        .build()
+        .ok()?;
+    Some(Output::erase(output))
 }
 
 /// The JSON around one record's base64 (`,{"Data":""}`).
@@ -287,7 +330,35 @@ mod tests {
     use crate::destinations::request_body::sdk_written::{self, records_data};
     use crate::record::RecordId;
     use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchOutput;
-    use aws_sdk_firehose::types::PutRecordBatchResponseEntry;
+
+    /// Every canned answer comes out of the lean reading as out of the
+    /// SDK's: the same result per entry, failure count and encryption, or the same error.
+    #[tokio::test]
+    async fn answers_read_lean_come_out_as_the_sdk_reads_them() {
+        use crate::destinations::response_body::canned;
+        use aws_sdk_firehose::operation::put_record_batch::PutRecordBatch;
+        let ok = r#"{"RecordId":"49590338271490256608559692538361571095921575989136588898"}"#;
+        let mut read_lean = 0;
+        for (status, body) in canned::answers("FailedPutCount", "RequestResponses", ok) {
+            let client = aws_sdk_firehose::Client::new(&canned::config(status, &body));
+            let request = || client.put_record_batch().delivery_stream_name("s").set_records(Some(Vec::new()));
+            let sdk = request().send().await;
+            let lean = request().customize().interceptor(LeanAnswers::new(&PutRecordBatch::new(), read_put_record_batch)).send().await;
+            match (sdk, lean) {
+                (Ok(sdk), Ok(lean)) => {
+                    assert_eq!(map_response(&lean, 3), map_response(&sdk, 3), "{status} {body}");
+                    assert_eq!((lean.failed_put_count(), lean.encrypted()), (sdk.failed_put_count(), sdk.encrypted()), "{status} {body}");
+                    if sdk.request_responses().iter().any(|r| r.record_id().is_some()) {
+                        assert!(lean.request_responses().iter().all(|r| r.record_id().is_none()), "read lean: {body}");
+                        read_lean += 1;
+                    }
+                }
+                (Err(sdk), Err(lean)) => assert_eq!(from_sdk_error(lean), from_sdk_error(sdk), "{status} {body}"),
+                (sdk, lean) => panic!("{status} {body}: the SDK read {sdk:?}, the lean reading {lean:?}"),
+            }
+        }
+        assert!(read_lean >= 3, "the answers with ids were read lean ({read_lean})");
+    }
 
     fn ok() -> PutRecordBatchResponseEntry {
         PutRecordBatchResponseEntry::builder().record_id("r").build()

@@ -19,6 +19,7 @@ use super::entries::{check_size, map_positional};
 use super::ordering::Ordering;
 use super::registry::{common_fields, CommonFields, DestinationType};
 use super::request_body::{base64_len, replace_body, JsonBody};
+use super::response_body::LeanAnswers;
 use crate::clients::Clients;
 use crate::deliver::api::Combined;
 use crate::deliver::api::{BatchApi, ItemResult, Prepared, Purpose};
@@ -28,6 +29,8 @@ use crate::projection::DataFields;
 use crate::record::Record;
 use crate::validation::{check_limit, check_name, Problem};
 use crate::value::ValueSource;
+use aws_sdk_kinesis::types::PutRecordsResultEntry;
+use aws_smithy_runtime_api::client::interceptors::context::Output;
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -270,6 +273,8 @@ pub struct Kinesis {
     limits: Limits,
     /// KPL aggregation: how records are grouped, and the largest aggregate.
     aggregation: Option<(aggregate::Grouping, usize)>,
+    /// Answers read for each entry's error only.
+    answers: LeanAnswers,
 }
 
 impl Kinesis {
@@ -286,6 +291,7 @@ impl Kinesis {
             ordered: super::ordering::per_key(config.ordering),
             limits: DestinationType::limits(config),
             aggregation: config.aggregation(),
+            answers: LeanAnswers::new(&aws_sdk_kinesis::operation::put_records::PutRecords::new(), read_put_records),
         }
     }
 
@@ -413,9 +419,38 @@ impl BatchApi for Kinesis {
             StreamRef::Name(name) => request.stream_name(name),
             StreamRef::Arn(arn) => request.stream_arn(arn),
         };
-        let output = request.customize().mutate_request(replace_body(body)).send().await.map_err(from_sdk_error)?;
+        let output = request.customize().mutate_request(replace_body(body)).interceptor(self.answers.clone()).send().await.map_err(from_sdk_error)?;
         map_response(&output, batch.len())
     }
+}
+
+/// A `PutRecords` answer read for what [`map_response`] uses: each entry's
+/// error code and message, and nothing else of it (no sequence numbers or
+/// shard ids); `None` when serde cannot read it ([`LeanAnswers`]).
+fn read_put_records(body: &[u8]) -> Option<Output> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "FailedRecordCount")]
+        failed: Option<i32>,
+        #[serde(rename = "Records")]
+        records: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(rename = "ErrorCode")]
+        code: Option<String>,
+        #[serde(rename = "ErrorMessage")]
+        message: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(body).ok()?;
+    let records =
+        answer.records.into_iter().map(|e| PutRecordsResultEntry::builder().set_error_code(e.code).set_error_message(e.message).build()).collect();
+    let output = aws_sdk_kinesis::operation::put_records::PutRecordsOutput::builder()
+        .set_failed_record_count(answer.failed)
+        .set_records(Some(records))
+        .build()
+        .ok()?;
+    Some(Output::erase(output))
 }
 
 /// The JSON around one record's base64 and partition key (`,{"Data":"","PartitionKey":""}`).
@@ -431,8 +466,36 @@ mod tests {
     use crate::destinations::request_body::sdk_written;
     use crate::record::RecordId;
     use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
-    use aws_sdk_kinesis::types::PutRecordsResultEntry;
     use serde_json::Value;
+
+    /// Every canned answer comes out of the lean reading as out of the
+    /// SDK's: the same result per entry and failure count, or the same error.
+    #[tokio::test]
+    async fn answers_read_lean_come_out_as_the_sdk_reads_them() {
+        use crate::destinations::response_body::canned;
+        use aws_sdk_kinesis::operation::put_records::PutRecords;
+        let ok = r#"{"SequenceNumber":"49590338271490256608559692538361571095921575989136588898","ShardId":"shardId-000000000000"}"#;
+        let mut read_lean = 0;
+        for (status, body) in canned::answers("FailedRecordCount", "Records", ok) {
+            let client = aws_sdk_kinesis::Client::new(&canned::config(status, &body));
+            let request = || client.put_records().stream_name("s").set_records(Some(Vec::new()));
+            let sdk = request().send().await;
+            let lean = request().customize().interceptor(LeanAnswers::new(&PutRecords::new(), read_put_records)).send().await;
+            match (sdk, lean) {
+                (Ok(sdk), Ok(lean)) => {
+                    assert_eq!(map_response(&lean, 3), map_response(&sdk, 3), "{status} {body}");
+                    assert_eq!(lean.failed_record_count(), sdk.failed_record_count(), "{status} {body}");
+                    if sdk.records().iter().any(|r| r.shard_id().is_some()) {
+                        assert!(lean.records().iter().all(|r| r.sequence_number().is_none() && r.shard_id().is_none()), "read lean: {body}");
+                        read_lean += 1;
+                    }
+                }
+                (Err(sdk), Err(lean)) => assert_eq!(from_sdk_error(lean), from_sdk_error(sdk), "{status} {body}"),
+                (sdk, lean) => panic!("{status} {body}: the SDK read {sdk:?}, the lean reading {lean:?}"),
+            }
+        }
+        assert!(read_lean >= 3, "the answers with ids were read lean ({read_lean})");
+    }
 
     fn dest(partition_key: Option<&str>, max_record_bytes: Option<usize>) -> Kinesis {
         let config = KinesisConfig {

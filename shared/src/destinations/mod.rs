@@ -23,6 +23,7 @@ pub mod kinesis;
 pub mod ordering;
 pub mod registry;
 pub mod request_body;
+pub mod response_body;
 pub mod sender;
 pub mod sitewise;
 pub mod sns;
