@@ -203,7 +203,9 @@ impl Record {
     /// Let [`Record::pointer`] read the payload's text instead of parsing a
     /// view, while no view is parsed: for a config whose only reader of the
     /// payload reads one field once per record, where a view would be built,
-    /// read once and kept until the invocation ends.
+    /// read once and kept until the invocation ends. Each call reads the text
+    /// again: a reader that asks for the same field twice (two pointers into
+    /// it) scans the payload twice, where a view would be parsed once.
     pub fn read_pointers_from_text(&self) {
         self.pointers_from_text.store(true, Ordering::Relaxed);
     }
