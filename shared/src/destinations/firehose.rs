@@ -14,7 +14,7 @@
 use super::entries::{check_size, map_positional};
 use super::registry::{common_fields, CommonFields, DestinationType};
 use super::request_body::{base64_len, replace_body, JsonBody};
-use super::response_body::LeanAnswers;
+use super::response_body::{EntryError, LeanAnswers};
 use crate::clients::Clients;
 use crate::deliver::api::{BatchApi, Combined, ItemResult, Prepared, Purpose};
 use crate::error::{classify_code, from_sdk_error, ErrorClass, ItemError};
@@ -294,14 +294,7 @@ fn read_put_record_batch(body: &[u8]) -> Option<Output> {
         #[serde(rename = "Encrypted")]
         encrypted: Option<bool>,
         #[serde(rename = "RequestResponses")]
-        entries: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(rename = "ErrorCode")]
-        code: Option<String>,
-        #[serde(rename = "ErrorMessage")]
-        message: Option<String>,
+        entries: Vec<EntryError>,
     }
     let answer: Answer = serde_json::from_slice(body).ok()?;
     let entries = answer
@@ -344,18 +337,14 @@ mod tests {
             let request = || client.put_record_batch().delivery_stream_name("s").set_records(Some(Vec::new()));
             let sdk = request().send().await;
             let lean = request().customize().interceptor(LeanAnswers::new(&PutRecordBatch::new(), read_put_record_batch)).send().await;
-            match (sdk, lean) {
-                (Ok(sdk), Ok(lean)) => {
-                    assert_eq!(map_response(&lean, 3), map_response(&sdk, 3), "{status} {body}");
-                    assert_eq!((lean.failed_put_count(), lean.encrypted()), (sdk.failed_put_count(), sdk.encrypted()), "{status} {body}");
-                    if sdk.request_responses().iter().any(|r| r.record_id().is_some()) {
-                        assert!(lean.request_responses().iter().all(|r| r.record_id().is_none()), "read lean: {body}");
-                        read_lean += 1;
-                    }
+            canned::agree(&format!("{status} {body}"), sdk, lean, |sdk, lean| {
+                assert_eq!(map_response(&lean, 3), map_response(&sdk, 3), "{status} {body}");
+                assert_eq!((lean.failed_put_count(), lean.encrypted()), (sdk.failed_put_count(), sdk.encrypted()), "{status} {body}");
+                if sdk.request_responses().iter().any(|r| r.record_id().is_some()) {
+                    assert!(lean.request_responses().iter().all(|r| r.record_id().is_none()), "read lean: {body}");
+                    read_lean += 1;
                 }
-                (Err(sdk), Err(lean)) => assert_eq!(from_sdk_error(lean), from_sdk_error(sdk), "{status} {body}"),
-                (sdk, lean) => panic!("{status} {body}: the SDK read {sdk:?}, the lean reading {lean:?}"),
-            }
+            });
         }
         assert!(read_lean >= 3, "the answers with ids were read lean ({read_lean})");
     }

@@ -27,6 +27,18 @@ use aws_smithy_types::config_bag::{ConfigBag, FrozenLayer, Layer};
 /// cannot (the SDK's deserializer then reads it).
 pub type ReadAnswer = fn(&[u8]) -> Option<Output>;
 
+/// One entry of a `PutRecords` or `PutRecordBatch` answer, as fanout reads
+/// it: the error, if any (a success's ids are skipped, not built).
+#[derive(Debug, serde::Deserialize)]
+pub struct EntryError {
+    /// `ErrorCode`.
+    #[serde(rename = "ErrorCode")]
+    pub code: Option<String>,
+    /// `ErrorMessage`.
+    #[serde(rename = "ErrorMessage")]
+    pub message: Option<String>,
+}
+
 /// The interceptor (and the deserializer it installs) for one operation.
 /// Build once per destination; each request takes a clone (two reference
 /// counts and two small allocations).
@@ -77,11 +89,14 @@ impl DeserializeResponse for LeanAnswers {
 /// response, and what each way of reading it makes of it.
 #[cfg(test)]
 pub(crate) mod canned {
+    use crate::error::from_sdk_error;
     use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector};
     use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::result::SdkError;
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
     /// Answers every request with `status` and `body`.
     #[derive(Debug, Clone)]
@@ -118,6 +133,23 @@ pub(crate) mod canned {
             .build()
     }
 
+    /// Hold the lean reading of one answer to the SDK's: both errors the same
+    /// (as fanout words them), or both outputs, which `same` compares.
+    pub fn agree<O: std::fmt::Debug, E>(
+        answer: &str,
+        sdk: Result<O, SdkError<E, HttpResponse>>,
+        lean: Result<O, SdkError<E, HttpResponse>>,
+        same: impl FnOnce(O, O),
+    ) where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match (sdk, lean) {
+            (Ok(sdk), Ok(lean)) => same(sdk, lean),
+            (Err(sdk), Err(lean)) => assert_eq!(from_sdk_error(lean), from_sdk_error(sdk), "{answer}"),
+            (sdk, lean) => panic!("{answer}: the SDK read {sdk:?}, the lean reading {:?}", lean.map_err(|e| from_sdk_error(e))),
+        }
+    }
+
     /// Answers both ways of reading them are held to: entries with and
     /// without errors, nulls, fields fanout does not read, an error status,
     /// bodies the lean reading refuses.
@@ -140,5 +172,32 @@ pub(crate) mod canned {
             (400, r#"{"__type":"com.amazonaws#ThrottlingException","message":"throttled"}"#.to_owned()),
             (500, String::new()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plugin with no config: an operation whose SDK deserializer cannot be found.
+    #[derive(Debug)]
+    struct NoConfig;
+    impl RuntimePlugin for NoConfig {}
+
+    #[tokio::test]
+    async fn an_answer_it_cannot_read_without_the_sdks_deserializer_is_a_transient_failure_of_the_request() {
+        let client = aws_sdk_kinesis::Client::new(&canned::config(400, r#"{"__type":"ResourceNotFoundException"}"#));
+        let reads_nothing: ReadAnswer = |_| None;
+        let sent = client
+            .put_records()
+            .stream_name("s")
+            .set_records(Some(Vec::new()))
+            .customize()
+            .interceptor(LeanAnswers::new(&NoConfig, reads_nothing))
+            .send()
+            .await;
+        let error = crate::error::from_sdk_error(sent.expect_err("no deserializer, no output"));
+        assert!(error.is_transient(), "{error:?}");
+        assert!(error.message.contains("deserializer for this operation is missing"), "{error:?}");
     }
 }
